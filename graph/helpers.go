@@ -1,0 +1,310 @@
+package graph
+
+import (
+	"context"
+	"net/http"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/cutline/cutline/graph/model"
+	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/auth"
+	"github.com/cutline/cutline/internal/files"
+	"github.com/cutline/cutline/internal/lineage"
+)
+
+type ctxKey int
+
+const (
+	clientIPKey ctxKey = iota
+	cacheKey
+)
+
+// WithRequest stores what resolvers need from the HTTP request (the client
+// address for login limits) and a per-request user cache.
+func WithRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), clientIPKey, auth.ClientIP(r))
+		ctx = context.WithValue(ctx, cacheKey, newRequestCache())
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// ClientIP is the address of the client that sent the operation.
+func ClientIP(ctx context.Context) string {
+	ip, _ := ctx.Value(clientIPKey).(string)
+	return ip
+}
+
+// requestCache remembers, for one request, users (every file of a page has
+// the same owner), files and lineage neighbours already loaded.
+type requestCache struct {
+	mu    sync.Mutex
+	users map[int64]*auth.User
+	files map[string]*files.File
+	adj   map[string][]string // kind + "/" + id
+}
+
+func newRequestCache() *requestCache {
+	return &requestCache{users: map[int64]*auth.User{}, files: map[string]*files.File{}, adj: map[string][]string{}}
+}
+
+// cacheFrom returns the request's cache, or a throwaway one outside HTTP.
+func cacheFrom(ctx context.Context) *requestCache {
+	if c, ok := ctx.Value(cacheKey).(*requestCache); ok {
+		return c
+	}
+	return newRequestCache()
+}
+
+func (c *requestCache) adjacent(kind, id string) ([]string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ids, ok := c.adj[kind+"/"+id]
+	return ids, ok
+}
+
+func (c *requestCache) setAdjacent(kind, id string, ids []string) {
+	c.mu.Lock()
+	c.adj[kind+"/"+id] = ids
+	c.mu.Unlock()
+}
+
+func (c *requestCache) file(id string) (*files.File, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.files[id]
+	return f, ok
+}
+
+func (c *requestCache) pick(ids []string) []*files.File {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*files.File, 0, len(ids))
+	for _, id := range ids {
+		if f := c.files[id]; f != nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (r *Resolver) user(ctx context.Context, id int64) (*auth.User, error) {
+	c := cacheFrom(ctx)
+	c.mu.Lock()
+	u := c.users[id]
+	c.mu.Unlock()
+	if u != nil {
+		return u, nil
+	}
+	u, err := r.Auth.UserByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.users[id] = u
+	c.mu.Unlock()
+	return u, nil
+}
+
+// neighbours answers parents or children. The first time a request asks
+// for them it loads the whole nested parents/children tree of the query
+// level by level (one edge query and one file query per level), so the
+// number of statements does not grow with the number of files.
+func (r *fileResolver) neighbours(ctx context.Context, objs []*files.File, kind string) ([][]*files.File, error) {
+	c, err := auth.RequireCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rc := cacheFrom(ctx)
+	var missing []string
+	for _, f := range objs {
+		if _, ok := rc.adjacent(kind, f.ID); !ok {
+			missing = append(missing, f.ID)
+		}
+	}
+	if len(missing) > 0 {
+		var sel ast.SelectionSet
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			sel = fc.Field.Selections
+		}
+		if err := r.prefetch(ctx, c.UserID, kind, missing, sel, 0); err != nil {
+			return nil, err
+		}
+	}
+	out := make([][]*files.File, len(objs))
+	for i, f := range objs {
+		ids, _ := rc.adjacent(kind, f.ID)
+		out[i] = rc.pick(ids)
+	}
+	return out, nil
+}
+
+// prefetch loads kind ("parents" or "children") for ids, then whatever
+// parents/children the selection asks of those files, one level at a time.
+func (r *fileResolver) prefetch(ctx context.Context, owner int64, kind string, ids []string, sel ast.SelectionSet, level int) error {
+	load := r.Resolver.Lineage.Children
+	if kind == "parents" {
+		load = r.Resolver.Lineage.Parents
+	}
+	adj, err := load(ctx, owner, ids)
+	if err != nil {
+		return err
+	}
+	rc := cacheFrom(ctx)
+	var next []string
+	seen := map[string]bool{}
+	for _, id := range ids {
+		rc.setAdjacent(kind, id, adj[id])
+		for _, n := range adj[id] {
+			if !seen[n] {
+				seen[n] = true
+				next = append(next, n)
+			}
+		}
+	}
+	if err := r.loadFiles(ctx, owner, next); err != nil {
+		return err
+	}
+	if len(next) == 0 || level > 32 {
+		return nil
+	}
+	oc := graphql.GetOperationContext(ctx)
+	for _, f := range graphql.CollectFields(oc, sel, []string{"File"}) {
+		if f.Name != "parents" && f.Name != "children" {
+			continue
+		}
+		if err := r.prefetch(ctx, owner, f.Name, next, f.Selections, level+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadFiles puts the files of ids into the request cache.
+func (r *Resolver) loadFiles(ctx context.Context, owner int64, ids []string) error {
+	rc := cacheFrom(ctx)
+	var missing []string
+	for _, id := range ids {
+		if _, ok := rc.file(id); !ok {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	m, err := r.Files.GetMany(ctx, owner, missing)
+	if err != nil {
+		return err
+	}
+	rc.mu.Lock()
+	for _, id := range missing {
+		rc.files[id] = m[id] // nil records "not the caller's"
+	}
+	rc.mu.Unlock()
+	return nil
+}
+
+func (r *Resolver) lineageGraph(ctx context.Context, id string, dir *lineage.Direction, depth, limit *int) (*model.LineageGraph, error) {
+	c, err := auth.RequireCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, dp, lm := lineage.Both, 10, 1000
+	if dir != nil {
+		d = *dir
+	}
+	if depth != nil {
+		dp = *depth
+	}
+	if limit != nil {
+		lm = *limit
+	}
+	g, err := r.Lineage.Graph(ctx, c.UserID, id, d, dp, lm)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(g.Nodes))
+	for i, n := range g.Nodes {
+		ids[i] = n.ID
+	}
+	m, err := r.Files.GetMany(ctx, c.UserID, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.LineageGraph{Root: m[g.RootID], Truncated: g.Truncated, Graph: g}
+	if out.Root == nil {
+		return nil, apperr.ErrNotFound
+	}
+	for _, n := range g.Nodes {
+		if f := m[n.ID]; f != nil {
+			out.Nodes = append(out.Nodes, &model.LineageNode{File: f, Distance: n.Distance})
+		}
+	}
+	for _, e := range g.Edges {
+		p, ch := m[e.ParentID], m[e.ChildID]
+		if p != nil && ch != nil {
+			out.Edges = append(out.Edges, &model.LineageEdge{Parent: p, Child: ch, Kind: e.Kind, CreatedAt: e.CreatedAt})
+		}
+	}
+	return out, nil
+}
+
+func (r *Resolver) fileConnection(ctx context.Context, owner int64, first *int, after *string, last *int, before *string,
+	f *model.FileFilter, order *model.FileOrder) (*model.FileConnection, error) {
+	o := files.ListOptions{First: derefInt(first), Last: derefInt(last), After: deref(after), Before: deref(before), Desc: true}
+	if f != nil {
+		o.Filter = files.Filter{Tags: f.Tags, NameContains: deref(f.NameContains)}
+		if f.Origin != nil {
+			o.Filter.Origin = *f.Origin
+		}
+	}
+	if order != nil {
+		o.Order = files.OrderField(order.Field)
+		o.Desc = order.Direction == model.OrderDirectionDesc
+	}
+	p, err := r.Files.List(ctx, owner, o)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.FileConnection{OwnerID: owner, Filter: o.Filter, Edges: make([]*model.FileEdge, len(p.Files)),
+		PageInfo: &model.PageInfo{HasNextPage: p.HasNextPage, HasPreviousPage: p.HasPreviousPage}}
+	for i, file := range p.Files {
+		conn.Edges[i] = &model.FileEdge{Cursor: p.Cursors[i], Node: file}
+	}
+	if n := len(p.Cursors); n > 0 {
+		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &p.Cursors[0], &p.Cursors[n-1]
+	}
+	return conn, nil
+}
+
+func authPayload(t *auth.Tokens) *model.AuthPayload {
+	return &model.AuthPayload{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresAt: t.ExpiresAt, User: t.User}
+}
+
+// pick returns the files of ids found in m, in the order of ids.
+func pick(m map[string]*files.File, ids []string) []*files.File {
+	out := make([]*files.File, 0, len(ids))
+	for _, id := range ids {
+		if f := m[id]; f != nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func derefInt(n *int) int {
+	if n == nil {
+		return 0
+	}
+	return *n
+}

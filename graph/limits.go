@@ -1,0 +1,87 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/complexity"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// Limits rejects abusive operations before any resolver runs: too deep a
+// selection, or a complexity (fields weighted by page sizes) above the
+// limit. Both answer QUERY_TOO_COMPLEX.
+type Limits struct {
+	MaxDepth      int
+	MaxComplexity int
+	es            graphql.ExecutableSchema
+}
+
+var _ interface {
+	graphql.OperationContextMutator
+	graphql.HandlerExtension
+} = &Limits{}
+
+// ExtensionName names the extension for gqlgen.
+func (l *Limits) ExtensionName() string { return "QueryLimits" }
+
+// Validate keeps the schema for complexity calculation.
+func (l *Limits) Validate(es graphql.ExecutableSchema) error {
+	l.es = es
+	return nil
+}
+
+// MutateOperationContext measures the operation.
+func (l *Limits) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	op := oc.Doc.Operations.ForName(oc.OperationName)
+	if op == nil {
+		return nil
+	}
+	if d := depth(op.SelectionSet, oc.Doc.Fragments, 0); l.MaxDepth > 0 && d > l.MaxDepth {
+		return tooComplex("operation is nested %d levels deep, more than the limit of %d", d, l.MaxDepth)
+	}
+	if l.MaxComplexity > 0 {
+		if c := complexity.Calculate(ctx, l.es, op, oc.Variables); c > l.MaxComplexity {
+			return tooComplex("operation has complexity %d, more than the limit of %d", c, l.MaxComplexity)
+		}
+	}
+	return nil
+}
+
+func tooComplex(format string, args ...any) *gqlerror.Error {
+	err := gqlerror.Errorf(format, args...)
+	errcode.Set(err, CodeQueryTooComplex)
+	return err
+}
+
+// depth counts field nesting; fragments count as their fields. seen stops
+// recursive fragments, which validation rejects anyway.
+func depth(set ast.SelectionSet, frags ast.FragmentDefinitionList, level int) int {
+	if level > 100 {
+		return level
+	}
+	max := level
+	for _, sel := range set {
+		var d int
+		switch s := sel.(type) {
+		case *ast.Field:
+			if len(s.SelectionSet) == 0 {
+				d = level + 1
+			} else {
+				d = depth(s.SelectionSet, frags, level+1)
+			}
+		case *ast.InlineFragment:
+			d = depth(s.SelectionSet, frags, level)
+		case *ast.FragmentSpread:
+			if f := frags.ForName(s.Name); f != nil {
+				d = depth(f.SelectionSet, frags, level)
+			}
+		}
+		if d > max {
+			max = d
+		}
+	}
+	return max
+}

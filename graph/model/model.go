@@ -1,0 +1,54 @@
+// Package model holds the GraphQL types that have no counterpart in a
+// feature package, and the generated ones.
+package model
+
+import (
+	"time"
+
+	"github.com/cutline/cutline/internal/files"
+	"github.com/cutline/cutline/internal/lineage"
+)
+
+// LineageGraph is a lineage.Graph with its files loaded.
+type LineageGraph struct {
+	Root      *files.File
+	Nodes     []*LineageNode
+	Edges     []*LineageEdge
+	Truncated bool
+	Graph     *lineage.Graph
+}
+
+// LineageNode is a file in a lineage graph.
+type LineageNode struct {
+	File     *files.File
+	Distance int
+}
+
+// LineageEdge says child was derived from parent.
+type LineageEdge struct {
+	Parent    *files.File
+	Child     *files.File
+	Kind      string
+	CreatedAt time.Time
+}
+
+// FileConnection is a page of files; the total is counted only when asked.
+type FileConnection struct {
+	Edges    []*FileEdge
+	PageInfo *PageInfo
+	// OwnerID and Filter let totalCount count lazily.
+	OwnerID int64
+	Filter  files.Filter
+}
+
+// FileEvent is one change to a file of the subscriber's.
+type FileEvent struct {
+	Type FileEventType
+	File *files.File
+}
+
+// Dot renders the graph in Graphviz DOT.
+func (g *LineageGraph) Dot() string { return lineage.DOT(g.Graph) }
+
+// Mermaid renders the graph as a Mermaid flowchart.
+func (g *LineageGraph) Mermaid() string { return lineage.Mermaid(g.Graph) }

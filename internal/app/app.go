@@ -1,0 +1,216 @@
+// Package app wires configuration, storage and the feature packages into
+// one HTTP handler, and runs the server with graceful shutdown.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/uptrace/bun"
+	"gocloud.dev/blob"
+
+	"github.com/cutline/cutline/internal/auth"
+	"github.com/cutline/cutline/internal/blobstore"
+	"github.com/cutline/cutline/internal/config"
+	"github.com/cutline/cutline/internal/database"
+	"github.com/cutline/cutline/internal/events"
+	"github.com/cutline/cutline/internal/files"
+	"github.com/cutline/cutline/internal/lineage"
+)
+
+// App is a running instance's state: storage handles and services.
+type App struct {
+	Config  config.Config
+	Log     *slog.Logger
+	DB      *bun.DB
+	Bucket  *blob.Bucket
+	Auth    *auth.Service
+	Files   *files.Service
+	Lineage *lineage.Service
+	Events  *events.Broker
+	Handler http.Handler
+}
+
+// NewLogger builds the process logger from the settings.
+func NewLogger(cfg config.Config) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// New opens storage, applies migrations and builds the handler. The caller
+// must Close the App.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	generated, err := cfg.EnsureSecret()
+	if err != nil {
+		return nil, err
+	}
+	if generated {
+		log.Info("generated a signing secret; set JWT_SECRET to share one between replicas", "dir", cfg.DataDir)
+	}
+	db, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: log, DB: db}
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close()
+		}
+	}()
+	applied, err := database.Migrate(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if len(applied) > 0 {
+		log.Info("applied migrations", "versions", applied)
+	}
+	if a.Bucket, err = blobstore.Open(ctx, cfg.BlobURL); err != nil {
+		return nil, err
+	}
+	if err := a.build(); err != nil {
+		return nil, err
+	}
+	ok = true
+	return a, nil
+}
+
+// Build assembles an App over storage the caller opened (and closes):
+// tests use it with their own database and bucket.
+func Build(cfg config.Config, log *slog.Logger, db *bun.DB, bucket *blob.Bucket) (*App, error) {
+	a := &App{Config: cfg, Log: log, DB: db, Bucket: bucket}
+	return a, a.build()
+}
+
+func (a *App) build() error {
+	cfg := a.Config
+	var err error
+	a.Auth, err = auth.NewService(a.DB, auth.Config{
+		Secret: cfg.JWTSecret, PreviousSecrets: cfg.JWTPreviousSecrets,
+		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
+		HashConcurrency: cfg.PasswordHashers, LoginFailureLimit: cfg.LoginFailureLimit,
+		Argon2: auth.Argon2Params{Memory: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time},
+	})
+	if err != nil {
+		return err
+	}
+	a.Events = events.NewBroker()
+	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, Logger: a.Log, Publish: a.Events.Publish})
+	a.Lineage = lineage.NewService(a.DB, cfg.LineageMaxDepth, cfg.LineageMaxLimit)
+	a.Handler = a.routes()
+	return nil
+}
+
+// Close releases the storage handles.
+func (a *App) Close() {
+	if a.Bucket != nil {
+		a.Bucket.Close()
+	}
+	if a.DB != nil {
+		a.DB.Close()
+	}
+}
+
+// MigrateOnly applies migrations and returns.
+func MigrateOnly(ctx context.Context, cfg config.Config) error {
+	log := NewLogger(cfg)
+	db, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := database.Migrate(ctx, db)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "new", applied, "database", database.Redact(cfg.DatabaseURL))
+	return nil
+}
+
+// Serve runs the server until ctx is cancelled, then stops accepting,
+// lets in-flight requests finish and closes the pools.
+func Serve(ctx context.Context, cfg config.Config) error {
+	log := NewLogger(cfg)
+	a, err := New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	srv := &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("cutline listening",
+		"addr", ln.Addr().String(),
+		"graphql", "/graphql", "playground", "/playground",
+		"database", database.Redact(cfg.DatabaseURL),
+		"blobs", blobstore.Redact(cfg.BlobURL))
+
+	bg, stopBG := context.WithCancel(context.Background())
+	defer stopBG()
+	go a.sweepLoop(bg, time.Minute)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// sweepLoop removes expired scratch files, orphaned objects and expired
+// refresh tokens periodically.
+func (a *App) sweepLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := a.Files.Sweep(ctx, time.Hour); err != nil {
+			a.Log.Warn("sweep files", "err", err)
+		} else if n > 0 {
+			a.Log.Info("swept files and objects", "removed", n)
+		}
+		if _, err := a.Auth.SweepExpired(ctx, time.Now()); err != nil {
+			a.Log.Warn("sweep refresh tokens", "err", err)
+		}
+	}
+}

@@ -1,0 +1,172 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/uptrace/bun"
+
+	"github.com/cutline/cutline/internal/app"
+	"github.com/cutline/cutline/internal/blobstore"
+	"github.com/cutline/cutline/internal/config"
+)
+
+// server is the real handler over a real database and bucket.
+type server struct {
+	*httptest.Server
+	app     *app.App
+	queries atomic.Int64
+}
+
+type countHook struct{ n *atomic.Int64 }
+
+func (h countHook) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+func (h countHook) AfterQuery(context.Context, *bun.QueryEvent)                         { h.n.Add(1) }
+
+func newServer(t *testing.T, db *bun.DB, edit func(*config.Config)) *server {
+	t.Helper()
+	cfg := config.Default()
+	cfg.JWTSecret = "test-secret-0123456789abcdef0123456789abcdef"
+	cfg.Argon2MemoryKiB, cfg.Argon2Time = 1024, 1
+	cfg.MaxFileSize = 1 << 20
+	if edit != nil {
+		edit(&cfg)
+	}
+	bucket, err := blobstore.Open(context.Background(), "mem://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bucket.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := app.Build(cfg, log, db, bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{app: a}
+	db.AddQueryHook(countHook{&s.queries})
+	s.Server = httptest.NewServer(a.Handler)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// gqlResponse is a GraphQL response with errors flattened for assertions.
+type gqlResponse struct {
+	Data   json.RawMessage `json:"data"`
+	Errors []struct {
+		Message    string         `json:"message"`
+		Path       []any          `json:"path"`
+		Extensions map[string]any `json:"extensions"`
+	} `json:"errors"`
+}
+
+func (r *gqlResponse) code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+func (s *server) gql(t *testing.T, token, query string, vars map[string]any) *gqlResponse {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest("POST", s.URL+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return s.do(t, req)
+}
+
+func (s *server) do(t *testing.T, req *http.Request) *gqlResponse {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out gqlResponse
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("status %d, body %q: %v", resp.StatusCode, raw, err)
+	}
+	return &out
+}
+
+// ok runs a query that must succeed and decodes its data into out.
+func (s *server) ok(t *testing.T, token, query string, vars map[string]any, out any) {
+	t.Helper()
+	r := s.gql(t, token, query, vars)
+	if len(r.Errors) > 0 {
+		t.Fatalf("%s: errors %+v", firstLine(query), r.Errors)
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.Data, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// upload sends a file through the GraphQL multipart request spec.
+func (s *server) upload(t *testing.T, token, query string, vars map[string]any, fileVar, name, content string) *gqlResponse {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	vars[fileVar] = nil
+	ops, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	mw.WriteField("operations", string(ops))
+	mw.WriteField("map", fmt.Sprintf(`{"0":["variables.%s"]}`, fileVar))
+	fw, _ := mw.CreateFormFile("0", name)
+	io.WriteString(fw, content)
+	mw.Close()
+	req, _ := http.NewRequest("POST", s.URL+"/graphql", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return s.do(t, req)
+}
+
+const uploadMutation = `mutation($f: Upload!, $tags: [String!]) { uploadFile(file: $f, tags: $tags) { id name rowCount } }`
+
+func (s *server) uploadOK(t *testing.T, token, name, content string) string {
+	t.Helper()
+	r := s.upload(t, token, uploadMutation, map[string]any{}, "f", name, content)
+	if len(r.Errors) > 0 {
+		t.Fatalf("upload: %+v", r.Errors)
+	}
+	var d struct{ UploadFile struct{ ID string } }
+	json.Unmarshal(r.Data, &d)
+	return d.UploadFile.ID
+}
+
+type authPayload struct {
+	AccessToken, RefreshToken string
+	User                      struct{ ID, Username string }
+}
+
+func (s *server) register(t *testing.T, name string) authPayload {
+	t.Helper()
+	var d struct{ Register authPayload }
+	s.ok(t, "", `mutation($u: String!) { register(input: {username: $u, password: "correct horse battery"}) {
+		accessToken refreshToken user { id username } } }`, map[string]any{"u": name}, &d)
+	return d.Register
+}

@@ -1,0 +1,206 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	coderws "github.com/coder/websocket"
+	"github.com/rs/cors"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/cutline/cutline/graph"
+	"github.com/cutline/cutline/internal/blobstore"
+	"github.com/cutline/cutline/internal/requestid"
+	"github.com/cutline/cutline/internal/rest"
+)
+
+// routes builds the whole HTTP surface.
+func (a *App) routes() http.Handler {
+	cfg := a.Config
+	mux := http.NewServeMux()
+	download := blobstore.NewSigner([]byte(cfg.JWTSecret), "download")
+
+	gql := a.graphQL(download)
+	mux.Handle("/graphql", graph.WithRequest(gql))
+	mux.Handle("/playground", playground.Handler("Cutline GraphQL", "/graphql"))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}`))
+	})
+	mux.HandleFunc("GET /readyz", a.ready)
+
+	api := &rest.Handler{Auth: a.Auth, Files: a.Files, Lineage: a.Lineage, Download: download, Log: a.Log}
+	api.Register(mux)
+
+	var h http.Handler = mux
+	h = a.Auth.Middleware(h)
+	h = cors.New(cors.Options{
+		AllowedOrigins:   cfg.CORSOrigins,
+		AllowedMethods:   []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", "Apollo-Require-Preflight", "X-Request-Id"},
+		ExposedHeaders:   []string{"Content-Disposition", "X-Request-Id", "Retry-After", "ETag"},
+		AllowCredentials: len(cfg.CORSOrigins) > 0,
+		MaxAge:           600,
+	}).Handler(h)
+	h = securityHeaders(h)
+	h = recoverer(a.Log, h)
+	h = accessLog(a.Log, h)
+	return requestid.Middleware(h)
+}
+
+func (a *App) graphQL(download *blobstore.Signer) http.Handler {
+	cfg := a.Config
+	res := &graph.Resolver{
+		Auth: a.Auth, Files: a.Files, Lineage: a.Lineage,
+		Download: download, DownloadTTL: cfg.DownloadURLTTL, PublicURL: cfg.PublicURL, Log: a.Log,
+		Events: a.Events,
+	}
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 15 * time.Second,
+		InitTimeout:           10 * time.Second,
+		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+			ctx, err := a.Auth.AuthenticateInit(ctx, p)
+			return ctx, nil, err
+		},
+		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{
+			OriginPatterns: originPatterns(cfg.CORSOrigins),
+		}},
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.AddTransport(transport.MultipartForm{
+		// Parts above MaxMemory go to a temporary file, never to RAM.
+		MaxUploadSize: cfg.MaxFileSize + 1<<20,
+		MaxMemory:     1 << 20,
+	})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(&graph.Limits{MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity})
+	srv.SetErrorPresenter(graph.ErrorPresenter(a.Log))
+	srv.SetRecoverFunc(graph.RecoverFunc(a.Log))
+	return srv
+}
+
+// originPatterns lists the hosts allowed to open a websocket from a
+// browser; with none configured only same-origin pages may.
+func originPatterns(origins []string) []string {
+	out := make([]string, 0, len(origins))
+	for _, o := range origins {
+		if u, err := urlHost(o); err == nil {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// ready answers 200 only when the database and the bucket both answer.
+func (a *App) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	status, body := http.StatusOK, `{"status":"ready"}`
+	if err := a.DB.PingContext(ctx); err != nil {
+		a.Log.Warn("readiness: database", "err", err)
+		status, body = http.StatusServiceUnavailable, `{"status":"unavailable","reason":"database"}`
+	} else if ok, err := a.Bucket.IsAccessible(ctx); err != nil || !ok {
+		a.Log.Warn("readiness: bucket", "err", err)
+		status, body = http.StatusServiceUnavailable, `{"status":"unavailable","reason":"bucket"}`
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write([]byte(body))
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		if r.URL.Path != "/playground" && r.URL.Path != "/" && r.URL.Path != "/api/list_cutter/" {
+			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverer turns a panic in a handler into a plain 500 with no details.
+func recoverer(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.ErrorContext(r.Context(), "panic", "panic", p, "stack", string(debug.Stack()),
+					"request_id", requestid.From(r.Context()))
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusInternalServerError)
+				w.Write([]byte(`{"error":"internal error"}`))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach Flush and Hijack (websockets).
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// accessLog writes one line per request.
+func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("request_id", w.Header().Get(requestid.Header)))
+	})
+}
+
+// Hijack lets websocket upgrades through the logging wrapper.
+func (s *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	s.status = http.StatusSwitchingProtocols
+	return http.NewResponseController(s.ResponseWriter).Hijack()
+}
+
+// Flush lets streamed responses reach the client promptly.
+func (s *statusWriter) Flush() { _ = http.NewResponseController(s.ResponseWriter).Flush() }

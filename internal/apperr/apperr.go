@@ -1,0 +1,70 @@
+// Package apperr holds the few error kinds that feature packages return and
+// adapters translate. Each adapter maps them in exactly one place: GraphQL to
+// extensions.code, the REST shim to its legacy status and body.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel kinds. Feature packages wrap them (fmt.Errorf("...: %w", ErrNotFound))
+// or return the typed errors below, which match them through errors.Is.
+var (
+	// ErrNotFound is returned for missing records and, deliberately, for
+	// records that belong to someone else.
+	ErrNotFound = errors.New("not found")
+	// ErrUnauthenticated means the caller is not (or no longer) logged in.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrInvalidInput is matched by every *InvalidError.
+	ErrInvalidInput = errors.New("invalid input")
+	// ErrTooLarge means a payload exceeded a configured size limit.
+	ErrTooLarge = errors.New("payload too large")
+	// ErrRateLimited means the caller must slow down; see *RateLimitError.
+	ErrRateLimited = errors.New("rate limited")
+	// ErrUnavailable means a dependency (database, bucket) failed; callers may retry.
+	ErrUnavailable = errors.New("service unavailable")
+)
+
+// InvalidError says which input field was wrong and why. Field may be empty
+// when the problem is not tied to one field.
+type InvalidError struct {
+	Field  string
+	Reason string
+}
+
+// Invalid builds an *InvalidError.
+func Invalid(field, format string, args ...any) *InvalidError {
+	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+func (e *InvalidError) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return e.Field + ": " + e.Reason
+}
+
+// Is makes errors.Is(err, ErrInvalidInput) true.
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalidInput }
+
+// TooLargeError carries the limit that was exceeded, so messages can name it.
+type TooLargeError struct{ Limit int64 }
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("file size exceeds the limit of %d bytes", e.Limit)
+}
+
+// Is makes errors.Is(err, ErrTooLarge) true.
+func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
+
+// RateLimitError says how long the caller should wait.
+type RateLimitError struct{ RetryAfter time.Duration }
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("too many requests, retry in %s", e.RetryAfter.Round(time.Second))
+}
+
+// Is makes errors.Is(err, ErrRateLimited) true.
+func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }

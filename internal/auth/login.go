@@ -1,0 +1,169 @@
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/cutline/cutline/internal/apperr"
+)
+
+// TokenClass selects how a refresh-token family behaves.
+type TokenClass string
+
+const (
+	// ClassRotating: each refresh token works once; presenting a used one
+	// means it was stolen (or replayed), and the whole family is revoked.
+	ClassRotating TokenClass = "rotating"
+	// ClassLegacy: the old frontend keeps presenting the refresh token from
+	// login for its whole lifetime, so tokens stay valid after use until they
+	// expire or the family is logged out.
+	ClassLegacy TokenClass = "legacy"
+)
+
+func (c TokenClass) valid() bool { return c == ClassRotating || c == ClassLegacy }
+
+// Tokens is what a login or refresh hands out.
+type Tokens struct {
+	AccessToken  string
+	RefreshToken string
+	// ExpiresAt is when AccessToken expires.
+	ExpiresAt time.Time
+	User      *User
+}
+
+// maxLoginInput bounds what Login will look at; Django caps passwords at
+// 4096 too, so no imported account is locked out by it.
+const maxLoginInput = 4096
+
+// Login checks a username and password and starts a new token family of the
+// given class ("" means ClassRotating). An unknown user and a wrong password
+// give the same error after about the same time. Failures are counted per
+// account and per client IP; over the limit, *apperr.RateLimitError.
+func (s *Service) Login(ctx context.Context, username, password, clientIP string, class TokenClass) (*Tokens, error) {
+	if class == "" {
+		class = ClassRotating
+	}
+	if !class.valid() {
+		return nil, apperr.Invalid("class", "unknown token class %q", class)
+	}
+	key := strings.ToLower(username)
+	acct := "user:" + key
+	att, err := s.limiter.begin(s.clock(),
+		limitKey{acct, s.cfg.LoginFailureLimit},
+		limitKey{ipKey(clientIP), ipLimitFactor * s.cfg.LoginFailureLimit})
+	if err != nil {
+		slog.WarnContext(ctx, "auth: login rate limited", "ip", clientIP)
+		return nil, err
+	}
+	u, ok, err := s.checkCredentials(ctx, key, password)
+	switch {
+	case err != nil:
+		// Nothing was learned about the password: do not count it.
+		s.limiter.cancel(att)
+		return nil, err
+	case !ok:
+		slog.DebugContext(ctx, "auth: login failed", "ip", clientIP)
+		return nil, errBadCredentials
+	}
+	s.limiter.succeed(att, acct)
+
+	now := s.clock()
+	if _, err := s.db.NewUpdate().Model((*User)(nil)).Set("last_login_at = ?", now).
+		Where("id = ?", u.ID).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("record login: %w", err)
+	}
+	u.LastLoginAt = &now
+	return s.IssueTokens(ctx, u, class)
+}
+
+// checkCredentials returns the user when password is right. Hashes that are
+// legacy or use old parameters are replaced after a successful check.
+func (s *Service) checkCredentials(ctx context.Context, key, password string) (*User, bool, error) {
+	if len(key) > maxLoginInput || len(password) > maxLoginInput {
+		return nil, false, nil
+	}
+	u := new(User)
+	err := s.db.NewSelect().Model(u).Where("username_key = ?", key).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Spend the time a real check takes, so response time does not
+		// tell which usernames exist.
+		dummy, err := s.dummyHash()
+		if err != nil {
+			return nil, false, fmt.Errorf("dummy hash: %w", err)
+		}
+		if _, _, err := s.verify(ctx, dummy, password); err != nil {
+			return nil, false, err
+		}
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("load user: %w", err)
+	}
+	u.utc()
+	ok, rehash, err := s.verify(ctx, u.PasswordHash, password)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, false, ctxErr
+		}
+		// A corrupt stored hash must not tell the client anything; it is
+		// the operator's problem.
+		slog.ErrorContext(ctx, "auth: unreadable password hash", "user_id", u.ID, "err", err)
+		return nil, false, nil
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	if rehash {
+		s.upgradeHash(ctx, u, password)
+	}
+	return u, true, nil
+}
+
+// upgradeHash replaces u's hash with one at the configured parameters. It
+// is best effort: the login already succeeded, and the next one retries.
+// The update is conditional on the old hash so it cannot overwrite a
+// password changed meanwhile.
+func (s *Service) upgradeHash(ctx context.Context, u *User, password string) {
+	hash, err := s.hash(ctx, password)
+	if err != nil {
+		slog.WarnContext(ctx, "auth: rehash password", "user_id", u.ID, "err", err)
+		return
+	}
+	res, err := s.db.NewUpdate().Model((*User)(nil)).Set("password_hash = ?", hash).
+		Where("id = ? AND password_hash = ?", u.ID, u.PasswordHash).Exec(ctx)
+	if err != nil {
+		slog.WarnContext(ctx, "auth: store rehashed password", "user_id", u.ID, "err", err)
+		return
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		u.PasswordHash = hash
+		slog.InfoContext(ctx, "auth: password hash upgraded", "user_id", u.ID)
+	}
+}
+
+// IssueTokens starts a new token family for u without checking a password.
+// It exists so that "register and log in" does not hash the password twice;
+// only call it for a user who has just proved who they are.
+func (s *Service) IssueTokens(ctx context.Context, u *User, class TokenClass) (*Tokens, error) {
+	if class == "" {
+		class = ClassRotating
+	}
+	if !class.valid() {
+		return nil, apperr.Invalid("class", "unknown token class %q", class)
+	}
+	now := s.clock()
+	refresh, err := s.insertRefresh(ctx, s.db, u.ID, newFamilyID(), class, now)
+	if err != nil {
+		return nil, err
+	}
+	access, exp, err := s.issueAccess(u, now)
+	if err != nil {
+		return nil, err
+	}
+	return &Tokens{AccessToken: access, RefreshToken: refresh, ExpiresAt: exp, User: u}, nil
+}

@@ -1,0 +1,155 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// Caller is the authenticated user of a request.
+type Caller struct {
+	UserID   int64
+	Username string
+}
+
+type ctxKey int
+
+const (
+	callerKey ctxKey = iota
+	tokenErrKey
+)
+
+// WithCaller returns ctx carrying c. A nil c leaves the request anonymous.
+func WithCaller(ctx context.Context, c *Caller) context.Context {
+	if c == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, callerKey, c)
+}
+
+// CallerFrom returns the caller in ctx, if any.
+func CallerFrom(ctx context.Context) (*Caller, bool) {
+	c, ok := ctx.Value(callerKey).(*Caller)
+	return c, ok && c != nil
+}
+
+// RequireCaller returns the caller, or an error wrapping
+// apperr.ErrUnauthenticated: the remembered token failure ("invalid or
+// expired token") when the request carried a bad token, so the client learns
+// to refresh, otherwise "authentication required".
+func RequireCaller(ctx context.Context) (*Caller, error) {
+	if c, ok := CallerFrom(ctx); ok {
+		return c, nil
+	}
+	if err := TokenError(ctx); err != nil {
+		return nil, err
+	}
+	return nil, errAuthRequired
+}
+
+// TokenError returns why the request's token was rejected, or nil when the
+// request had a valid token or none.
+func TokenError(ctx context.Context) error {
+	err, _ := ctx.Value(tokenErrKey).(error)
+	return err
+}
+
+func withTokenError(ctx context.Context, err error) context.Context {
+	return context.WithValue(ctx, tokenErrKey, err)
+}
+
+// Middleware authenticates "Authorization: Bearer <token>". A valid token
+// puts the Caller in the request context; no header leaves the request
+// anonymous; a bad token also leaves it anonymous but remembers the failure
+// (TokenError) for RequireCaller. It never writes a response: public
+// operations must keep working with a stale token, and each adapter answers
+// 401 in its own format.
+func (s *Service) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		values := r.Header.Values("Authorization")
+		if len(values) == 0 || (len(values) == 1 && values[0] == "") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var ctx context.Context
+		if len(values) > 1 {
+			// Two credentials are ambiguous; proxies may pick differently.
+			ctx = withTokenError(r.Context(), badToken(errors.New("several Authorization headers")))
+		} else {
+			if token, ok := bearerToken(values[0]); ok {
+				ctx, _ = s.authenticate(r.Context(), token)
+			} else {
+				ctx = withTokenError(r.Context(), badToken(errors.New("not a Bearer credential")))
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// authenticate verifies token and returns ctx with either the Caller or the
+// remembered failure.
+func (s *Service) authenticate(ctx context.Context, token string) (context.Context, error) {
+	c, err := s.VerifyAccess(token)
+	if err != nil {
+		return withTokenError(ctx, err), err
+	}
+	return WithCaller(ctx, &Caller{UserID: c.UserID, Username: c.Username}), nil
+}
+
+// bearerToken extracts the token of "Bearer <token>" (scheme in any case).
+func bearerToken(value string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(value), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// AuthenticateInit authenticates a websocket connection_init payload, which
+// cannot carry HTTP headers. It accepts {"Authorization": "Bearer ..."} or
+// {"authToken": "..."} (keys in any case; authToken may carry the Bearer
+// prefix too). No credential, or an empty one, leaves the connection
+// anonymous with a nil error. A bad one returns the context with the failure
+// remembered, as the middleware does, plus the error; the caller chooses
+// between refusing the connection and carrying on anonymously.
+func (s *Service) AuthenticateInit(ctx context.Context, payload map[string]any) (context.Context, error) {
+	fail := func(msg string) (context.Context, error) {
+		err := badToken(errors.New(msg))
+		return withTokenError(ctx, err), err
+	}
+	var token string
+	for k, v := range payload {
+		isAuthz := strings.EqualFold(k, "Authorization")
+		if !isAuthz && !strings.EqualFold(k, "authToken") {
+			continue
+		}
+		if v == nil {
+			continue
+		}
+		str, ok := v.(string)
+		if !ok {
+			return fail("credential is not a string")
+		}
+		if strings.TrimSpace(str) == "" {
+			continue
+		}
+		t, ok := bearerToken(str)
+		if !ok {
+			if isAuthz {
+				return fail("not a Bearer credential")
+			}
+			t = strings.TrimSpace(str)
+		}
+		if token != "" && t != token {
+			// Map order is random: refuse rather than pick one.
+			return fail("several credentials in connection_init")
+		}
+		token = t
+	}
+	if token == "" {
+		return ctx, nil
+	}
+	return s.authenticate(ctx, token)
+}

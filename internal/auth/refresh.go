@@ -1,0 +1,249 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/cutline/cutline/internal/database"
+)
+
+// refreshRow is a stored refresh token. Only the SHA-256 of the token is
+// kept, so a database leak does not hand out sessions.
+type refreshRow struct {
+	bun.BaseModel `bun:"table:refresh_tokens"`
+
+	TokenHash string     `bun:"token_hash,pk"`
+	FamilyID  string     `bun:"family_id,notnull"`
+	UserID    int64      `bun:"user_id,notnull"`
+	Class     TokenClass `bun:"class,notnull"`
+	CreatedAt time.Time  `bun:"created_at,notnull"`
+	ExpiresAt time.Time  `bun:"expires_at,notnull"`
+	UsedAt    *time.Time `bun:"used_at"`
+	RevokedAt *time.Time `bun:"revoked_at"`
+}
+
+// refreshTokenBytes is 256 bits; base64url without padding makes 43 characters.
+const refreshTokenBytes = 32
+
+var refreshEncoding = base64.RawURLEncoding.Strict()
+
+// randomToken returns a fresh opaque refresh token.
+func randomToken() string {
+	b := make([]byte, refreshTokenBytes)
+	// crypto/rand.Read never fails (it crashes the program instead).
+	_, _ = rand.Read(b)
+	return refreshEncoding.EncodeToString(b)
+}
+
+// hashRefresh returns the stored form of token, and false for anything that
+// cannot be one of ours, which spares the database a lookup.
+func hashRefresh(token string) (string, bool) {
+	if len(token) != refreshEncoding.EncodedLen(refreshTokenBytes) {
+		return "", false
+	}
+	if _, err := refreshEncoding.DecodeString(token); err != nil {
+		return "", false
+	}
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:]), true
+}
+
+func newFamilyID() string { return uuid.NewString() }
+
+// insertRefresh stores a new token of the family and returns it in clear.
+func (s *Service) insertRefresh(ctx context.Context, db bun.IDB, userID int64, family string, class TokenClass, now time.Time) (string, error) {
+	token := randomToken()
+	h, _ := hashRefresh(token)
+	rt := &refreshRow{
+		TokenHash: h,
+		FamilyID:  family,
+		UserID:    userID,
+		Class:     class,
+		CreatedAt: now,
+		ExpiresAt: now.Add(s.cfg.RefreshTTL),
+	}
+	if _, err := db.NewInsert().Model(rt).Exec(ctx); err != nil {
+		return "", fmt.Errorf("store refresh token: %w", err)
+	}
+	return token, nil
+}
+
+// lockFamily serialises work on one token family. On PostgreSQL it takes a
+// transaction-scoped advisory lock: without it, a logout running beside a
+// refresh could revoke the family's rows while the refresh inserts a new
+// token its UPDATE never sees, and that token would outlive the logout.
+// SQLite transactions already take the write lock up front (_txlock=immediate).
+func lockFamily(ctx context.Context, tx bun.Tx, family string) error {
+	if !database.IsPostgres(tx) {
+		return nil
+	}
+	// Two-key form with a constant namespace ("auth") keeps clear of the
+	// single-key locks used elsewhere (migrations).
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(1635087464, hashtext(?))", family); err != nil {
+		return fmt.Errorf("lock token family: %w", err)
+	}
+	return nil
+}
+
+// loadRefresh finds a token by hash; nil without error when there is none.
+func loadRefresh(ctx context.Context, db bun.IDB, hash string) (*refreshRow, error) {
+	rt := new(refreshRow)
+	err := db.NewSelect().Model(rt).Where("token_hash = ?", hash).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load refresh token: %w", err)
+	}
+	return rt, nil
+}
+
+// Refresh exchanges a refresh token for a new access token and a new refresh
+// token in the same family. A rotating token is used up; presenting it again
+// revokes its family and fails. A legacy token stays valid until it expires
+// or the family is logged out. Any unusable token gives the same
+// "invalid or expired refresh token" error.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Tokens, error) {
+	h, ok := hashRefresh(refreshToken)
+	if !ok {
+		return nil, errBadRefresh
+	}
+	now := s.clock()
+	var (
+		out    *Tokens
+		reused *refreshRow // set when reuse was detected and the family revoked
+	)
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		out, reused = nil, nil // RunInTx does not retry, but keep the closure pure
+		rt, err := loadRefresh(ctx, tx, h)
+		if err != nil {
+			return err
+		}
+		if rt == nil {
+			return errBadRefresh
+		}
+		if err := lockFamily(ctx, tx, rt.FamilyID); err != nil {
+			return err
+		}
+		// Read again under the lock: the row may have changed while waiting.
+		if rt, err = loadRefresh(ctx, tx, h); err != nil {
+			return err
+		}
+		if rt == nil || rt.RevokedAt != nil || !now.Before(rt.ExpiresAt) {
+			return errBadRefresh
+		}
+		switch rt.Class {
+		case ClassRotating:
+			if rt.UsedAt != nil {
+				reused = rt
+				return revokeFamily(ctx, tx, rt.FamilyID, now)
+			}
+			// The conditional update is what makes two concurrent uses unable
+			// to both succeed, whatever the isolation level; the loser is
+			// treated as a reuse like any other.
+			res, err := tx.NewUpdate().Model((*refreshRow)(nil)).Set("used_at = ?", now).
+				Where("token_hash = ? AND used_at IS NULL AND revoked_at IS NULL", h).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("mark refresh token used: %w", err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				reused = rt
+				return revokeFamily(ctx, tx, rt.FamilyID, now)
+			}
+		case ClassLegacy:
+			// Reusable by design; nothing to mark.
+		default:
+			slog.ErrorContext(ctx, "auth: refresh token of unknown class", "class", string(rt.Class), "family", rt.FamilyID)
+			return errBadRefresh
+		}
+		u, err := userByID(ctx, tx, rt.UserID)
+		if err != nil {
+			// A deleted user's tokens are deleted with it (ON DELETE CASCADE);
+			// treat the race the same way.
+			return errBadRefresh
+		}
+		token, err := s.insertRefresh(ctx, tx, u.ID, rt.FamilyID, rt.Class, now)
+		if err != nil {
+			return err
+		}
+		access, exp, err := s.issueAccess(u, now)
+		if err != nil {
+			return err
+		}
+		out = &Tokens{AccessToken: access, RefreshToken: token, ExpiresAt: exp, User: u}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if reused != nil {
+		// The revocation is committed by now; only then report the failure.
+		slog.WarnContext(ctx, "auth: refresh token reuse detected, family revoked",
+			"user_id", reused.UserID, "family", reused.FamilyID)
+		return nil, errBadRefresh
+	}
+	return out, nil
+}
+
+func revokeFamily(ctx context.Context, db bun.IDB, family string, now time.Time) error {
+	if _, err := db.NewUpdate().Model((*refreshRow)(nil)).Set("revoked_at = ?", now).
+		Where("family_id = ? AND revoked_at IS NULL", family).Exec(ctx); err != nil {
+		return fmt.Errorf("revoke token family: %w", err)
+	}
+	return nil
+}
+
+// Logout revokes the family of refreshToken, so neither it nor any token
+// refreshed from it works again. Unknown or malformed tokens are not an
+// error: logging out twice is harmless and the answer reveals nothing.
+func (s *Service) Logout(ctx context.Context, refreshToken string) error {
+	h, ok := hashRefresh(refreshToken)
+	if !ok {
+		return nil
+	}
+	now := s.clock()
+	var rt *refreshRow
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if rt, err = loadRefresh(ctx, tx, h); err != nil || rt == nil {
+			return err
+		}
+		if err := lockFamily(ctx, tx, rt.FamilyID); err != nil {
+			return err
+		}
+		return revokeFamily(ctx, tx, rt.FamilyID, now)
+	})
+	if err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	if rt != nil {
+		slog.InfoContext(ctx, "auth: logout", "user_id", rt.UserID, "family", rt.FamilyID)
+	}
+	return nil
+}
+
+// SweepExpired deletes refresh tokens that expired before now and returns
+// how many. Expired tokens are rejected anyway; this only keeps the table
+// small, so it can run on any schedule.
+func (s *Service) SweepExpired(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.db.NewDelete().Model((*refreshRow)(nil)).Where("expires_at < ?", now.UTC()).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("sweep refresh tokens: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sweep refresh tokens: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,236 @@
+package csvio
+
+import (
+	"bytes"
+	"encoding/binary"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"unicode/utf16"
+)
+
+var update = flag.Bool("update", false, "rewrite the files in testdata from the fixture definitions")
+
+// fixture is a test file defined byte by byte here, written to testdata by
+// `go test -run TestFixtureFiles -update`, and read back from disk by the
+// tests so that the odd bytes are really exercised through a file.
+type fixture struct {
+	name string
+	data []byte
+	// mustContain are byte sequences the file has to hold; they guard
+	// against an editor or a transcoding tool "fixing" the file.
+	mustContain [][]byte
+
+	// Expected outcome.
+	notCSV  string // NotCSVError reason from Sniff, if rejected
+	dialect Dialect
+	header  []string
+	rows    [][]string
+	ragged  int64
+	lines   []int64 // Line() after each row, if checked
+}
+
+func utf16Bytes(s string, order binary.AppendByteOrder) []byte {
+	var out []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		out = order.AppendUint16(out, u)
+	}
+	return out
+}
+
+func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+var fixtures = []fixture{
+	{
+		name:        "utf8_bom.csv",
+		data:        cat([]byte{0xEF, 0xBB, 0xBF}, []byte("name,city\nJosé,Zürich\nÅsa,Köln\n")),
+		mustContain: [][]byte{{0xEF, 0xBB, 0xBF}, {0xC3, 0xA9}},
+		dialect:     Dialect{EncodingUTF8BOM, ','},
+		header:      []string{"name", "city"},
+		rows:        [][]string{{"José", "Zürich"}, {"Åsa", "Köln"}},
+	},
+	{
+		name:        "utf16le_bom.csv",
+		data:        cat([]byte{0xFF, 0xFE}, utf16Bytes("name;price\r\nÉclair;3,50\r\n€uro;1\r\n", binary.LittleEndian)),
+		mustContain: [][]byte{{0xFF, 0xFE, 'n', 0x00}, {0xAC, 0x20}}, // € = U+20AC
+		dialect:     Dialect{EncodingUTF16LE, ';'},
+		header:      []string{"name", "price"},
+		rows:        [][]string{{"Éclair", "3,50"}, {"€uro", "1"}},
+	},
+	{
+		name:        "utf16be_bom.csv",
+		data:        cat([]byte{0xFE, 0xFF}, utf16Bytes("a\tb\nü\t2\n😀\t3\n", binary.BigEndian)),
+		mustContain: [][]byte{{0xFE, 0xFF, 0x00, 'a'}, {0x00, 0xFC}, {0xD8, 0x3D}},
+		dialect:     Dialect{EncodingUTF16BE, '\t'},
+		header:      []string{"a", "b"},
+		rows:        [][]string{{"ü", "2"}, {"😀", "3"}},
+	},
+	{
+		name:        "windows1252.csv",
+		data:        []byte("name;note\r\nCaf\xE9;\x80 5\r\nM\xFCller;ok\r\n"),
+		mustContain: [][]byte{{0xE9}, {0x80}, {0xFC}, {'\r', '\n'}},
+		dialect:     Dialect{EncodingWindows1252, ';'},
+		header:      []string{"name", "note"},
+		rows:        [][]string{{"Café", "€ 5"}, {"Müller", "ok"}},
+	},
+	{
+		name:        "crlf.csv",
+		data:        []byte("id,name\r\n1,a\r\n2,b\r\n"),
+		mustContain: [][]byte{[]byte("1,a\r\n")},
+		dialect:     Dialect{EncodingUTF8, ','},
+		header:      []string{"id", "name"},
+		rows:        [][]string{{"1", "a"}, {"2", "b"}},
+	},
+	{
+		name:        "cr_only.csv",
+		data:        []byte("id,name\r1,a\r2,\"x\ry\"\r3,c"),
+		mustContain: [][]byte{[]byte("1,a\r2")},
+		dialect:     Dialect{EncodingUTF8, ','},
+		header:      []string{"id", "name"},
+		rows:        [][]string{{"1", "a"}, {"2", "x\ry"}, {"3", "c"}},
+	},
+	{
+		name:    "semicolon.csv",
+		data:    []byte("name;amount;note\nAnna;1,5;a, b\nBen;2,25;c\nCleo;3;\"x;y\"\n"),
+		dialect: Dialect{EncodingUTF8, ';'},
+		header:  []string{"name", "amount", "note"},
+		rows:    [][]string{{"Anna", "1,5", "a, b"}, {"Ben", "2,25", "c"}, {"Cleo", "3", "x;y"}},
+	},
+	{
+		name:        "tab.tsv",
+		data:        []byte("id\tcomment\n1\thello, world\n2\tone, two, three\n"),
+		mustContain: [][]byte{{'\t'}},
+		dialect:     Dialect{EncodingUTF8, '\t'},
+		header:      []string{"id", "comment"},
+		rows:        [][]string{{"1", "hello, world"}, {"2", "one, two, three"}},
+	},
+	{
+		name:    "pipe.csv",
+		data:    []byte("a|b|c\n1|2|3\n4|5|6\n"),
+		dialect: Dialect{EncodingUTF8, '|'},
+		header:  []string{"a", "b", "c"},
+		rows:    [][]string{{"1", "2", "3"}, {"4", "5", "6"}},
+	},
+	{
+		name: "quoted.csv",
+		data: []byte("id,text,n\n" +
+			"1,\"a, b\",2\n" +
+			"2,\"say \"\"hi\"\"\",3\n" +
+			"3,\"line1\nline2\",4\n" +
+			"4,\"crlf\r\ninside\",5\n" +
+			"5,\"\",6\n" +
+			"6,\"\"\"\",7\n"),
+		dialect: Dialect{EncodingUTF8, ','},
+		header:  []string{"id", "text", "n"},
+		rows: [][]string{
+			{"1", "a, b", "2"},
+			{"2", `say "hi"`, "3"},
+			{"3", "line1\nline2", "4"},
+			{"4", "crlf\r\ninside", "5"},
+			{"5", "", "6"},
+			{"6", `"`, "7"},
+		},
+		lines: []int64{2, 3, 4, 5, 6, 7},
+	},
+	{
+		name:    "header_names.csv",
+		data:    []byte(" id ,,name,name, ,name,column_2\n1,2,3,4,5,6,7\n"),
+		dialect: Dialect{EncodingUTF8, ','},
+		header:  []string{"id", "column_2_2", "name", "name_2", "column_5", "name_3", "column_2"},
+		rows:    [][]string{{"1", "2", "3", "4", "5", "6", "7"}},
+	},
+	{
+		name:    "ragged.csv",
+		data:    []byte("a,b,c\n1\n1,2\n1,2,3\n1,2,3,4,5\n"),
+		dialect: Dialect{EncodingUTF8, ','},
+		header:  []string{"a", "b", "c"},
+		rows:    [][]string{{"1", "", ""}, {"1", "2", ""}, {"1", "2", "3"}, {"1", "2", "3"}},
+		ragged:  3,
+	},
+	{
+		name:    "blank_lines.csv",
+		data:    []byte("\na,b\n\n1,2\r\n\r\n3,4\n\n\n"),
+		dialect: Dialect{EncodingUTF8, ','},
+		header:  []string{"a", "b"},
+		rows:    [][]string{{"1", "2"}, {"3", "4"}},
+		lines:   []int64{4, 6},
+	},
+	{
+		name: "malformed.csv",
+		data: []byte("a,b\n" +
+			"x\"y,1\n" + // bare quote in an unquoted field
+			"\"p\"q\",2\n" + // quote inside quotes not followed by a delimiter
+			"\"open,3\nstill open"), // EOF inside quotes
+		dialect: Dialect{EncodingUTF8, ','},
+		header:  []string{"a", "b"},
+		rows:    [][]string{{"x\"y", "1"}, {"p\"q", "2"}, {"open,3\nstill open", ""}},
+		ragged:  1,
+	},
+	{
+		name:   "binary.png",
+		data:   []byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 0x0D, 'I', 'H', 'D', 'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1F, 0x15, 0xC4, 0x89},
+		notCSV: reasonNUL,
+	},
+	{
+		name:        "nul.csv",
+		data:        []byte("a,b\n1,\x002\n"),
+		mustContain: [][]byte{{0}},
+		notCSV:      reasonNUL,
+	},
+	{
+		name:   "controls.bin",
+		data:   bytes.Repeat([]byte{0x01, 'a', 0x02, 0x1B, 0x7F}, 20),
+		notCSV: reasonNotText,
+	},
+	{
+		name:   "empty.csv",
+		data:   []byte{},
+		notCSV: reasonEmpty,
+	},
+	{
+		name:    "header_only.csv",
+		data:    []byte("id,name,amount\n"),
+		dialect: Dialect{EncodingUTF8, ','},
+		header:  []string{"id", "name", "amount"},
+	},
+	{
+		name:    "single_column.csv",
+		data:    []byte("name\nAnn\nBob\n"),
+		dialect: Dialect{EncodingUTF8, ','},
+		header:  []string{"name"},
+		rows:    [][]string{{"Ann"}, {"Bob"}},
+	},
+}
+
+func TestFixtureFiles(t *testing.T) {
+	for _, f := range fixtures {
+		path := filepath.Join("testdata", f.name)
+		if *update {
+			if err := os.WriteFile(path, f.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run go test -run TestFixtureFiles -update)", err)
+		}
+		if !bytes.Equal(got, f.data) {
+			t.Errorf("%s differs from its definition (run go test -run TestFixtureFiles -update)", path)
+		}
+		for _, m := range f.mustContain {
+			if !bytes.Contains(got, m) {
+				t.Errorf("%s lacks bytes % X", path, m)
+			}
+		}
+	}
+}
+
+func readFixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

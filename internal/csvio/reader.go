@@ -1,0 +1,423 @@
+package csvio
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"strconv"
+	"strings"
+	"unicode"
+	"unsafe"
+
+	"golang.org/x/text/encoding/charmap"
+	xunicode "golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+)
+
+const (
+	// initialBufSize keeps read calls and record re-scans (one per refill)
+	// rare without costing much per concurrent reader.
+	initialBufSize = 128 << 10
+	// maxRecordSize bounds the buffer, and so the memory of one Reader.
+	maxRecordSize = 16 << 20
+)
+
+// ErrRecordTooLarge is returned when a single line (outside quotes) is longer
+// than 16 MiB: the reader would otherwise have to hold it all in memory.
+var ErrRecordTooLarge = errors.New("csvio: record longer than 16 MiB")
+
+var (
+	errHeaderNotRead = errors.New("csvio: Read called before Header")
+	errBufferLimit   = errors.New("csvio: buffer limit")
+)
+
+// Reader reads records from CSV bytes in a given Dialect. It parses its own
+// large buffer in place, so a record's strings alias that buffer and live only
+// until the next call.
+type Reader struct {
+	src     io.Reader
+	buf     []byte
+	pos     int // start of unparsed data in buf
+	end     int // end of valid data in buf
+	eof     bool
+	err     error // sticky error of src (or of the Dialect)
+	delim   byte
+	stop    [256]bool // bytes that end an unquoted field
+	maxBuf  int
+	bomDone bool
+	// literal makes quotes ordinary characters for one record: the recovery
+	// from a quoted field that would outgrow maxBuf.
+	literal bool
+
+	scratch []byte   // unescaped quoted fields
+	record  []string // returned record, reused
+	header  []string
+	width   int
+	started bool // Header has been read
+
+	recNo  int64 // physical records seen, blank lines included
+	line   int64
+	ragged int64
+}
+
+// NewReader returns a Reader of r, which holds the raw bytes of a file in the
+// Dialect d (normally from Sniff). An empty Encoding means UTF-8 and a zero
+// Delimiter a comma. An unknown encoding or an impossible delimiter makes
+// Header and Read fail.
+func NewReader(r io.Reader, d Dialect) *Reader {
+	rd := &Reader{src: r, delim: d.Delimiter, maxBuf: maxRecordSize}
+	if rd.delim == 0 {
+		rd.delim = ','
+	}
+	switch rd.delim {
+	case '"', '\n', '\r':
+		rd.err = fmt.Errorf("csvio: invalid delimiter %q", rd.delim)
+	}
+	switch d.Encoding {
+	case "", EncodingUTF8, EncodingUTF8BOM:
+		// Passed through as is: the common case pays for no transform.
+	case EncodingUTF16LE:
+		rd.src = transform.NewReader(r, xunicode.UTF16(xunicode.LittleEndian, xunicode.UseBOM).NewDecoder())
+	case EncodingUTF16BE:
+		rd.src = transform.NewReader(r, xunicode.UTF16(xunicode.BigEndian, xunicode.UseBOM).NewDecoder())
+	case EncodingWindows1252:
+		rd.src = transform.NewReader(r, charmap.Windows1252.NewDecoder())
+	default:
+		rd.err = fmt.Errorf("csvio: unsupported encoding %q", d.Encoding)
+	}
+	rd.stop[rd.delim] = true
+	rd.stop['\n'] = true
+	rd.stop['\r'] = true
+	return rd
+}
+
+// Header reads the first record and returns it as unique, trimmed column
+// names (see the package doc). It returns io.EOF if the input holds no
+// record at all. The returned slice belongs to the caller.
+func (r *Reader) Header() ([]string, error) {
+	if r.started {
+		return append([]string(nil), r.header...), nil
+	}
+	nf, err := r.next(true)
+	if err != nil {
+		return nil, err
+	}
+	r.header = uniqueNames(r.record[:nf])
+	r.width = len(r.header)
+	r.record = make([]string, r.width)
+	r.started = true
+	return append([]string(nil), r.header...), nil
+}
+
+// Read returns the next data record, exactly as wide as the header, or io.EOF
+// after the last one. The slice and its strings are only valid until the next
+// call: keeping a value requires strings.Clone.
+func (r *Reader) Read() ([]string, error) {
+	if !r.started {
+		return nil, errHeaderNotRead
+	}
+	nf, err := r.next(false)
+	if err != nil {
+		return nil, err
+	}
+	if nf != r.width {
+		r.ragged++
+		for i := nf; i < r.width; i++ {
+			r.record[i] = ""
+		}
+	}
+	return r.record, nil
+}
+
+// Line returns the 1-based physical record number of the record returned
+// last (the header is 1). Blank lines count, quoted line breaks do not, so it
+// matches the row number a spreadsheet shows for the same file.
+func (r *Reader) Line() int64 { return r.line }
+
+// Ragged returns how many data records so far had more or fewer cells than
+// the header.
+func (r *Reader) Ragged() int64 { return r.ragged }
+
+// next parses the next non-blank record into r.record and returns its number
+// of fields. With grow the record keeps every field (the header defines the
+// width); without, fields beyond len(r.record) are only counted.
+func (r *Reader) next(grow bool) (int, error) {
+	for {
+		if r.pos >= r.end {
+			if r.eof {
+				return 0, io.EOF
+			}
+			if err := r.fill(); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		switch r.buf[r.pos] {
+		case '\n':
+			r.pos++
+			r.recNo++
+			continue
+		case '\r':
+			if r.pos+1 >= r.end && !r.eof {
+				if err := r.fill(); err != nil {
+					return 0, err
+				}
+				continue
+			}
+			r.pos++
+			if r.pos < r.end && r.buf[r.pos] == '\n' {
+				r.pos++
+			}
+			r.recNo++
+			continue
+		}
+		if nf, ok := r.parse(grow); ok {
+			r.literal = false
+			r.recNo++
+			r.line = r.recNo
+			return nf, nil
+		}
+		if err := r.fill(); err != nil {
+			if err == errBufferLimit {
+				if !r.literal {
+					r.literal = true
+					continue
+				}
+				r.err = fmt.Errorf("record %d: %w", r.recNo+1, ErrRecordTooLarge)
+				return 0, r.err
+			}
+			return 0, err
+		}
+	}
+}
+
+// fill moves the unparsed tail to the front of the buffer and reads until the
+// buffer is full. Filling completely (rather than taking one short read) is
+// what keeps re-scanning a record after each refill linear overall. A full
+// buffer that still holds no complete record is doubled up to maxBuf.
+func (r *Reader) fill() error {
+	if r.err != nil {
+		return r.err
+	}
+	if r.buf == nil {
+		r.buf = make([]byte, min(initialBufSize, r.maxBuf))
+	}
+	if r.pos > 0 {
+		r.end = copy(r.buf, r.buf[r.pos:r.end])
+		r.pos = 0
+	}
+	if r.end == len(r.buf) {
+		if len(r.buf) >= r.maxBuf {
+			return errBufferLimit
+		}
+		nb := make([]byte, min(2*len(r.buf), r.maxBuf))
+		copy(nb, r.buf[:r.end])
+		r.buf = nb
+	}
+	start, empty := r.end, 0
+	for r.end < len(r.buf) {
+		n, err := r.src.Read(r.buf[r.end:])
+		r.end += n
+		if err != nil {
+			if err == io.EOF {
+				r.eof = true
+			} else {
+				r.err = err
+			}
+			break
+		}
+		if n == 0 {
+			if empty++; empty >= 100 {
+				r.err = io.ErrNoProgress
+				break
+			}
+		}
+	}
+	if !r.bomDone && (r.end >= 3 || r.eof) {
+		r.bomDone = true
+		if bytes.HasPrefix(r.buf[:r.end], bomUTF8) {
+			r.pos = 3
+		}
+	}
+	if r.end == start && r.err != nil {
+		return r.err
+	}
+	return nil
+}
+
+// parse parses one record starting at r.pos, which is not a line break. It
+// returns ok=false, leaving r.pos alone, when the buffer ends before the
+// record does and more input may follow; the caller refills and parses the
+// record again from its start. Fields are strings over r.buf (or r.scratch
+// for quoted fields with doubled quotes), which stay put until the next fill.
+func (r *Reader) parse(grow bool) (nf int, ok bool) {
+	buf := r.buf[:r.end]
+	p := r.pos
+	rec := r.record
+	if grow {
+		rec = rec[:0]
+	}
+	r.scratch = r.scratch[:0]
+	delim := r.delim
+	dm := uint64(delim) * lsb
+	stop := &r.stop
+	eof := r.eof
+	quotes := !r.literal
+	for {
+		// p is at the start of a field.
+		var field string
+		if p < len(buf) && buf[p] == '"' && quotes {
+			start := p + 1
+			q := start
+			mark := -1 // start of this field in r.scratch once "" was seen
+			for {
+				i := bytes.IndexByte(buf[q:], '"')
+				if i < 0 {
+					if !eof {
+						return nf, false
+					}
+					// Open quote at end of input: the field runs to the end.
+					q = len(buf)
+					p = q
+					break
+				}
+				q += i
+				if q+1 >= len(buf) {
+					if !eof {
+						return nf, false
+					}
+					p = q + 1
+					break
+				}
+				c := buf[q+1]
+				if c == '"' {
+					if mark < 0 {
+						mark = len(r.scratch)
+					}
+					r.scratch = append(r.scratch, buf[start:q+1]...)
+					q += 2
+					start = q
+					continue
+				}
+				if c == delim || c == '\n' || c == '\r' {
+					p = q + 1
+					break
+				}
+				q++ // a bare quote inside quotes is data
+			}
+			if mark < 0 {
+				field = bstr(buf[start:q])
+			} else {
+				r.scratch = append(r.scratch, buf[start:q]...)
+				field = bstr(r.scratch[mark:])
+			}
+		} else {
+			s := p
+			// Eight bytes at a time while they last: most fields are
+			// short, but long text fields dominate the byte count.
+			for p+8 <= len(buf) {
+				v := binary.LittleEndian.Uint64(buf[p:])
+				m := zeroBytes(v^dm) | zeroBytes(v^lfMask) | zeroBytes(v^crMask)
+				if m != 0 {
+					p += bits.TrailingZeros64(m) >> 3
+					goto found
+				}
+				p += 8
+			}
+			for p < len(buf) && !stop[buf[p]] {
+				p++
+			}
+		found:
+			if p == len(buf) && !eof {
+				return nf, false
+			}
+			field = bstr(buf[s:p])
+		}
+		if nf < len(rec) {
+			rec[nf] = field
+		} else if grow {
+			rec = append(rec, field)
+		}
+		nf++
+
+		// p is at a delimiter, a line break or the end of input.
+		if p >= len(buf) {
+			break
+		}
+		c := buf[p]
+		p++
+		if c == delim {
+			continue
+		}
+		if c == '\r' {
+			if p >= len(buf) && !eof {
+				return nf, false
+			}
+			if p < len(buf) && buf[p] == '\n' {
+				p++
+			}
+		}
+		break
+	}
+	if grow {
+		r.record = rec
+	}
+	r.pos = p
+	return nf, true
+}
+
+const (
+	lsb    = 0x0101010101010101
+	msb    = 0x8080808080808080
+	lfMask = '\n' * lsb
+	crMask = '\r' * lsb
+)
+
+// zeroBytes sets the high bit of the lowest zero byte of v (and possibly of
+// higher bytes, which callers ignore by taking the lowest set bit only).
+func zeroBytes(v uint64) uint64 { return (v - lsb) &^ v & msb }
+
+// bstr views b as a string without copying; callers must not modify b while
+// the string is in use.
+func bstr(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// uniqueNames turns a raw header into usable column names. Names the file
+// spells out win over generated ones: the first occurrence of every
+// non-blank name keeps it, then blanks get "column_N" and repeats get the
+// first free "_K" suffix, so a, a, a_2 becomes a, a_3, a_2.
+func uniqueNames(raw []string) []string {
+	names := make([]string, len(raw))
+	used := make(map[string]bool, len(raw))
+	keep := make([]bool, len(raw))
+	for i, s := range raw {
+		s = strings.TrimFunc(s, func(c rune) bool { return unicode.IsSpace(c) || c == '\uFEFF' })
+		names[i] = strings.Clone(s)
+		if s != "" && !used[s] {
+			used[s] = true
+			keep[i] = true
+		}
+	}
+	for i, n := range names {
+		if keep[i] {
+			continue
+		}
+		if n == "" {
+			n = "column_" + strconv.Itoa(i+1)
+		}
+		c := n
+		for k := 2; used[c]; k++ {
+			c = n + "_" + strconv.Itoa(k)
+		}
+		names[i] = c
+		used[c] = true
+	}
+	return names
+}

@@ -1,0 +1,189 @@
+// Package database opens bun over PostgreSQL or SQLite from one URL and
+// applies the embedded migrations. Both dialects carry the same schema.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/pgdriver"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Open connects to dsn: postgres:// or postgresql:// selects PostgreSQL
+// through pgdriver; sqlite://PATH, file:PATH or a bare path selects SQLite.
+// It checks the connection before returning.
+func Open(ctx context.Context, dsn string) (*bun.DB, error) {
+	var db *bun.DB
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		db = openPostgres(dsn, nil)
+	default:
+		path, err := sqlitePath(dsn)
+		if err != nil {
+			return nil, err
+		}
+		db, err = openSQLite(path)
+		if err != nil {
+			return nil, err
+		}
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return db, nil
+}
+
+func openPostgres(dsn string, params map[string]any) *bun.DB {
+	opts := []pgdriver.Option{pgdriver.WithDSN(dsn), pgdriver.WithApplicationName("cutline")}
+	if params != nil {
+		opts = append(opts, pgdriver.WithConnParams(params))
+	}
+	sqldb := sql.OpenDB(pgdriver.NewConnector(opts...))
+	sqldb.SetMaxOpenConns(20)
+	sqldb.SetMaxIdleConns(20)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	return bun.NewDB(sqldb, pgdialect.New())
+}
+
+// sqlitePath turns the accepted SQLite spellings into a file path.
+func sqlitePath(dsn string) (string, error) {
+	p := dsn
+	switch {
+	case strings.HasPrefix(p, "sqlite://"):
+		p = strings.TrimPrefix(p, "sqlite://")
+	case strings.HasPrefix(p, "sqlite:"):
+		p = strings.TrimPrefix(p, "sqlite:")
+	case strings.HasPrefix(p, "file:"):
+		p = strings.TrimPrefix(p, "file:")
+	case strings.Contains(p, "://"):
+		return "", fmt.Errorf("unsupported database URL %q: use postgres://... or a SQLite path", dsn)
+	}
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	if p == "" {
+		return "", errors.New("empty SQLite path")
+	}
+	return p, nil
+}
+
+func openSQLite(path string) (*bun.DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create database folder: %w", err)
+		}
+	}
+	// WAL lets readers run beside the one writer; immediate transactions take
+	// the write lock up front, so two writers queue on busy_timeout instead of
+	// failing on a read-to-write upgrade.
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	sqldb, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	sqldb.SetMaxOpenConns(8)
+	sqldb.SetMaxIdleConns(8)
+	return bun.NewDB(sqldb, sqlitedialect.New()), nil
+}
+
+// IsPostgres reports whether db speaks PostgreSQL.
+func IsPostgres(db bun.IDB) bool { return db.Dialect().Name() == dialect.PG }
+
+// migrationLockKey is an arbitrary constant shared by every replica.
+const migrationLockKey = 0x6375746c696e65 // "cutline"
+
+// Migrate applies the embedded migrations that are not applied yet. It runs
+// in one transaction under a lock (a transaction-scoped advisory lock on
+// PostgreSQL, the write lock on SQLite): replicas starting together queue up,
+// and the lock is released by commit, rollback or a dropped connection, so it
+// cannot be left behind.
+func Migrate(ctx context.Context, db *bun.DB) (applied []string, err error) {
+	dir := "migrations/sqlite"
+	if IsPostgres(db) {
+		dir = "migrations/postgres"
+	}
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+
+	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if IsPostgres(db) {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", migrationLockKey); err != nil {
+				return fmt.Errorf("take migration lock: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version TEXT PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`); err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		var done []string
+		if err := tx.NewSelect().Table("schema_migrations").Column("version").Scan(ctx, &done); err != nil {
+			return fmt.Errorf("read schema_migrations: %w", err)
+		}
+		have := make(map[string]bool, len(done))
+		for _, v := range done {
+			have[v] = true
+		}
+		for _, name := range names {
+			version := strings.TrimSuffix(name, ".sql")
+			if have[version] {
+				continue
+			}
+			body, err := fs.ReadFile(migrations, dir+"/"+name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
+			if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+				version, time.Now().UTC()); err != nil {
+				return fmt.Errorf("record migration %s: %w", name, err)
+			}
+			applied = append(applied, version)
+		}
+		return nil
+	})
+	return applied, err
+}
+
+// Redact hides a password in a database URL for logging.
+func Redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return dsn
+}

@@ -1,0 +1,90 @@
+// Package dbtest runs a test against every database that is available: an
+// SQLite file always, and PostgreSQL when TEST_DATABASE_URL is set. Each run
+// gets a fresh, migrated database of its own, so tests may use t.Parallel.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/driver/pgdriver"
+
+	"github.com/cutline/cutline/internal/database"
+
+	"database/sql"
+)
+
+// Each runs fn as a subtest named "sqlite" and, when TEST_DATABASE_URL is
+// set, "postgres". Under CI=true a missing TEST_DATABASE_URL fails the test:
+// CI must never silently skip PostgreSQL.
+func Each(t *testing.T, fn func(t *testing.T, db *bun.DB)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
+	if os.Getenv("TEST_DATABASE_URL") == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests cannot be skipped under CI")
+		}
+		return
+	}
+	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
+}
+
+// SQLite returns a migrated SQLite database in a temporary folder.
+func SQLite(t testing.TB) *bun.DB {
+	t.Helper()
+	db, err := database.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatalf("open sqlite: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := database.Migrate(context.Background(), db); err != nil {
+		t.Fatalf("migrate sqlite: %v", err)
+	}
+	return db
+}
+
+// Postgres returns a migrated PostgreSQL database living in a schema of its
+// own inside TEST_DATABASE_URL, dropped when the test ends.
+func Postgres(t testing.TB) *bun.DB {
+	t.Helper()
+	dsn := os.Getenv("TEST_DATABASE_URL")
+	if dsn == "" {
+		t.Fatal("TEST_DATABASE_URL is not set")
+	}
+	ctx := context.Background()
+	admin, err := database.Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("TEST_DATABASE_URL is set but PostgreSQL is unreachable: %v", err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	schema := "t_" + randomHex(8)
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Logf("drop schema %s: %v", schema, err)
+		}
+	})
+	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn),
+		pgdriver.WithConnParams(map[string]any{"search_path": schema})))
+	sqldb.SetMaxOpenConns(10)
+	db := bun.NewDB(sqldb, pgdialect.New())
+	t.Cleanup(func() { db.Close() })
+	if _, err := database.Migrate(ctx, db); err != nil {
+		t.Fatalf("migrate postgres: %v", err)
+	}
+	return db
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,182 @@
+package files
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+	"gocloud.dev/blob"
+
+	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/blobstore"
+)
+
+// TagChange edits user tags: Set replaces them all; otherwise Remove is
+// applied, then Add.
+type TagChange struct {
+	Add, Remove []string
+	Set         []string
+	Replace     bool // Set was given (possibly empty)
+}
+
+// UpdateTags changes owner's file's user tags. System tags cannot be
+// touched: naming one is a BAD_USER_INPUT error.
+func (s *Service) UpdateTags(ctx context.Context, owner int64, id string, c TagChange) (*File, error) {
+	var f *File
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		f, err = s.getForUpdate(ctx, tx, owner, id)
+		if err != nil {
+			return err
+		}
+		var next []string
+		if c.Replace {
+			next = c.Set
+		} else {
+			if _, err := cleanTags(c.Remove); err != nil {
+				return err
+			}
+			drop := map[string]bool{}
+			for _, t := range c.Remove {
+				drop[trimTag(t)] = true
+			}
+			for _, t := range f.UserTags {
+				if !drop[t] {
+					next = append(next, t)
+				}
+			}
+			next = append(next, c.Add...)
+		}
+		tags, err := cleanTags(next)
+		if err != nil {
+			return err
+		}
+		f.UserTags = tags
+		if _, err := tx.NewUpdate().Model(f).Column("user_tags").WherePK().Exec(ctx); err != nil {
+			return fmt.Errorf("update tags: %w", err)
+		}
+		return insertTags(ctx, tx, f)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.emit(EventUpdated, f)
+	return f, nil
+}
+
+// Delete removes the bytes of owner's file and hides it; its row stays as a
+// tombstone so lineage through it is not cut. Deleting a file that is
+// already deleted succeeds and changes nothing.
+func (s *Service) Delete(ctx context.Context, owner int64, id string) error {
+	var key *string
+	var f *File
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		f, err = s.getForUpdate(ctx, tx, owner, id)
+		if err != nil {
+			return err
+		}
+		key = f.ObjectKey
+		now := s.now().UTC()
+		f.DeletedAt, f.ObjectKey = &now, nil
+		_, err = tx.NewUpdate().Model(f).Column("deleted_at", "object_key").WherePK().Exec(ctx)
+		return err
+	})
+	if errors.Is(err, apperr.ErrNotFound) && s.isTombstone(ctx, owner, id) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if key != nil {
+		s.removeObject(*key)
+	}
+	s.emit(EventDeleted, f)
+	return nil
+}
+
+func (s *Service) isTombstone(ctx context.Context, owner int64, id string) bool {
+	m, err := s.GetMany(ctx, owner, []string{id})
+	return err == nil && m[id] != nil && m[id].Deleted()
+}
+
+func (s *Service) getForUpdate(ctx context.Context, tx bun.Tx, owner int64, id string) (*File, error) {
+	f, err := s.Get(ctx, owner, id)
+	if err != nil {
+		return nil, err
+	}
+	// Re-read inside the transaction so concurrent edits serialize.
+	q := tx.NewSelect().Model(f).WherePK()
+	if isPostgres(tx) {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("lock file: %w", err)
+	}
+	if f.Deleted() {
+		return nil, apperr.ErrNotFound
+	}
+	return f, nil
+}
+
+// Sweep removes what nobody needs any more: expired scratch files (row and
+// bytes) and objects that no row references, older than grace so that an
+// upload still in flight is never touched.
+func (s *Service) Sweep(ctx context.Context, grace time.Duration) (removed int, err error) {
+	now := s.now().UTC()
+	var expired []*File
+	if err := s.db.NewSelect().Model(&expired).Where("expires_at IS NOT NULL").Where("expires_at < ?", now).
+		Limit(1000).Scan(ctx); err != nil {
+		return 0, fmt.Errorf("find expired files: %w", err)
+	}
+	for _, f := range expired {
+		if _, err := s.db.NewDelete().Model(f).WherePK().Exec(ctx); err != nil {
+			return removed, fmt.Errorf("delete expired file: %w", err)
+		}
+		if f.ObjectKey != nil {
+			s.removeObject(*f.ObjectKey)
+		}
+		removed++
+	}
+
+	it := s.bucket.List(&blobListOptions)
+	for {
+		obj, err := it.Next(ctx)
+		if err != nil {
+			if isEOF(err) {
+				break
+			}
+			return removed, fmt.Errorf("list objects: %w", err)
+		}
+		if obj.IsDir || now.Sub(obj.ModTime) < grace {
+			continue
+		}
+		exists, err := s.db.NewSelect().Model((*File)(nil)).Where("object_key = ?", obj.Key).Exists(ctx)
+		if err != nil {
+			return removed, fmt.Errorf("check object: %w", err)
+		}
+		if !exists {
+			s.removeObject(obj.Key)
+			removed++
+		}
+	}
+	return removed, nil
+}
+
+func trimTag(t string) string {
+	tags, _ := cleanTags([]string{t})
+	if len(tags) == 1 {
+		return tags[0]
+	}
+	return t
+}
+
+var blobListOptions = blob.ListOptions{Prefix: blobstore.Prefix}
+
+func isEOF(err error) bool { return errors.Is(err, io.EOF) }
+
+func isPostgres(db bun.IDB) bool { return db.Dialect().Name() == dialect.PG }

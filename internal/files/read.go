@@ -1,0 +1,312 @@
+package files
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"gocloud.dev/blob"
+
+	"github.com/cutline/cutline/internal/apperr"
+)
+
+// Get returns one of owner's live files, or apperr.ErrNotFound, which is
+// also the answer for someone else's file.
+func (s *Service) Get(ctx context.Context, owner int64, id string) (*File, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, apperr.ErrNotFound
+	}
+	f := new(File)
+	err := s.db.NewSelect().Model(f).Where("id = ?", id).Where("owner_id = ?", owner).
+		Where("deleted_at IS NULL").Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apperr.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load file: %w", err)
+	}
+	return f, nil
+}
+
+// GetByName returns owner's newest live file with that display name.
+func (s *Service) GetByName(ctx context.Context, owner int64, name string) (*File, error) {
+	f := new(File)
+	err := s.db.NewSelect().Model(f).Where("name = ?", name).Where("owner_id = ?", owner).
+		Where("deleted_at IS NULL").OrderExpr("created_at DESC").Limit(1).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apperr.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load file: %w", err)
+	}
+	return f, nil
+}
+
+// GetUnscoped returns a live, unexpired file whoever owns it. Only callers
+// that hold proof of access (a signed handle) may use it.
+func (s *Service) GetUnscoped(ctx context.Context, id string) (*File, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, apperr.ErrNotFound
+	}
+	f := new(File)
+	err := s.db.NewSelect().Model(f).Where("id = ?", id).Where("deleted_at IS NULL").Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && f.ExpiresAt != nil && s.now().After(*f.ExpiresAt)) {
+		return nil, apperr.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load file: %w", err)
+	}
+	return f, nil
+}
+
+// GetMany loads owner's files by id, tombstones included (lineage shows
+// them). Ids that do not exist or are not owner's are absent from the map.
+func (s *Service) GetMany(ctx context.Context, owner int64, ids []string) (map[string]*File, error) {
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if _, err := uuid.Parse(id); err == nil {
+			valid = append(valid, id)
+		}
+	}
+	out := make(map[string]*File, len(valid))
+	if len(valid) == 0 {
+		return out, nil
+	}
+	var list []*File
+	if err := s.db.NewSelect().Model(&list).Where("owner_id = ?", owner).
+		Where("id IN (?)", bun.In(valid)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load files: %w", err)
+	}
+	for _, f := range list {
+		out[f.ID] = f
+	}
+	return out, nil
+}
+
+// OrderField and Order choose how a listing is sorted.
+type OrderField string
+
+// The sortable fields.
+const (
+	OrderCreatedAt OrderField = "CREATED_AT"
+	OrderName      OrderField = "NAME"
+	OrderSize      OrderField = "SIZE"
+)
+
+// Filter narrows a listing.
+type Filter struct {
+	Tags         []string // has all of them
+	NameContains string   // case-insensitive
+	Origin       Origin
+}
+
+// ListOptions page through a listing, Relay style: First/After forward,
+// Last/Before backward.
+type ListOptions struct {
+	First, Last   int
+	After, Before string
+	Filter        Filter
+	Order         OrderField
+	Desc          bool
+}
+
+// Page is one page of a listing.
+type Page struct {
+	Files           []*File
+	Cursors         []string
+	HasNextPage     bool
+	HasPreviousPage bool
+}
+
+// MaxPageSize bounds first and last.
+const MaxPageSize = 500
+
+type cursor struct {
+	V  any    `json:"v"`
+	ID string `json:"id"`
+}
+
+func encodeCursor(order OrderField, f *File) string {
+	c := cursor{ID: f.ID}
+	switch order {
+	case OrderName:
+		c.V = f.Name
+	case OrderSize:
+		c.V = f.Size
+	default:
+		c.V = f.CreatedAt.UTC().Format(time.RFC3339Nano)
+	}
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(order OrderField, s string) (any, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	var c cursor
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c.ID == "" {
+		return nil, "", apperr.Invalid("after", "not a cursor of this listing")
+	}
+	switch order {
+	case OrderName:
+		if v, ok := c.V.(string); ok {
+			return v, c.ID, nil
+		}
+	case OrderSize:
+		if v, ok := c.V.(float64); ok {
+			return int64(v), c.ID, nil
+		}
+	default:
+		if v, ok := c.V.(string); ok {
+			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+				return t, c.ID, nil
+			}
+		}
+	}
+	return nil, "", apperr.Invalid("after", "not a cursor of this listing")
+}
+
+// List returns a page of owner's live files. Cursors are keyset positions
+// (sort value, id), so pages stay stable while files are added.
+func (s *Service) List(ctx context.Context, owner int64, o ListOptions) (*Page, error) {
+	if o.First < 0 || o.Last < 0 {
+		return nil, apperr.Invalid("first", "must not be negative")
+	}
+	if o.First > 0 && o.Last > 0 {
+		return nil, apperr.Invalid("last", "use first or last, not both")
+	}
+	backward := o.Last > 0 || (o.Before != "" && o.First == 0)
+	n := o.First
+	if backward {
+		n = o.Last
+	}
+	if n == 0 {
+		n = 20
+	}
+	if n > MaxPageSize {
+		return nil, apperr.Invalid("first", "at most %d files per page", MaxPageSize)
+	}
+	col := "created_at"
+	switch o.Order {
+	case OrderName:
+		col = "name"
+	case OrderSize:
+		col = "size"
+	case OrderCreatedAt, "":
+		o.Order = OrderCreatedAt
+	default:
+		return nil, apperr.Invalid("orderBy", "unknown order %q", o.Order)
+	}
+	// Walking backward reverses the sort, then the page is flipped back.
+	desc := o.Desc != backward
+	dir := "ASC"
+	cmp := ">"
+	if desc {
+		dir, cmp = "DESC", "<"
+	}
+
+	q := s.db.NewSelect().Model((*File)(nil)).
+		Where("owner_id = ?", owner).Where("deleted_at IS NULL")
+	q = applyFilter(q, o.Filter)
+	for _, c := range []struct{ field, val string }{{"after", o.After}, {"before", o.Before}} {
+		if c.val == "" {
+			continue
+		}
+		// In walking order, after bounds a forward walk and before a
+		// backward one; the other cursor bounds from the opposite side.
+		v, id, err := decodeCursor(o.Order, c.val)
+		if err != nil {
+			return nil, apperr.Invalid(c.field, "not a cursor of this listing")
+		}
+		op := cmp
+		if (c.field == "before") != backward {
+			op = map[string]string{"<": ">", ">": "<"}[cmp]
+		}
+		q = q.Where(fmt.Sprintf("(%s %s ? OR (%s = ? AND id %s ?))", col, op, col, op), v, v, id)
+	}
+	var list []*File
+	if err := q.OrderExpr(col+" "+dir).OrderExpr("id "+dir).Limit(int64(n+1)).Scan(ctx, &list); err != nil {
+		return nil, fmt.Errorf("list files: %w", err)
+	}
+	more := len(list) > n
+	if more {
+		list = list[:n]
+	}
+	if backward {
+		for i, j := 0, len(list)-1; i < j; i, j = i+1, j-1 {
+			list[i], list[j] = list[j], list[i]
+		}
+	}
+	p := &Page{Files: list, Cursors: make([]string, len(list))}
+	for i, f := range list {
+		p.Cursors[i] = encodeCursor(o.Order, f)
+	}
+	if backward {
+		p.HasPreviousPage = more
+		p.HasNextPage = o.Before != ""
+	} else {
+		p.HasNextPage = more
+		p.HasPreviousPage = o.After != ""
+	}
+	return p, nil
+}
+
+// Count returns how many of owner's live files match f.
+func (s *Service) Count(ctx context.Context, owner int64, f Filter) (int, error) {
+	q := s.db.NewSelect().Model((*File)(nil)).Where("owner_id = ?", owner).Where("deleted_at IS NULL")
+	n, err := applyFilter(q, f).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count files: %w", err)
+	}
+	return int(n), nil
+}
+
+func applyFilter(q *bun.SelectQuery, f Filter) *bun.SelectQuery {
+	for _, t := range f.Tags {
+		q = q.Where("EXISTS (SELECT 1 FROM file_tags ft WHERE ft.file_id = file.id AND ft.tag = ?)", t)
+	}
+	if f.NameContains != "" {
+		q = q.Where("LOWER(name) LIKE ? ESCAPE '\\'", "%"+escapeLike(strings.ToLower(f.NameContains))+"%")
+	}
+	if f.Origin != "" {
+		q = q.Where("origin = ?", f.Origin)
+	}
+	return q
+}
+
+// Open returns a reader of a live file's bytes. The caller closes it.
+func (s *Service) Open(ctx context.Context, f *File) (*blob.Reader, error) {
+	if f.ObjectKey == nil {
+		return nil, apperr.ErrNotFound
+	}
+	r, err := s.bucket.NewReader(ctx, *f.ObjectKey, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: open object: %v", apperr.ErrUnavailable, err)
+	}
+	return r, nil
+}
+
+// LoadDerivation returns how a file was derived, or nil.
+func (s *Service) LoadDerivation(ctx context.Context, owner int64, id string) (*Derivation, error) {
+	d := new(Derivation)
+	err := s.db.NewSelect().Model(d).
+		Where("file_id = ?", id).
+		Where("EXISTS (SELECT 1 FROM files f WHERE f.id = derivation.file_id AND f.owner_id = ?)", owner).
+		Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load derivation: %w", err)
+	}
+	return d, nil
+}

@@ -1,0 +1,417 @@
+package files
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+
+	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/blobstore"
+	"github.com/cutline/cutline/internal/csvio"
+	"github.com/cutline/cutline/internal/lineage"
+)
+
+// Service is the files feature. It is safe for concurrent use.
+type Service struct {
+	db      *bun.DB
+	bucket  *blob.Bucket
+	maxSize int64
+	log     *slog.Logger
+	now     func() time.Time
+	publish func(Event)
+}
+
+// Options configure a Service.
+type Options struct {
+	// MaxFileSize bounds every stored file, uploaded or generated.
+	MaxFileSize int64
+	Logger      *slog.Logger
+	// Publish, when set, is called after each committed change.
+	Publish func(Event)
+}
+
+// NewService builds the files feature over a database and a bucket.
+func NewService(db *bun.DB, bucket *blob.Bucket, opts Options) *Service {
+	s := &Service{db: db, bucket: bucket, maxSize: opts.MaxFileSize, log: opts.Logger, now: time.Now, publish: opts.Publish}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.maxSize <= 0 {
+		s.maxSize = 10 << 20
+	}
+	return s
+}
+
+// MaxFileSize is the configured size limit.
+func (s *Service) MaxFileSize() int64 { return s.maxSize }
+
+// Limits on user tags.
+const (
+	MaxTags      = 50
+	MaxTagLength = 64
+	maxNameRunes = 200
+)
+
+// NewFile describes a file to store. Bytes come separately, as a stream.
+type NewFile struct {
+	// OwnerID is nil only for anonymous scratch uploads, which must expire.
+	OwnerID   *int64
+	Name      string
+	Origin    Origin
+	Tags      []string
+	Metadata  *string
+	ParentIDs []string
+	ExpiresAt *time.Time
+	// Derivation, when set, is recorded with the file (FileID is filled in).
+	Derivation *Derivation
+}
+
+// Create stores body as a new file: one pass streams the bytes into the
+// bucket while counting, hashing and analysing them as CSV. The row is
+// committed only after the object is complete; any failure removes the
+// object, so nothing is left half-written.
+func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File, error) {
+	name, err := CleanName(nf.Name)
+	if err != nil {
+		return nil, err
+	}
+	tags, err := cleanTags(nf.Tags)
+	if err != nil {
+		return nil, err
+	}
+	if nf.OwnerID == nil && nf.ExpiresAt == nil {
+		return nil, errors.New("files: an anonymous file must expire")
+	}
+	if len(nf.ParentIDs) > 0 {
+		// Validate before writing anything; the transaction checks again.
+		if err := s.checkParents(ctx, *nf.OwnerID, nf.ParentIDs); err != nil {
+			return nil, err
+		}
+	}
+
+	id := uuid.NewString()
+	key := blobstore.Key(id)
+	st, err := s.store(ctx, key, body)
+	if err != nil {
+		return nil, err
+	}
+
+	now := s.now().UTC().Truncate(time.Microsecond)
+	f := &File{
+		ID: id, OwnerID: nf.OwnerID, ObjectKey: &key, Size: st.size, SHA256: st.sha256,
+		ContentType: "text/csv", Encoding: st.summary.Dialect.Encoding,
+		Delimiter: string(st.summary.Dialect.Delimiter), RowCount: st.summary.Rows,
+		Columns: st.summary.Columns, Origin: nf.Origin, SystemTags: []string{nf.Origin.SystemTag()},
+		UserTags: tags, MetadataJSON: nf.Metadata, CreatedAt: now, ExpiresAt: nf.ExpiresAt,
+	}
+	if f.Origin == "" {
+		f.Origin = OriginUploaded
+		f.SystemTags = []string{OriginUploaded.SystemTag()}
+	}
+	if err := s.insert(ctx, f, name, nf); err != nil {
+		s.removeObject(key)
+		return nil, err
+	}
+	s.emit(EventCreated, f)
+	return f, nil
+}
+
+type stored struct {
+	size    int64
+	sha256  string
+	summary csvio.Summary
+}
+
+// store streams body into the bucket under key. The CSV analysis runs on a
+// pipe beside the upload, so the bytes are read exactly once.
+func (s *Service) store(ctx context.Context, key string, body io.Reader) (stored, error) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: "text/csv", BufferSize: 8 << 20})
+	if err != nil {
+		return stored{}, fmt.Errorf("%w: open object: %v", apperr.ErrUnavailable, err)
+	}
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	var summary csvio.Summary
+	var analyzeErr error
+	go func() {
+		defer close(done)
+		summary, analyzeErr = csvio.Analyze(pr)
+		// Unblock the writer if analysis stopped early (not a CSV file).
+		pr.CloseWithError(errAnalysisDone)
+	}()
+
+	h := sha256.New()
+	n, copyErr := io.CopyBuffer(io.MultiWriter(w, h, pw), io.LimitReader(body, s.maxSize+1), make([]byte, 256<<10))
+	pw.CloseWithError(copyErr)
+	<-done
+
+	fail := func(err error) (stored, error) {
+		cancel() // a cancelled context makes Close abort the upload
+		_ = w.Close()
+		s.removeObject(key)
+		return stored{}, err
+	}
+	switch {
+	case n > s.maxSize:
+		return fail(&apperr.TooLargeError{Limit: s.maxSize})
+	case analyzeErr != nil:
+		var notCSV *csvio.NotCSVError
+		if errors.As(analyzeErr, &notCSV) {
+			return fail(apperr.Invalid("file", "%s", notCSV.Error()))
+		}
+		if copyErr == nil {
+			return fail(fmt.Errorf("analyse upload: %w", analyzeErr))
+		}
+	}
+	if copyErr != nil {
+		if errors.Is(copyErr, errAnalysisDone) {
+			return fail(fmt.Errorf("analyse upload: %w", analyzeErr))
+		}
+		if ctx.Err() != nil {
+			return fail(ctx.Err())
+		}
+		if isBucketError(copyErr) {
+			return fail(fmt.Errorf("%w: write object: %v", apperr.ErrUnavailable, copyErr))
+		}
+		return fail(apperr.Invalid("file", "the upload was interrupted: %v", copyErr))
+	}
+	if err := w.Close(); err != nil {
+		s.removeObject(key)
+		return stored{}, fmt.Errorf("%w: finish object: %v", apperr.ErrUnavailable, err)
+	}
+	return stored{size: n, sha256: hex.EncodeToString(h.Sum(nil)), summary: summary}, nil
+}
+
+var errAnalysisDone = errors.New("analysis finished")
+
+// isBucketError tells a failing bucket from a failing client body: the
+// blob writer's errors carry a gcerrors code.
+func isBucketError(err error) bool {
+	return gcerrors.Code(err) != gcerrors.Unknown && gcerrors.Code(err) != gcerrors.OK
+}
+
+// removeObject deletes an object whose row was never committed. It uses
+// its own context: the request's may already be cancelled.
+func (s *Service) removeObject(key string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		// The sweep removes it later; nothing references it.
+		s.log.Warn("remove orphan object", "key", key, "err", err)
+	}
+}
+
+// insert commits the file row with a unique name, its tags, lineage edges
+// and derivation in one transaction, retrying when a concurrent upload
+// took the same name first.
+func (s *Service) insert(ctx context.Context, f *File, name string, nf NewFile) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			unique, err := uniqueName(ctx, tx, f.OwnerID, name)
+			if err != nil {
+				return err
+			}
+			f.Name = unique
+			if _, err := tx.NewInsert().Model(f).Exec(ctx); err != nil {
+				return err
+			}
+			if err := insertTags(ctx, tx, f); err != nil {
+				return err
+			}
+			if len(nf.ParentIDs) > 0 {
+				if err := lineage.AddEdges(ctx, tx, *f.OwnerID, f.ID, nf.ParentIDs, "CUT_TO", f.CreatedAt); err != nil {
+					return err
+				}
+			}
+			if d := nf.Derivation; d != nil {
+				d.FileID = f.ID
+				d.CreatedAt = f.CreatedAt
+				if _, err := tx.NewInsert().Model(d).Exec(ctx); err != nil {
+					return fmt.Errorf("insert derivation: %w", err)
+				}
+			}
+			return nil
+		})
+		if !isUniqueViolation(err) {
+			break
+		}
+	}
+	if err != nil && !errors.Is(err, apperr.ErrInvalidInput) && !errors.Is(err, apperr.ErrNotFound) {
+		return fmt.Errorf("save file record: %w", err)
+	}
+	return err
+}
+
+func insertTags(ctx context.Context, db bun.IDB, f *File) error {
+	if _, err := db.NewDelete().Model((*tagRow)(nil)).Where("file_id = ?", f.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("clear tags: %w", err)
+	}
+	all := f.Tags()
+	if len(all) == 0 {
+		return nil
+	}
+	rows := make([]tagRow, 0, len(all))
+	seen := map[string]bool{}
+	for _, t := range all {
+		if !seen[t] {
+			seen[t] = true
+			rows = append(rows, tagRow{FileID: f.ID, Tag: t})
+		}
+	}
+	if _, err := db.NewInsert().Model(&rows).Exec(ctx); err != nil {
+		return fmt.Errorf("insert tags: %w", err)
+	}
+	return nil
+}
+
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "23505") || strings.Contains(msg, "UNIQUE constraint failed")
+}
+
+// uniqueName returns name, or name_1, name_2... (before the extension), the
+// first that none of the owner's live files has.
+func uniqueName(ctx context.Context, db bun.IDB, owner *int64, name string) (string, error) {
+	if owner == nil {
+		return name, nil // scratch files have no namespace
+	}
+	ext := path.Ext(name)
+	base := strings.TrimSuffix(name, ext)
+	var taken []string
+	err := db.NewSelect().Model((*File)(nil)).Column("name").
+		Where("owner_id = ?", *owner).Where("deleted_at IS NULL").
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("name = ?", name).WhereOr("name LIKE ? ESCAPE '\\'", escapeLike(base)+"\\_%"+escapeLike(ext))
+		}).Scan(ctx, &taken)
+	if err != nil {
+		return "", fmt.Errorf("read names: %w", err)
+	}
+	used := make(map[string]bool, len(taken))
+	for _, t := range taken {
+		used[t] = true
+	}
+	if !used[name] {
+		return name, nil
+	}
+	for i := 1; ; i++ {
+		c := fmt.Sprintf("%s_%d%s", base, i, ext)
+		if !used[c] {
+			return c, nil
+		}
+	}
+}
+
+func escapeLike(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// CleanName turns a client-supplied name into a display name: only the
+// last path element survives, control characters are dropped, and it is
+// never empty. A name is never used as a storage path.
+func CleanName(name string) (string, error) {
+	name = strings.ReplaceAll(name, `\`, "/")
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	if !utf8.ValidString(name) {
+		return "", apperr.Invalid("name", "the name is not valid UTF-8")
+	}
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.TrimSpace(name)
+	if name == "" || name == "." || name == ".." {
+		name = "file.csv"
+	}
+	if utf8.RuneCountInString(name) > maxNameRunes {
+		return "", apperr.Invalid("name", "the name is longer than %d characters", maxNameRunes)
+	}
+	return name, nil
+}
+
+// cleanTags trims, drops empty and duplicate tags, and enforces the limits.
+func cleanTags(tags []string) ([]string, error) {
+	out := make([]string, 0, len(tags))
+	seen := make(map[string]bool, len(tags))
+	for _, t := range tags {
+		t = strings.TrimSpace(t)
+		if t == "" || seen[t] {
+			continue
+		}
+		if utf8.RuneCountInString(t) > MaxTagLength {
+			return nil, apperr.Invalid("tags", "tag %q is longer than %d characters", t, MaxTagLength)
+		}
+		if strings.ContainsFunc(t, unicode.IsControl) {
+			return nil, apperr.Invalid("tags", "tag %q contains control characters", t)
+		}
+		if t == OriginUploaded.SystemTag() || t == OriginGenerated.SystemTag() {
+			return nil, apperr.Invalid("tags", "%q is a system tag and cannot be set by users", t)
+		}
+		seen[t] = true
+		out = append(out, t)
+	}
+	if len(out) > MaxTags {
+		return nil, apperr.Invalid("tags", "at most %d tags per file", MaxTags)
+	}
+	return out, nil
+}
+
+func (s *Service) checkParents(ctx context.Context, owner int64, ids []string) error {
+	for _, id := range ids {
+		if _, err := uuid.Parse(id); err != nil {
+			return apperr.Invalid("parentIds", "file %s not found", id)
+		}
+	}
+	n, err := s.db.NewSelect().Model((*File)(nil)).
+		Where("owner_id = ?", owner).Where("deleted_at IS NULL").Where("id IN (?)", bun.In(dedupe(ids))).Count(ctx)
+	if err != nil {
+		return fmt.Errorf("check parents: %w", err)
+	}
+	if int(n) != len(dedupe(ids)) {
+		return apperr.Invalid("parentIds", "a parent file was not found")
+	}
+	return nil
+}
+
+func dedupe(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (s *Service) emit(t EventType, f *File) {
+	if s.publish == nil || f.OwnerID == nil {
+		return
+	}
+	s.publish(Event{Type: t, FileID: f.ID, OwnerID: *f.OwnerID})
+}

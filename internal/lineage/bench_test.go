@@ -1,0 +1,190 @@
+package lineage
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/cutline/cutline/internal/database"
+	"github.com/cutline/cutline/internal/database/dbtest"
+)
+
+// Synthetic graphs, all of owner 1, built once per database:
+//
+//	chain: 10,000 files, c(i) -> c(i+1)
+//	star:  one hub with 10,000 children
+//	dag:   100,000 files, each after the first with 2-3 distinct parents
+//	       drawn uniformly among the earlier files (seed 1)
+const (
+	chainSize = 10_000
+	starSize  = 10_000
+	dagSize   = 100_000
+	benchMax  = 1_000_000 // service maxima: depth "unlimited" means this
+)
+
+// benchID is the id of file i of graph g (1 chain, 2 star, 3 dag).
+func benchID(g, i int) string { return fmt.Sprintf("0000000%d-0000-4000-8000-%012d", g, i) }
+
+// uuidExpr is benchID as SQL over an integer expression.
+func uuidExpr(pg bool, g int, expr string) string {
+	if pg {
+		return fmt.Sprintf("('0000000%d-0000-4000-8000-' || lpad((%s)::text, 12, '0'))::uuid", g, expr)
+	}
+	return fmt.Sprintf("'0000000%d-0000-4000-8000-' || printf('%%012d', %s)", g, expr)
+}
+
+func seedBench(b *testing.B, db *bun.DB) {
+	b.Helper()
+	pg := database.IsPostgres(db)
+	start := time.Now()
+	exec := func(q string, args ...any) {
+		b.Helper()
+		if _, err := db.ExecContext(context.Background(), q, args...); err != nil {
+			b.Fatalf("%.200s: %v", q, err)
+		}
+	}
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	exec(`INSERT INTO users (id, username, username_key, password_hash, created_at) VALUES (1, 'bench', 'bench', 'x', ?)`, at)
+	// One recursive INSERT ... SELECT per graph: a counter CTE works on both
+	// dialects (SQLite has no generate_series built in).
+	files := func(g, n int, prefix string) {
+		exec(fmt.Sprintf(`WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < %d)
+INSERT INTO files (id, owner_id, name, size, sha256, content_type, encoding, delimiter, row_count, columns,
+	origin, system_tags, user_tags, created_at)
+SELECT %s, 1, '%s' || i, 0, '', 'text/csv', 'utf-8', ',', 0, '[]', 'UPLOADED', '[]', '[]', ? FROM s`,
+			n-1, uuidExpr(pg, g, "i"), prefix), at)
+	}
+	files(1, chainSize, "chain-")
+	files(2, starSize+1, "star-")
+	files(3, dagSize, "dag-")
+	exec(fmt.Sprintf(`WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < %d)
+INSERT INTO edges (parent_id, child_id, kind, created_at) SELECT %s, %s, 'CUT_TO', ? FROM s`,
+		chainSize-2, uuidExpr(pg, 1, "i"), uuidExpr(pg, 1, "i + 1")), at)
+	exec(fmt.Sprintf(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < %d)
+INSERT INTO edges (parent_id, child_id, kind, created_at) SELECT %s, %s, 'CUT_TO', ? FROM s`,
+		starSize, uuidExpr(pg, 2, "0"), uuidExpr(pg, 2, "i")), at)
+
+	// The DAG's parents come from a seeded generator in Go and go in as
+	// integer pairs, 20,000 per multi-row INSERT.
+	rng := rand.New(rand.NewPCG(1, 1))
+	var pairs []string
+	flush := func() {
+		if len(pairs) == 0 {
+			return
+		}
+		exec(fmt.Sprintf(`INSERT INTO edges (parent_id, child_id, kind, created_at)
+SELECT %s, %s, 'CUT_TO', ? FROM (VALUES %s) AS v`,
+			uuidExpr(pg, 3, "column1"), uuidExpr(pg, 3, "column2"), strings.Join(pairs, ",")), at)
+		pairs = pairs[:0]
+	}
+	for i := 1; i < dagSize; i++ {
+		want := min(i, 2+rng.IntN(2))
+		var chosen []int
+		for len(chosen) < want {
+			p := rng.IntN(i)
+			if !slices.Contains(chosen, p) {
+				chosen = append(chosen, p)
+			}
+		}
+		for _, p := range chosen {
+			pairs = append(pairs, fmt.Sprintf("(%d,%d)", p, i))
+		}
+		if len(pairs) >= 20_000 {
+			flush()
+		}
+	}
+	flush()
+	if pg {
+		exec("VACUUM ANALYZE files")
+		exec("VACUUM ANALYZE edges")
+	} else {
+		exec("ANALYZE")
+	}
+	b.Logf("seeded %d files in %s", chainSize+starSize+1+dagSize, time.Since(start).Round(time.Millisecond))
+}
+
+type benchCase struct {
+	name         string
+	root         string
+	dir          Direction
+	depth, limit int
+}
+
+func benchCases() []benchCase {
+	var cs []benchCase
+	add := func(graph, where, root string, dir Direction, depth, limit int) {
+		d := fmt.Sprint(depth)
+		if depth == benchMax {
+			d = "max"
+		}
+		l := fmt.Sprint(limit)
+		if limit == benchMax {
+			l = "max"
+		}
+		cs = append(cs, benchCase{fmt.Sprintf("%s/%s-%s-d%s-l%s", graph, where, strings.ToLower(string(dir)), d, l), root, dir, depth, limit})
+	}
+	for _, depth := range []int{10, 50, benchMax} {
+		add("chain", "middle", benchID(1, chainSize/2), Both, depth, 1000)
+		add("star", "hub", benchID(2, 0), Downstream, depth, 1000)
+		add("star", "leaf", benchID(2, starSize/2), Both, depth, 1000)
+		add("dag", "middle", benchID(3, dagSize/2), Both, depth, 1000)
+		add("dag", "early", benchID(3, 100), Downstream, depth, 1000)
+	}
+	// Whole walks, no limit to speak of: the cost per node returned.
+	add("chain", "first", benchID(1, 0), Downstream, benchMax, benchMax)
+	add("star", "hub", benchID(2, 0), Downstream, 1, benchMax)
+	add("dag", "middle", benchID(3, dagSize/2), Upstream, benchMax, benchMax)
+	add("dag", "early", benchID(3, 100), Downstream, benchMax, benchMax)
+	return cs
+}
+
+// BenchmarkGraph times Graph on the synthetic graphs and reports p50 and p95
+// latency (ms) and the nodes returned. The PostgreSQL half runs only with
+// TEST_DATABASE_URL set. Run with:
+//
+//	TEST_DATABASE_URL=... go test -run '^$' -bench Graph -benchtime 200x ./internal/lineage/
+func BenchmarkGraph(b *testing.B) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		b.Run(dialect, func(b *testing.B) {
+			var db *bun.DB
+			if dialect == "postgres" {
+				if os.Getenv("TEST_DATABASE_URL") == "" {
+					b.Skip("TEST_DATABASE_URL is not set")
+				}
+				db = dbtest.Postgres(b)
+			} else {
+				db = dbtest.SQLite(b)
+			}
+			seedBench(b, db)
+			svc := NewService(db, benchMax, benchMax)
+			for _, c := range benchCases() {
+				b.Run(c.name, func(b *testing.B) {
+					ctx := context.Background()
+					times := make([]time.Duration, 0, b.N)
+					var g *Graph
+					for b.Loop() {
+						t0 := time.Now()
+						var err error
+						if g, err = svc.Graph(ctx, 1, c.root, c.dir, c.depth, c.limit); err != nil {
+							b.Fatal(err)
+						}
+						times = append(times, time.Since(t0))
+					}
+					slices.Sort(times)
+					b.ReportMetric(ms(times[len(times)/2]), "p50-ms")
+					b.ReportMetric(ms(times[len(times)*95/100]), "p95-ms")
+					b.ReportMetric(float64(len(g.Nodes)), "nodes")
+				})
+			}
+		})
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

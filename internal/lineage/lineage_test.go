@@ -1,0 +1,447 @@
+package lineage
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/database/dbtest"
+)
+
+var ctx = context.Background()
+
+type walkCase struct {
+	name         string
+	root         string
+	dir          Direction
+	depth, limit int
+	nodes        string // "name:distance" joined by spaces, * marks a tombstone
+	edges        string // "parent>child" joined by spaces
+	truncated    bool
+}
+
+func runCases(t *testing.T, f *fixture, svc *Service, cases []walkCase) {
+	t.Helper()
+	for _, c := range cases {
+		g, err := svc.Graph(ctx, f.owner, f.id(c.root), c.dir, c.depth, c.limit)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		nodes, edges := f.describe(g)
+		if got := strings.Join(nodes, " "); got != c.nodes {
+			t.Errorf("%s: nodes\n got %s\nwant %s", c.name, got, c.nodes)
+		}
+		if got := strings.Join(edges, " "); got != c.edges {
+			t.Errorf("%s: edges\n got %s\nwant %s", c.name, got, c.edges)
+		}
+		if g.Truncated != c.truncated {
+			t.Errorf("%s: truncated = %v, want %v", c.name, g.Truncated, c.truncated)
+		}
+		if g.RootID != f.id(c.root) {
+			t.Errorf("%s: root %s, want %s", c.name, g.RootID, f.id(c.root))
+		}
+	}
+}
+
+func TestGraphChain(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db)
+		f.files("a", "b", "c", "d", "e")
+		f.edges("a>b", "b>c", "c>d", "d>e")
+		svc := NewService(db, 100, 1000)
+		runCases(t, f, svc, []walkCase{
+			{"both", "c", Both, 10, 100, "a:-2 b:-1 c:0 d:1 e:2", "a>b b>c c>d d>e", false},
+			{"down", "a", Downstream, 10, 100, "a:0 b:1 c:2 d:3 e:4", "a>b b>c c>d d>e", false},
+			{"up", "e", Upstream, 10, 100, "a:-4 b:-3 c:-2 d:-1 e:0", "a>b b>c c>d d>e", false},
+			{"down depth cut", "a", Downstream, 2, 100, "a:0 b:1 c:2", "a>b b>c", true},
+			{"down depth exact", "a", Downstream, 4, 100, "a:0 b:1 c:2 d:3 e:4", "a>b b>c c>d d>e", false},
+			{"up depth cut", "e", Upstream, 1, 100, "d:-1 e:0", "d>e", true},
+			{"both depth cut", "c", Both, 1, 100, "b:-1 c:0 d:1", "b>c c>d", true},
+			{"down limit cut", "a", Downstream, 10, 3, "a:0 b:1 c:2 d:3", "a>b b>c c>d", true},
+			{"down limit exact", "a", Downstream, 10, 4, "a:0 b:1 c:2 d:3 e:4", "a>b b>c c>d d>e", false},
+			{"leaf down", "e", Downstream, 10, 100, "e:0", "", false},
+			{"root only up", "a", Upstream, 10, 100, "a:0", "", false},
+			// With Both, the limit keeps the closest files first.
+			{"both limit", "c", Both, 10, 2, "b:-1 c:0 d:1", "b>c c>d", true},
+			{"both limit odd", "c", Both, 10, 3, "a:-2 b:-1 c:0 d:1", "a>b b>c c>d", true},
+		})
+	})
+}
+
+func TestGraphDiamondAndShortestDistance(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db)
+		f.files("a", "b", "c", "d", "e", "x")
+		// a -> b -> d, a -> c -> d, d -> e; x is a second parent of d and a
+		// shortcut a -> e makes e a child of a as well.
+		f.edges("a>b", "a>c", "b>d", "c>d", "d>e", "x>d", "a>e")
+		runCases(t, f, NewService(db, 100, 1000), []walkCase{
+			{"down", "a", Downstream, 10, 100, "a:0 b:1 c:1 e:1 d:2", "a>b a>c a>e b>d c>d d>e", false},
+			{"up", "d", Upstream, 10, 100, "a:-2 b:-1 c:-1 x:-1 d:0", "a>b a>c b>d c>d x>d", false},
+			{"up from e", "e", Upstream, 10, 100, "b:-2 c:-2 x:-2 a:-1 d:-1 e:0", "b>d c>d x>d a>b a>c a>e d>e", false},
+			{"both from d", "d", Both, 1, 100, "b:-1 c:-1 x:-1 d:0 e:1", "b>d c>d x>d d>e", true},
+		})
+	})
+}
+
+func TestGraphCrossEdgeWithBoth(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db)
+		f.files("p", "r", "c")
+		f.edges("p>r", "r>c", "p>c") // p -> c skips r: seen by neither walk alone
+		runCases(t, f, NewService(db, 100, 1000), []walkCase{
+			{"both", "r", Both, 10, 100, "p:-1 r:0 c:1", "p>r p>c r>c", false},
+			{"up", "r", Upstream, 10, 100, "p:-1 r:0", "p>r", false},
+		})
+	})
+}
+
+func TestGraphLimitKeepsFirstByName(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db)
+		// Ids grow in creation order while names fall, so the walk meets the
+		// children in the opposite order of their names: the kept ones must
+		// still be the first by name.
+		f.files("root", "e", "d", "c", "b", "a", "gc")
+		f.edges("root>e", "root>d", "root>c", "root>b", "root>a", "a>b", "e>gc")
+		runCases(t, f, NewService(db, 100, 1000), []walkCase{
+			{"limit 2", "root", Downstream, 10, 2, "root:0 a:1 b:1", "root>a root>b a>b", true},
+			{"limit 3", "root", Downstream, 10, 3, "root:0 a:1 b:1 c:1", "root>a root>b root>c a>b", true},
+			{"limit 5", "root", Downstream, 10, 5, "root:0 a:1 b:1 c:1 d:1 e:1", "root>a root>b root>c root>d root>e a>b", true},
+			{"limit 6", "root", Downstream, 10, 6, "root:0 a:1 b:1 c:1 d:1 e:1 gc:2", "root>a root>b root>c root>d root>e a>b e>gc", false},
+			{"depth 1 limit 5", "root", Downstream, 1, 5, "root:0 a:1 b:1 c:1 d:1 e:1", "root>a root>b root>c root>d root>e a>b", true},
+			{"up limit 1", "b", Upstream, 10, 1, "a:-1 b:0", "a>b", true},
+			{"up limit 2", "b", Upstream, 10, 2, "a:-1 root:-1 b:0", "a>b root>a root>b", false},
+		})
+	})
+}
+
+func TestGraphClampedByServiceMaxima(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db)
+		f.files("a", "b", "c", "d")
+		f.edges("a>b", "b>c", "c>d")
+		runCases(t, f, NewService(db, 2, 1000), []walkCase{
+			{"depth clamp", "a", Downstream, 50, 100, "a:0 b:1 c:2", "a>b b>c", true},
+			{"depth clamp nothing cut", "b", Downstream, 50, 100, "b:0 c:1 d:2", "b>c c>d", false},
+		})
+		runCases(t, f, NewService(db, 100, 1), []walkCase{
+			{"limit clamp", "a", Downstream, 10, 100, "a:0 b:1", "a>b", true},
+			{"limit clamp nothing cut", "c", Downstream, 10, 100, "c:0 d:1", "c>d", false},
+		})
+	})
+}
+
+func TestGraphTombstones(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db)
+		f.files("a", "b", "c")
+		f.edges("a>b", "b>c")
+		f.remove("b")
+		// A live file may take the tombstone's name again; it is unrelated.
+		f.files("b")
+		f.remove("a")
+		svc := NewService(db, 100, 1000)
+		g, err := svc.Graph(ctx, f.owner, f.names[uuidOf(1)], Downstream, 10, 10)
+		if err == nil || !errors.Is(err, apperr.ErrNotFound) {
+			t.Fatalf("a name is not an id: got %v, %v", g, err)
+		}
+		g, err = svc.Graph(ctx, f.owner, uuidOf(1), Downstream, 10, 10) // tombstone root a
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes, edges := f.describe(g)
+		if got := strings.Join(nodes, " "); got != "a:0* b:1* c:2" {
+			t.Errorf("nodes %s", got)
+		}
+		if got := strings.Join(edges, " "); got != "a>b b>c" {
+			t.Errorf("edges %s", got)
+		}
+		g, err = svc.Graph(ctx, f.owner, f.id("c"), Upstream, 10, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if nodes, _ := f.describe(g); strings.Join(nodes, " ") != "a:-2* b:-1* c:0" {
+			t.Errorf("up nodes %s", strings.Join(nodes, " "))
+		}
+	})
+}
+
+func TestGraphTerminatesOnCycle(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db)
+		f.files("a", "b", "c", "d")
+		// AddEdges refuses cycles; data written around it must not hang a walk.
+		f.edges("a>b", "b>c", "c>a", "c>d", "d>d")
+		runCases(t, f, NewService(db, 100, 1000), []walkCase{
+			{"down", "a", Downstream, 100, 100, "a:0 b:1 c:2 d:3", "a>b b>c c>a c>d d>d", false},
+			{"up", "a", Upstream, 100, 100, "b:-2 c:-1 a:0", "b>c c>a a>b", false},
+			// b is a child (1) and a grandparent (-2): the shorter side wins;
+			// c is a grandchild (2) and a parent (-1).
+			{"both", "a", Both, 100, 100, "c:-1 a:0 b:1 d:3", "c>a c>d a>b b>c d>d", false},
+			{"self loop", "d", Downstream, 100, 100, "d:0", "d>d", false},
+		})
+	})
+}
+
+func TestGraphErrors(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db)
+		f.files("mine")
+		foreign := f.fileOf(2, "theirs")
+		svc := NewService(db, 100, 1000)
+		for _, c := range []struct {
+			name         string
+			root         string
+			dir          Direction
+			depth, limit int
+			want         error
+		}{
+			{"foreign root", foreign, Both, 10, 10, apperr.ErrNotFound},
+			{"missing root", uuidOf(999), Both, 10, 10, apperr.ErrNotFound},
+			{"malformed root", "not-a-uuid", Both, 10, 10, apperr.ErrNotFound},
+			{"zero depth", f.id("mine"), Both, 0, 10, apperr.ErrInvalidInput},
+			{"negative depth", f.id("mine"), Both, -1, 10, apperr.ErrInvalidInput},
+			{"zero limit", f.id("mine"), Both, 10, 0, apperr.ErrInvalidInput},
+			{"bad direction", f.id("mine"), Direction("SIDEWAYS"), 10, 10, apperr.ErrInvalidInput},
+		} {
+			_, err := svc.Graph(ctx, f.owner, c.root, c.dir, c.depth, c.limit)
+			if !errors.Is(err, c.want) {
+				t.Errorf("%s: got %v, want %v", c.name, err, c.want)
+			}
+		}
+		// The owner sees its file; the upper-case spelling of the id is the same file.
+		g, err := svc.Graph(ctx, 2, strings.ToUpper(foreign), Both, 10, 10)
+		if err != nil || len(g.Nodes) != 1 || g.Nodes[0].ID != foreign || g.Nodes[0].Name != "theirs" {
+			t.Fatalf("owner's own root: %+v, %v", g, err)
+		}
+	})
+}
+
+func TestGraphIgnoresForeignFilesOnEdges(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db)
+		f.files("a", "b")
+		x := f.fileOf(2, "x")
+		f.ids["x"] = x // only to insert the edges below
+		f.edges("a>b", "b>x", "x>a")
+		delete(f.ids, "x")
+		runCases(t, f, NewService(db, 100, 1000), []walkCase{
+			{"both", "a", Both, 10, 10, "a:0 b:1", "a>b", false},
+		})
+		par, err := NewService(db, 100, 1000).Parents(ctx, f.owner, []string{f.id("a")})
+		if err != nil || len(par[f.id("a")]) != 0 {
+			t.Fatalf("parents of a: %v, %v", par, err)
+		}
+	})
+}
+
+func TestConnected(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db)
+		f.files("gp", "p", "me", "sib", "kid", "other")
+		f.edges("gp>p", "p>me", "p>sib", "me>kid")
+		g, err := NewService(db, 100, 1000).Connected(ctx, f.owner, f.id("me"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes, edges := f.describe(g)
+		// sib is a descendant of an ancestor, not connected in the legacy sense.
+		if got := strings.Join(nodes, " "); got != "gp:-2 p:-1 me:0 kid:1" {
+			t.Errorf("nodes %s", got)
+		}
+		if got := strings.Join(edges, " "); got != "gp>p p>me me>kid" {
+			t.Errorf("edges %s", got)
+		}
+	})
+}
+
+func TestEdgeFieldsAndOrder(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db)
+		f.files("a", "b")
+		when := base.Add(42 * time.Second)
+		if err := AddEdges(ctx, db, f.owner, f.id("b"), []string{f.id("a")}, "GENERATED_FROM", when); err != nil {
+			t.Fatal(err)
+		}
+		g, err := NewService(db, 100, 1000).Graph(ctx, f.owner, f.id("a"), Downstream, 1, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []Edge{{ParentID: f.id("a"), ChildID: f.id("b"), Kind: "GENERATED_FROM", CreatedAt: when}}
+		if len(g.Edges) != 1 || g.Edges[0].ParentID != want[0].ParentID || g.Edges[0].ChildID != want[0].ChildID ||
+			g.Edges[0].Kind != want[0].Kind || !g.Edges[0].CreatedAt.Equal(when) {
+			t.Fatalf("edges %+v, want %+v", g.Edges, want)
+		}
+	})
+}
+
+func TestAddEdges(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db)
+		f.files("a", "b", "c", "gone", "child")
+		f.edges("a>b", "b>c")
+		f.remove("gone")
+		foreign := f.fileOf(2, "theirs")
+		svc := NewService(db, 100, 1000)
+
+		invalid := func(name string, err error, reason string) {
+			t.Helper()
+			var ie *apperr.InvalidError
+			if !errors.As(err, &ie) || ie.Field != "parentIds" || !strings.Contains(ie.Reason, reason) {
+				t.Errorf("%s: got %v, want parentIds: ...%s", name, err, reason)
+			}
+		}
+		add := func(child string, parents ...string) error {
+			return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+				return AddEdges(ctx, tx, f.owner, child, parents, "CUT_TO", f.tick())
+			})
+		}
+		invalid("cycle", add(f.id("a"), f.id("c")), "would create a cycle")
+		invalid("direct cycle", add(f.id("a"), f.id("b")), "would create a cycle")
+		invalid("self", add(f.id("a"), f.id("a")), "would create a cycle")
+		invalid("foreign parent", add(f.id("child"), f.id("a"), foreign), "file "+foreign+" not found")
+		invalid("deleted parent", add(f.id("child"), f.id("gone")), "file "+f.id("gone")+" not found")
+		invalid("unknown parent", add(f.id("child"), uuidOf(999)), "file "+uuidOf(999)+" not found")
+		invalid("malformed parent", add(f.id("child"), "nope"), "file nope not found")
+		if err := add(foreign, f.id("a")); !errors.Is(err, apperr.ErrNotFound) {
+			t.Errorf("foreign child: %v", err)
+		}
+		if err := AddEdges(ctx, db, f.owner, f.id("child"), []string{f.id("a")}, " ", base); !errors.Is(err, apperr.ErrInvalidInput) {
+			t.Errorf("empty kind: %v", err)
+		}
+		// A refused call leaves nothing behind, even for its valid parents.
+		if par, _ := svc.Parents(ctx, f.owner, []string{f.id("child")}); len(par[f.id("child")]) != 0 {
+			t.Fatalf("refused calls wrote edges: %v", par)
+		}
+
+		// Duplicates collapse; a second identical call changes nothing.
+		for range 2 {
+			if err := add(f.id("child"), f.id("c"), f.id("a"), strings.ToUpper(f.id("c"))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		par, err := svc.Parents(ctx, f.owner, []string{f.id("child")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// One call stamps its edges with one time, so the id breaks the tie.
+		if got, want := par[f.id("child")], []string{f.id("a"), f.id("c")}; !slices.Equal(got, want) {
+			t.Errorf("parents %v, want %v", got, want)
+		}
+		// An empty parent list is a no-op.
+		if err := add(f.id("c")); err != nil {
+			t.Errorf("no parents: %v", err)
+		}
+		// Multiple parents, then the walk sees the whole DAG.
+		g, err := svc.Graph(ctx, f.owner, f.id("child"), Upstream, 10, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if nodes, _ := f.describe(g); strings.Join(nodes, " ") != "b:-2 a:-1 c:-1 child:0" {
+			t.Errorf("after AddEdges: %v", nodes)
+		}
+	})
+}
+
+func TestParentsChildrenBatch(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db)
+		f.files("p1", "p2", "p3")
+		for i := range 20 {
+			f.files("k" + string(rune('a'+i)))
+		}
+		// Edges inserted in an order that differs from the id order, to check
+		// that neighbours come by edge time.
+		f.edges("p3>ka", "p1>ka", "p2>ka", "p1>kb")
+		for i := 2; i < 20; i++ {
+			f.edges("p2>k" + string(rune('a'+i)))
+		}
+		foreign := f.fileOf(2, "theirs")
+		svc := NewService(db, 100, 1000)
+		counter := &queryCounter{}
+		db.AddQueryHook(counter)
+
+		count := func(fn func() error) int64 {
+			t.Helper()
+			before := counter.n.Load()
+			if err := fn(); err != nil {
+				t.Fatal(err)
+			}
+			return counter.n.Load() - before
+		}
+		var one, many map[string][]string
+		n1 := count(func() (err error) {
+			one, err = svc.Parents(ctx, f.owner, []string{f.id("ka")})
+			return err
+		})
+		var ids []string
+		for i := range 20 {
+			ids = append(ids, f.id("k"+string(rune('a'+i))))
+		}
+		ids = append(ids, f.id("p1"), foreign, uuidOf(999), "garbage")
+		n20 := count(func() (err error) {
+			many, err = svc.Parents(ctx, f.owner, ids)
+			return err
+		})
+		if n1 != 1 || n20 != 1 {
+			t.Errorf("queries: %d for one id, %d for %d ids; want 1 and 1", n1, n20, len(ids))
+		}
+		if got, want := one[f.id("ka")], []string{f.id("p3"), f.id("p1"), f.id("p2")}; !slices.Equal(got, want) {
+			t.Errorf("parents of ka %v, want %v", got, want)
+		}
+		if got := many[f.id("kc")]; !slices.Equal(got, []string{f.id("p2")}) {
+			t.Errorf("parents of kc %v", got)
+		}
+		if got, ok := many[f.id("p1")]; !ok || len(got) != 0 {
+			t.Errorf("p1 has no parents: want an empty entry, got %v, %v", got, ok)
+		}
+		for _, id := range []string{foreign, uuidOf(999), "garbage"} {
+			if _, ok := many[id]; ok {
+				t.Errorf("%s is not the owner's: want no entry", id)
+			}
+		}
+		if len(many) != 21 {
+			t.Errorf("%d entries, want 21", len(many))
+		}
+
+		var kids map[string][]string
+		nk := count(func() (err error) {
+			kids, err = svc.Children(ctx, f.owner, []string{f.id("p1"), f.id("p2"), f.id("p3"), f.id("ka")})
+			return err
+		})
+		if nk != 1 {
+			t.Errorf("children: %d queries", nk)
+		}
+		if got := kids[f.id("p1")]; !slices.Equal(got, []string{f.id("ka"), f.id("kb")}) {
+			t.Errorf("children of p1 %v", got)
+		}
+		if got := kids[f.id("p2")]; len(got) != 19 || got[0] != f.id("ka") || got[1] != f.id("kc") {
+			t.Errorf("children of p2 %v", got)
+		}
+		if got, ok := kids[f.id("ka")]; !ok || len(got) != 0 {
+			t.Errorf("children of ka %v, %v", got, ok)
+		}
+		// Asking with another spelling answers under that spelling.
+		up := strings.ToUpper(f.id("p3"))
+		kids, err := svc.Children(ctx, f.owner, []string{up})
+		if err != nil || !slices.Equal(kids[up], []string{f.id("ka")}) {
+			t.Errorf("upper-case key: %v, %v", kids, err)
+		}
+		// One statement per Graph call too, when the limit does not cut a level.
+		ng := count(func() error {
+			_, err := svc.Graph(ctx, f.owner, f.id("ka"), Both, 10, 100)
+			return err
+		})
+		if ng != 1 {
+			t.Errorf("graph: %d queries, want 1", ng)
+		}
+	})
+}

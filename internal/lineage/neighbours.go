@@ -1,0 +1,72 @@
+package lineage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/uptrace/bun"
+)
+
+// Parents returns the direct parents of each of ids, read in one query so a
+// dataloader can batch a whole GraphQL list: the map holds, for every id that
+// is a file of ownerID, its parents' ids ordered by (edge created_at, parent
+// id), possibly none. Ids that are malformed, missing or someone else's get no
+// entry. Tombstone parents are included, as in Graph.
+func (s *Service) Parents(ctx context.Context, ownerID int64, ids []string) (map[string][]string, error) {
+	return neighbours(ctx, s.db, ownerID, ids, up)
+}
+
+// Children is Parents the other way: the direct children of each of ids.
+func (s *Service) Children(ctx context.Context, ownerID int64, ids []string) (map[string][]string, error) {
+	return neighbours(ctx, s.db, ownerID, ids, down)
+}
+
+func neighbours(ctx context.Context, db bun.IDB, ownerID int64, ids []string, sd side) (map[string][]string, error) {
+	// Callers key their results by the id they asked with; the query speaks
+	// the normalized spelling.
+	asked := make(map[string][]string, len(ids))
+	norm := make([]string, 0, len(ids))
+	for _, id := range ids {
+		n, ok := normalizeID(id)
+		if !ok {
+			continue
+		}
+		if _, dup := asked[n]; !dup {
+			norm = append(norm, n)
+		}
+		asked[n] = append(asked[n], id)
+	}
+	out := make(map[string][]string, len(ids))
+	if len(norm) == 0 {
+		return out, nil
+	}
+	// The LEFT JOIN keeps the owner's files that have no neighbour, so they
+	// get an (empty) entry; the inner join on the neighbour's owner keeps a
+	// foreign file out even if an edge to it slipped in.
+	query := fmt.Sprintf(`SELECT f.id AS id, n.id AS nb
+FROM files f
+LEFT JOIN (edges e JOIN files n ON n.id = e.%[2]s AND n.owner_id = ?) ON e.%[1]s = f.id
+WHERE f.owner_id = ? AND f.id IN (?)
+ORDER BY f.id, e.created_at, n.id`, sd.from, sd.to)
+	var rows []struct {
+		ID string         `bun:"id"`
+		NB sql.NullString `bun:"nb"`
+	}
+	if err := db.NewRaw(query, ownerID, ownerID, bun.In(norm)).Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("lineage neighbours: %w", err)
+	}
+	for _, r := range rows {
+		for _, key := range asked[r.ID] {
+			list, ok := out[key]
+			if !ok {
+				list = []string{}
+			}
+			if r.NB.Valid {
+				list = append(list, r.NB.String)
+			}
+			out[key] = list
+		}
+	}
+	return out, nil
+}

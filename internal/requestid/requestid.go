@@ -1,0 +1,55 @@
+// Package requestid gives every request an id that appears in its log
+// lines and in the X-Request-Id response header.
+package requestid
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+)
+
+type key struct{}
+
+// Header carries the id in requests (when a proxy sets one) and responses.
+const Header = "X-Request-Id"
+
+// From returns the request id in ctx, or "".
+func From(ctx context.Context) string {
+	id, _ := ctx.Value(key{}).(string)
+	return id
+}
+
+// With stores id in ctx.
+func With(ctx context.Context, id string) context.Context { return context.WithValue(ctx, key{}, id) }
+
+// New makes a random id.
+func New() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Middleware keeps a sane incoming id or makes one, and echoes it.
+func Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(Header)
+		if !valid(id) {
+			id = New()
+		}
+		w.Header().Set(Header, id)
+		next.ServeHTTP(w, r.WithContext(With(r.Context(), id)))
+	})
+}
+
+func valid(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,320 @@
+// Package rest is the small REST adapter beside GraphQL, for what HTTP does
+// better: streaming uploads of large files, downloads with Range and
+// conditional requests, streamed cuts, and lineage pictures.
+package rest
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/auth"
+	"github.com/cutline/cutline/internal/blobstore"
+	"github.com/cutline/cutline/internal/files"
+	"github.com/cutline/cutline/internal/filter"
+	"github.com/cutline/cutline/internal/lineage"
+	"github.com/cutline/cutline/internal/requestid"
+)
+
+// Handler serves /api/v1.
+type Handler struct {
+	Auth     *auth.Service
+	Files    *files.Service
+	Lineage  *lineage.Service
+	Download *blobstore.Signer
+	Log      *slog.Logger
+}
+
+// Register mounts the routes on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/files", h.upload)
+	mux.HandleFunc("GET /api/v1/files/{id}/content", h.content)
+	mux.HandleFunc("HEAD /api/v1/files/{id}/content", h.content)
+	mux.HandleFunc("POST /api/v1/files/{id}/cut", h.cut)
+	mux.HandleFunc("GET /api/v1/files/{id}/lineage", h.lineage)
+}
+
+// upload streams the request body (raw, or the "file" part of a multipart
+// form) straight into the files pipeline; nothing is buffered whole.
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
+	caller, err := auth.RequireCaller(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	name := r.URL.Query().Get("name")
+	tags := splitTags(r.URL.Query()["tags"])
+	var body io.Reader = r.Body
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		part, fields, err := filePart(r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if name == "" {
+			name = fields.Get("name")
+		}
+		if name == "" {
+			name = part.FileName()
+		}
+		tags = append(tags, splitTags(fields["tags"])...)
+		body = part
+	}
+	if name == "" {
+		name = "upload.csv"
+	}
+	// The pipeline stops at the size limit; MaxBytesReader also tells the
+	// server to close the connection instead of draining a huge body.
+	body = http.MaxBytesReader(w, io.NopCloser(body), h.Files.MaxFileSize()+1<<20)
+	f, err := h.Files.Create(r.Context(), files.NewFile{OwnerID: &caller.UserID, Name: name, Tags: tags, Origin: files.OriginUploaded}, body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			err = &apperr.TooLargeError{Limit: h.Files.MaxFileSize()}
+		}
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, FileJSON(f))
+}
+
+// filePart walks a multipart body to the part named "file", collecting the
+// small form fields before it.
+func filePart(r *http.Request) (*multipart.Part, url.Values, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, nil, apperr.Invalid("file", "malformed multipart body: %v", err)
+	}
+	fields := url.Values{}
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return nil, nil, apperr.Invalid("file", "no file uploaded: send it in a part named \"file\"")
+		}
+		if err != nil {
+			return nil, nil, apperr.Invalid("file", "malformed multipart body: %v", err)
+		}
+		if p.FormName() == "file" {
+			return p, fields, nil
+		}
+		v, err := io.ReadAll(io.LimitReader(p, 64<<10))
+		if err != nil {
+			return nil, nil, apperr.Invalid(p.FormName(), "unreadable form field")
+		}
+		fields.Add(p.FormName(), string(v))
+	}
+}
+
+func splitTags(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// content streams a file's bytes with Range, ETag and Last-Modified
+// support. A Bearer token of the owner, or a signed download token in the
+// URL, grants access.
+func (h *Handler) content(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var f *files.File
+	var err error
+	if tok := r.URL.Query().Get("token"); tok != "" {
+		var signedID string
+		signedID, err = h.Download.Verify(tok, time.Now())
+		if err != nil || signedID != id {
+			h.fail(w, r, apperr.ErrNotFound)
+			return
+		}
+		f, err = h.Files.GetUnscoped(r.Context(), id)
+	} else {
+		var caller *auth.Caller
+		if caller, err = auth.RequireCaller(r.Context()); err == nil {
+			f, err = h.Files.Get(r.Context(), caller.UserID, id)
+		}
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ServeFile(w, r, h.Files, f)
+}
+
+// ServeFile streams f with the headers a download needs. The shim uses it too.
+func ServeFile(w http.ResponseWriter, r *http.Request, svc *files.Service, f *files.File) {
+	rd, err := svc.Open(r.Context(), f)
+	if err != nil {
+		writeError(w, r, nil, err)
+		return
+	}
+	defer rd.Close()
+	w.Header().Set("Content-Type", "text/csv; charset="+charset(f.Encoding))
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
+	w.Header().Set("ETag", `"`+f.SHA256+`"`)
+	w.Header().Set("Cache-Control", "private, no-cache")
+	http.ServeContent(w, r, "", f.CreatedAt, rd)
+}
+
+func charset(enc string) string {
+	switch enc {
+	case "windows-1252":
+		return "windows-1252"
+	case "utf-16le", "utf-16be":
+		return "utf-16"
+	}
+	return "utf-8"
+}
+
+// CutRequest is the body of POST /api/v1/files/{id}/cut.
+type CutRequest struct {
+	Columns  []string      `json:"columns"`
+	Where    *filter.Input `json:"where"`
+	WhereSQL string        `json:"whereSql"`
+}
+
+// cut answers the selection of a file as CSV, streamed while reading.
+func (h *Handler) cut(w http.ResponseWriter, r *http.Request) {
+	caller, err := auth.RequireCaller(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var req CutRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil && err != io.EOF {
+		h.fail(w, r, apperr.Invalid("body", "not a valid cut request: %v", err))
+		return
+	}
+	where, err := files.ParseWhere(req.Where, req.WhereSQL)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f, err := h.Files.Get(r.Context(), caller.UserID, r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	sel, err := files.Select(f, req.Columns, where)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": "cut-" + f.Name}))
+	if _, err := h.Files.Cut(r.Context(), f, sel, w); err != nil {
+		// Headers are gone; the client sees a truncated body and the log has why.
+		h.Log.WarnContext(r.Context(), "cut failed mid-stream", "err", err, "request_id", requestid.From(r.Context()))
+	}
+}
+
+// lineage draws the lineage graph as JSON, DOT or Mermaid.
+func (h *Handler) lineage(w http.ResponseWriter, r *http.Request) {
+	caller, err := auth.RequireCaller(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	dir := lineage.Direction(strings.ToUpper(q.Get("direction")))
+	if dir == "" {
+		dir = lineage.Both
+	}
+	if dir != lineage.Upstream && dir != lineage.Downstream && dir != lineage.Both {
+		h.fail(w, r, apperr.Invalid("direction", "must be upstream, downstream or both"))
+		return
+	}
+	depth, err1 := intParam(q.Get("depth"), 10)
+	limit, err2 := intParam(q.Get("limit"), 1000)
+	if err := errors.Join(err1, err2); err != nil {
+		h.fail(w, r, apperr.Invalid("depth", "depth and limit must be whole numbers"))
+		return
+	}
+	g, err := h.Lineage.Graph(r.Context(), caller.UserID, r.PathValue("id"), dir, depth, limit)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	switch q.Get("format") {
+	case "", "json":
+		writeJSON(w, http.StatusOK, g)
+	case "dot":
+		w.Header().Set("Content-Type", "text/vnd.graphviz; charset=utf-8")
+		io.WriteString(w, lineage.DOT(g))
+	case "mermaid":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, lineage.Mermaid(g))
+	default:
+		h.fail(w, r, apperr.Invalid("format", "must be json, dot or mermaid"))
+	}
+}
+
+func intParam(s string, def int) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	return strconv.Atoi(s)
+}
+
+// FileJSON is the REST shape of a file.
+func FileJSON(f *files.File) map[string]any {
+	return map[string]any{
+		"id": f.ID, "name": f.Name, "size": f.Size, "sha256": f.SHA256, "contentType": f.ContentType,
+		"createdAt": f.CreatedAt, "origin": f.Origin, "systemTags": f.SystemTags, "userTags": f.UserTags,
+		"rowCount": f.RowCount, "delimiter": f.Delimiter, "encoding": f.Encoding, "columns": f.Columns,
+		"metadata": f.Metadata(),
+	}
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, h.Log, err) }
+
+// writeError is this adapter's one mapping from feature errors to HTTP.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status, code, msg := http.StatusInternalServerError, "INTERNAL", "internal error"
+	var inv *apperr.InvalidError
+	var rl *apperr.RateLimitError
+	switch {
+	case errors.Is(err, apperr.ErrNotFound):
+		status, code, msg = http.StatusNotFound, "NOT_FOUND", "not found"
+	case errors.Is(err, apperr.ErrUnauthenticated):
+		status, code, msg = http.StatusUnauthorized, "UNAUTHENTICATED", "authentication required"
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cutline"`)
+	case errors.As(err, &inv):
+		status, code, msg = http.StatusBadRequest, "BAD_USER_INPUT", inv.Error()
+	case errors.Is(err, apperr.ErrTooLarge):
+		status, code, msg = http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", err.Error()
+	case errors.As(err, &rl):
+		status, code, msg = http.StatusTooManyRequests, "RATE_LIMITED", rl.Error()
+		w.Header().Set("Retry-After", strconv.Itoa(int(rl.RetryAfter.Seconds()+0.999)))
+	case errors.Is(err, apperr.ErrUnavailable):
+		status, code, msg = http.StatusServiceUnavailable, "UNAVAILABLE", "storage is unavailable, try again"
+		fallthrough
+	default:
+		if log == nil {
+			log = slog.Default()
+		}
+		log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", requestid.From(r.Context()))
+	}
+	writeJSON(w, status, map[string]string{"error": msg, "code": code})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

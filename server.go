@@ -1,0 +1,47 @@
+// Command cutline is a GraphQL server for a CSV workspace with lineage.
+//
+//	go run .            start the server (SQLite and ./data by default)
+//	go run . migrate    apply database migrations and exit
+//
+// Settings come from flags and environment variables; see README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cutline/cutline/internal/app"
+	"github.com/cutline/cutline/internal/config"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "cutline:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	cfg, err := config.Load(args, os.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	switch cmd {
+	case "serve":
+		return app.Serve(ctx, cfg)
+	case "migrate":
+		return app.MigrateOnly(ctx, cfg)
+	default:
+		return errors.New("unknown command " + cmd + " (want serve or migrate)")
+	}
+}
