@@ -31,7 +31,7 @@ type server struct {
 type countHook struct{ n *atomic.Int64 }
 
 func (h countHook) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
-func (h countHook) AfterQuery(context.Context, *bun.QueryEvent)                         { h.n.Add(1) }
+func (h countHook) AfterQuery(context.Context, *bun.QueryEvent)                        { h.n.Add(1) }
 
 func newServer(t *testing.T, db *bun.DB, edit func(*config.Config)) *server {
 	t.Helper()

@@ -3,8 +3,8 @@ package app
 import (
 	"bufio"
 	"context"
-	"net"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"time"

@@ -281,7 +281,9 @@ func FileJSON(f *files.File) map[string]any {
 	}
 }
 
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, h.Log, err) }
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, r, h.Log, err)
+}
 
 // writeError is this adapter's one mapping from feature errors to HTTP.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
