@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,11 +18,20 @@ import (
 func FuzzVerifyAccess(f *testing.F) {
 	db := dbtest.SQLite(f)
 	s, clk := newTestService(f, db, nil)
+	// Fuzz workers run this setup in their own processes, so the seeds must
+	// come out identical everywhere: forge them (sorted JSON keys, fixed jti)
+	// with the service's key instead of calling issueAccess, whose jti is
+	// random. They have exactly the shape issueAccess produces.
 	signed := map[string]bool{}
 	for i, name := range []string{"alice", "bob", ""} {
-		tok, _, err := s.issueAccess(&User{ID: int64(i + 1), Username: name}, clk.Now())
-		if err != nil {
-			f.Fatal(err)
+		tok := forge(
+			map[string]any{"alg": "HS256", "typ": "JWT", "kid": keyID(testSecret)},
+			map[string]any{"iss": "cutline", "aud": "cutline", "sub": strconv.Itoa(i + 1), "name": name,
+				"iat": clk.Now().Unix(), "exp": clk.Now().Add(time.Minute).Unix(),
+				"jti": fmt.Sprintf("00000000-0000-4000-8000-%012d", i)},
+			[]byte(testSecret))
+		if _, err := s.VerifyAccess(tok); err != nil {
+			f.Fatalf("seed %d rejected: %v", i, err)
 		}
 		signed[tok] = true
 		f.Add(tok)

@@ -224,3 +224,48 @@ func TestSweepExpired(t *testing.T) {
 		mustRefresh(t, s, fresh.RefreshToken)
 	})
 }
+
+// A logout racing refreshes of the same family must win for good: no token
+// handed out by a concurrent refresh may outlive it.
+func TestLogoutRacesRefresh(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		s, _ := newTestService(t, db, nil)
+		mustRegister(t, s, "racy", "right password")
+		for round := range 5 {
+			login := mustLogin(t, s, "racy", "right password", ClassLegacy)
+			var (
+				wg     sync.WaitGroup
+				mu     sync.Mutex
+				issued = []string{login.RefreshToken}
+			)
+			start := make(chan struct{})
+			for range 6 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					if tok, err := s.Refresh(context.Background(), login.RefreshToken); err == nil {
+						mu.Lock()
+						issued = append(issued, tok.RefreshToken)
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if err := s.Logout(context.Background(), login.RefreshToken); err != nil {
+					t.Error(err)
+				}
+			}()
+			close(start)
+			wg.Wait()
+			for _, tok := range issued {
+				if _, err := s.Refresh(context.Background(), tok); err == nil {
+					t.Fatalf("round %d: a token outlived the logout of its family", round)
+				}
+			}
+		}
+	})
+}

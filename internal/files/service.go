@@ -78,6 +78,10 @@ type NewFile struct {
 	ExpiresAt *time.Time
 	// Derivation, when set, is recorded with the file (FileID is filled in).
 	Derivation *Derivation
+	// ID and CreatedAt are normally chosen by the server; an import from
+	// another system keeps the original ones.
+	ID        string
+	CreatedAt time.Time
 }
 
 // Create stores body as a new file: one pass streams the bytes into the
@@ -104,6 +108,13 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 	}
 
 	id := uuid.NewString()
+	if nf.ID != "" {
+		u, err := uuid.Parse(nf.ID)
+		if err != nil {
+			return nil, apperr.Invalid("id", "not a UUID")
+		}
+		id = u.String()
+	}
 	key := blobstore.Key(id)
 	st, err := s.store(ctx, key, body)
 	if err != nil {
@@ -111,6 +122,9 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 	}
 
 	now := s.now().UTC().Truncate(time.Microsecond)
+	if !nf.CreatedAt.IsZero() {
+		now = nf.CreatedAt.UTC().Truncate(time.Microsecond)
+	}
 	f := &File{
 		ID: id, OwnerID: nf.OwnerID, ObjectKey: &key, Size: st.size, SHA256: st.sha256,
 		ContentType: "text/csv", Encoding: st.summary.Dialect.Encoding,

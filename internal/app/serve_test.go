@@ -1,0 +1,114 @@
+package app_test
+
+import (
+	"context"
+
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cutline/cutline/internal/app"
+	"github.com/cutline/cutline/internal/config"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Shutdown stops accepting but lets an upload that is in flight finish.
+func TestServeFinishesInFlightRequestsOnShutdown(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.Load([]string{"-addr", freeAddr(t), "-data", dir}, func(k string) string {
+		return map[string]string{"ARGON2_MEMORY_KIB": "1024", "ARGON2_TIME": "1", "LOG_LEVEL": "error"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx, cfg) }()
+	base := "http://" + cfg.Addr
+	waitReady(t, base)
+
+	token := registerAt(t, base)
+
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", base+"/api/v1/files?name=slow.csv", pr)
+	req.Header.Set("Authorization", "Bearer "+token)
+	result := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			result <- -1
+			return
+		}
+		resp.Body.Close()
+		result <- resp.StatusCode
+	}()
+	io.WriteString(pw, "a,b\n1,2\n")
+	time.Sleep(100 * time.Millisecond) // the request is now being served
+	stop()
+	// New connections are refused soon after shutdown begins.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := net.DialTimeout("tcp", cfg.Addr, 100*time.Millisecond); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("still accepting connections after shutdown began")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	io.WriteString(pw, "3,4\n")
+	pw.Close()
+	if code := <-result; code != http.StatusCreated {
+		t.Fatalf("in-flight upload ended with %d", code)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if objs, _ := filepath.Glob(filepath.Join(dir, "blobs", "files", "*")); len(objs) != 1 {
+		t.Fatalf("want the uploaded object in the bucket, found %v", objs)
+	}
+}
+
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatal("server never became ready")
+}
+
+func registerAt(t *testing.T, base string) string {
+	t.Helper()
+	q := `{"query":"mutation { register(input: {username: \"ada\", password: \"correct horse battery\"}) { accessToken } }"}`
+	resp, err := http.Post(base+"/graphql", "application/json", strings.NewReader(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	i := strings.Index(string(b), `"accessToken":"`)
+	if i < 0 {
+		t.Fatalf("register: %s", b)
+	}
+	rest := string(b)[i+len(`"accessToken":"`):]
+	return rest[:strings.IndexByte(rest, '"')]
+}

@@ -1,0 +1,139 @@
+// Command uploadbench uploads one large generated CSV file to a freshly
+// started server through the streaming REST endpoint and reports the
+// throughput and the server's peak resident memory.
+//
+//	go run ./scripts/uploadbench -size 1GiB
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cutline/cutline/internal/benchdata"
+	"github.com/cutline/cutline/internal/config"
+)
+
+func main() {
+	size := flag.String("size", "1GiB", "size of the uploaded file")
+	file := flag.String("file", "/tmp/uploadbench.csv", "file to upload (generated when missing)")
+	addr := flag.String("addr", "127.0.0.1:18181", "address for the server under test")
+	flag.Parse()
+	if err := run(*size, *file, *addr); err != nil {
+		fmt.Fprintln(os.Stderr, "uploadbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(size, file, addr string) error {
+	want, err := config.ParseSize(size)
+	if err != nil {
+		return err
+	}
+	if st, err := os.Stat(file); err != nil || st.Size() < want {
+		fmt.Printf("generating %s...\n", file)
+		if err := benchdata.Generate(file, want); err != nil {
+			return err
+		}
+	}
+	dir, err := os.MkdirTemp("", "uploadbench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "cutline")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return fmt.Errorf("build: %v\n%s", err, out)
+	}
+	srv := exec.Command(bin)
+	srv.Env = append(os.Environ(), "ADDR="+addr, "DATA_DIR="+filepath.Join(dir, "data"),
+		"MAX_FILE_SIZE=8GiB", "LOG_LEVEL=warn")
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer srv.Process.Kill()
+	base := "http://" + addr
+	for i := 0; ; i++ {
+		if resp, err := http.Get(base + "/readyz"); err == nil && resp.StatusCode == 200 {
+			resp.Body.Close()
+			break
+		}
+		if i > 100 {
+			return fmt.Errorf("server did not become ready")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	token, err := register(base)
+	if err != nil {
+		return err
+	}
+	idle := peakRSS(srv.Process.Pid)
+
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	req, _ := http.NewRequest("POST", base+"/api/v1/files?name=big.csv", f)
+	req.ContentLength = st.Size()
+	req.Header.Set("Authorization", "Bearer "+token)
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	secs := time.Since(start).Seconds()
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("upload: %d %s", resp.StatusCode, body)
+	}
+	var created struct{ RowCount int64 }
+	json.Unmarshal(body, &created)
+	fmt.Printf("uploaded %.0f MB (%d rows) in %.2fs: %.0f MB/s\n", float64(st.Size())/1e6, created.RowCount, secs, float64(st.Size())/1e6/secs)
+	fmt.Printf("server peak RSS: %.1f MiB (%.1f MiB before the upload)\n", float64(peakRSS(srv.Process.Pid))/1024, float64(idle)/1024)
+	return nil
+}
+
+func register(base string) (string, error) {
+	q := `mutation { register(input: {username: "bench", password: "benchmark password"}) { accessToken } }`
+	b, _ := json.Marshal(map[string]string{"query": q})
+	resp, err := http.Post(base+"/graphql", "application/json", bytes.NewReader(b))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Data struct{ Register struct{ AccessToken string } }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Data.Register.AccessToken == "" {
+		return "", fmt.Errorf("register failed: %v", err)
+	}
+	return out.Data.Register.AccessToken, nil
+}
+
+// peakRSS reads the high-water mark of a process's resident memory in KiB.
+func peakRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:")), "%d", &kb)
+			return kb
+		}
+	}
+	return 0
+}
