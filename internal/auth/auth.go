@@ -215,8 +215,11 @@ type authError struct {
 	cause error
 }
 
+// Error is the client-safe message.
 func (e *authError) Error() string { return e.msg }
 
+// Unwrap makes errors.Is(err, apperr.ErrUnauthenticated) true and keeps the
+// cause reachable.
 func (e *authError) Unwrap() []error {
 	if e.cause == nil {
 		return []error{apperr.ErrUnauthenticated}

@@ -32,25 +32,6 @@ func BenchmarkVerifyAccess(b *testing.B) {
 	}
 }
 
-// BenchmarkVerifyAccessParallel shows verification scales across cores
-// (no shared lock on the hot path).
-func BenchmarkVerifyAccessParallel(b *testing.B) {
-	s, _ := newTestService(b, dbtest.SQLite(b), nil)
-	tok, _, err := s.issueAccess(&User{ID: 42, Username: "bench"}, s.clock())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := s.VerifyAccess(tok); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
-
 func BenchmarkArgon2Hash(b *testing.B) {
 	p := DefaultArgon2Params()
 	b.ReportAllocs()

@@ -72,16 +72,16 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		var ctx context.Context
-		if len(values) > 1 {
+		ctx := r.Context()
+		token, ok := bearerToken(values[0])
+		switch {
+		case len(values) > 1:
 			// Two credentials are ambiguous; proxies may pick differently.
-			ctx = withTokenError(r.Context(), badToken(errors.New("several Authorization headers")))
-		} else {
-			if token, ok := bearerToken(values[0]); ok {
-				ctx, _ = s.authenticate(r.Context(), token)
-			} else {
-				ctx = withTokenError(r.Context(), badToken(errors.New("not a Bearer credential")))
-			}
+			ctx = withTokenError(ctx, badToken(errors.New("several Authorization headers")))
+		case !ok:
+			ctx = withTokenError(ctx, badToken(errors.New("not a Bearer credential")))
+		default:
+			ctx, _ = s.authenticate(ctx, token)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

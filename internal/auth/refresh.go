@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/database"
 )
 
@@ -168,10 +169,13 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Tokens, er
 			return errBadRefresh
 		}
 		u, err := userByID(ctx, tx, rt.UserID)
-		if err != nil {
+		if errors.Is(err, apperr.ErrNotFound) {
 			// A deleted user's tokens are deleted with it (ON DELETE CASCADE);
 			// treat the race the same way.
 			return errBadRefresh
+		}
+		if err != nil {
+			return err
 		}
 		token, err := s.insertRefresh(ctx, tx, u.ID, rt.FamilyID, rt.Class, now)
 		if err != nil {

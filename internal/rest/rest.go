@@ -252,7 +252,7 @@ func (h *Handler) lineage(w http.ResponseWriter, r *http.Request) {
 	}
 	switch q.Get("format") {
 	case "", "json":
-		writeJSON(w, http.StatusOK, g)
+		writeJSON(w, http.StatusOK, graphJSON(g))
 	case "dot":
 		w.Header().Set("Content-Type", "text/vnd.graphviz; charset=utf-8")
 		io.WriteString(w, lineage.DOT(g))
@@ -319,4 +319,31 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+type nodeJSON struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Deleted  bool   `json:"deleted"`
+	Distance int    `json:"distance"`
+}
+
+type edgeJSON struct {
+	Parent    string    `json:"parent"`
+	Child     string    `json:"child"`
+	Kind      string    `json:"kind"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// graphJSON is the REST shape of a lineage graph, named like the GraphQL one.
+func graphJSON(g *lineage.Graph) map[string]any {
+	nodes := make([]nodeJSON, len(g.Nodes))
+	for i, n := range g.Nodes {
+		nodes[i] = nodeJSON{ID: n.ID, Name: n.Name, Deleted: n.Deleted, Distance: n.Distance}
+	}
+	edges := make([]edgeJSON, len(g.Edges))
+	for i, e := range g.Edges {
+		edges[i] = edgeJSON{Parent: e.ParentID, Child: e.ChildID, Kind: e.Kind, CreatedAt: e.CreatedAt}
+	}
+	return map[string]any{"root": g.RootID, "nodes": nodes, "edges": edges, "truncated": g.Truncated}
 }
