@@ -27,10 +27,10 @@ func seedFiles(b *testing.B, db *bun.DB, owner int64, n int) {
 			now() - (i || ' seconds')::interval
 		FROM generate_series(1, ?) AS s(i)`
 	} else {
-		q = `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ?2)
+		q = `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ?1)
 		INSERT INTO files (id, owner_id, name, object_key, size, sha256, content_type, encoding, delimiter,
 			row_count, columns, origin, system_tags, user_tags, created_at)
-		SELECT printf('%08x-0000-4000-8000-%012x', i, i), ?1, 'file_' || i || '.csv', 'files/x' || i, i * 10, hex(i), 'text/csv', 'utf-8', ',',
+		SELECT printf('%08x-0000-4000-8000-%012x', i, i), ?0, 'file_' || i || '.csv', 'files/x' || i, i * 10, hex(i), 'text/csv', 'utf-8', ',',
 			i, '[{"name":"a","index":0,"type":"INTEGER","nullCount":0}]', 'UPLOADED', '["uploaded"]', '["t' || (i % 10) || '"]',
 			datetime('now', '-' || i || ' seconds')
 		FROM s`

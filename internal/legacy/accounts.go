@@ -7,7 +7,9 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/auth"
 )
 
@@ -133,6 +135,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	password := f.str("password", true)
 	if err := f.err(); err != nil {
 		return err
+	}
+	if strings.ContainsRune(username, 0) || !utf8.ValidString(username) {
+		// No account can have such a name (Register refuses it), but
+		// auth.Login would put it in a query, where a NUL byte fails the
+		// statement (bun refuses to format it) and becomes a 500.
+		return apperr.ErrUnauthenticated
 	}
 	t, err := h.Auth.Login(r.Context(), username, password, auth.ClientIP(r), auth.ClassLegacy)
 	if err != nil {

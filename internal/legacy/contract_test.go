@@ -362,3 +362,37 @@ func TestStorageFailure(t *testing.T) {
 		golden(t, "04_upload_storage_failure", e.postMultipart(t, "/api/list_cutter/upload/", u.access, fileField("b.csv", csvFile)))
 	})
 }
+
+// TestLoginEdges: the auth package's login limiter answers like DRF's
+// throttle, and odd input is a 401 or a 400, never a 500.
+func TestLoginEdges(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		e.newUser(t, "alice")
+		for _, name := range []string{"ali\x00ce", "\xff\xfe", strings.Repeat("a", 5000)} {
+			r := e.postJSON(t, "/api/accounts/login/", map[string]string{"username": name, "password": password}, "")
+			if r.status != http.StatusUnauthorized {
+				t.Errorf("login as %q: %d %s", name[:min(len(name), 10)], r.status, r.body)
+			}
+		}
+		// A form body is not JSON-decoded, so invalid UTF-8 gets through as is.
+		for _, name := range []string{"ali%00ce", "%ff%fe"} {
+			r := e.do(t, request{method: "POST", path: "/api/accounts/login/",
+				body: []byte("username=" + name + "&password=x"), ctype: "application/x-www-form-urlencoded"})
+			if r.status != http.StatusUnauthorized {
+				t.Errorf("form login as %q: %d %s", name, r.status, r.body)
+			}
+		}
+		e.do(t, request{method: "POST", path: "/api/accounts/login/",
+			body: []byte("username=alice&password=" + url.QueryEscape(password)), ctype: "application/x-www-form-urlencoded"}).
+			want(t, http.StatusOK)
+		var r *resp
+		for i := 0; i < 12; i++ {
+			r = e.postJSON(t, "/api/accounts/login/", map[string]string{"username": "alice", "password": "wrong password"}, "")
+		}
+		r.want(t, http.StatusTooManyRequests)
+		if !strings.HasPrefix(r.str(t, "detail"), "Request was throttled. Expected available in ") || r.header.Get("Retry-After") == "" {
+			t.Errorf("limited login: %s %v", r.body, r.header)
+		}
+	})
+}

@@ -104,14 +104,11 @@ func (h *Handler) saveGeneratedFile(w http.ResponseWriter, r *http.Request) erro
 				return h.finishSave(w, r, caller, &form, parent, meta, p, body)
 			}
 			if spool, err = h.spoolPart(p); err != nil {
-				if errors.Is(err, errFieldTooLarge) {
+				switch {
+				case errors.Is(err, errFieldTooLarge) || body.hit:
 					return h.tooLarge()
-				}
-				if body.hit {
-					return h.tooLarge()
-				}
-				if errors.Is(err, errSpool) {
-					return err
+				case errors.Is(err, errSpool):
+					return err // the server's disk: a 500
 				}
 				return malformed(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -205,6 +206,14 @@ func TestPathLikeNames(t *testing.T) {
 // original before anything is stored, whether the fields come before the
 // file (streamed) or after it (spooled).
 func TestSaveValidatesFirst(t *testing.T) {
+	// Spooled uploads go to TMPDIR; every one must be gone afterwards.
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	defer func() {
+		if left, _ := filepath.Glob(filepath.Join(tmp, "cutline-legacy-*")); len(left) != 0 {
+			t.Errorf("spool files left behind: %v", left)
+		}
+	}()
 	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
 		e := newEnv(t, db)
 		alice, bob := e.newUser(t, "alice"), e.newUser(t, "bob")
