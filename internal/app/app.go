@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/extra/bunotel"
 	"gocloud.dev/blob"
 
 	"github.com/cutline/cutline/internal/auth"
@@ -22,6 +24,8 @@ import (
 	"github.com/cutline/cutline/internal/events"
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/lineage"
+	"github.com/cutline/cutline/internal/metrics"
+	"github.com/cutline/cutline/internal/tracing"
 )
 
 // App is a running instance's state: storage handles and services.
@@ -35,6 +39,8 @@ type App struct {
 	Lineage *lineage.Service
 	Events  *events.Broker
 	Handler http.Handler
+	// Tracing is on when the OTEL_* environment asks for it.
+	Tracing bool
 }
 
 // NewLogger builds the process logger from the settings.
@@ -98,6 +104,11 @@ func Build(cfg config.Config, log *slog.Logger, db *bun.DB, bucket *blob.Bucket)
 func (a *App) build() error {
 	cfg := a.Config
 	var err error
+	metrics.RegisterDB(a.DB.DB)
+	a.Tracing = tracing.Enabled(os.Getenv)
+	if a.Tracing {
+		a.DB.AddQueryHook(bunotel.NewQueryHook(bunotel.WithDBName("cutline")))
+	}
 	a.Auth, err = auth.NewService(a.DB, auth.Config{
 		Secret: cfg.JWTSecret, PreviousSecrets: cfg.JWTPreviousSecrets,
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
@@ -169,6 +180,18 @@ func Serve(ctx context.Context, cfg config.Config) error {
 		"database", database.Redact(cfg.DatabaseURL),
 		"blobs", blobstore.Redact(cfg.BlobURL))
 
+	if tracing.Enabled(os.Getenv) {
+		shutdown, err := tracing.Setup(ctx)
+		if err != nil {
+			return err
+		}
+		defer shutdown(context.Background())
+		log.Info("tracing on (OTEL_* settings)")
+	}
+	if cfg.PprofAddr != "" {
+		go servePprof(log, cfg.PprofAddr)
+	}
+
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
 	go a.sweepLoop(bg, time.Minute)
@@ -212,5 +235,21 @@ func (a *App) sweepLoop(ctx context.Context, every time.Duration) {
 		if _, err := a.Auth.SweepExpired(ctx, time.Now()); err != nil {
 			a.Log.Warn("sweep refresh tokens", "err", err)
 		}
+	}
+}
+
+// servePprof serves the profiler on its own listener, which operators keep
+// off the public network (for example 127.0.0.1:6060).
+func servePprof(log *slog.Logger, addr string) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Info("pprof listening", "addr", addr)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		log.Error("pprof listener", "err", err)
 	}
 }

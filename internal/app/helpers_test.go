@@ -39,6 +39,7 @@ func newServer(t *testing.T, db *bun.DB, edit func(*config.Config)) *server {
 	cfg.JWTSecret = "test-secret-0123456789abcdef0123456789abcdef"
 	cfg.Argon2MemoryKiB, cfg.Argon2Time = 1024, 1
 	cfg.MaxFileSize = 1 << 20
+	cfg.RatePerIP, cfg.RatePerUser = 0, 0 // TestRateLimits turns them on
 	if edit != nil {
 		edit(&cfg)
 	}

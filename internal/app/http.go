@@ -7,6 +7,9 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -17,11 +20,16 @@ import (
 	coderws "github.com/coder/websocket"
 	"github.com/rs/cors"
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/cutline/cutline/graph"
+	"github.com/cutline/cutline/internal/auth"
 	"github.com/cutline/cutline/internal/blobstore"
+	"github.com/cutline/cutline/internal/metrics"
+	"github.com/cutline/cutline/internal/ratelimit"
 	"github.com/cutline/cutline/internal/requestid"
 	"github.com/cutline/cutline/internal/rest"
+	"github.com/cutline/cutline/internal/tracing"
 )
 
 // routes builds the whole HTTP surface.
@@ -41,9 +49,12 @@ func (a *App) routes() http.Handler {
 
 	api := &rest.Handler{Auth: a.Auth, Files: a.Files, Lineage: a.Lineage, Download: download, Log: a.Log}
 	api.Register(mux)
+	mux.Handle("GET /metrics", metrics.Handler())
 
 	var h http.Handler = mux
+	h = a.limits(h)
 	h = a.Auth.Middleware(h)
+	h = a.bounds(h)
 	h = cors.New(cors.Options{
 		AllowedOrigins:   cfg.CORSOrigins,
 		AllowedMethods:   []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
@@ -55,7 +66,90 @@ func (a *App) routes() http.Handler {
 	h = securityHeaders(h)
 	h = recoverer(a.Log, h)
 	h = accessLog(a.Log, h)
+	h = metrics.Middleware(h)
+	if a.Tracing {
+		h = otelhttp.NewHandler(h, "http", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			return r.Method + " " + r.URL.Path
+		}))
+	}
 	return requestid.Middleware(h)
+}
+
+// limits applies the per-address and per-user token buckets. Health and
+// metrics endpoints are exempt so probes never see a 429.
+func (a *App) limits(next http.Handler) http.Handler {
+	byIP := ratelimit.New(a.Config.RatePerIP, a.Config.RateBurstIP)
+	byUser := ratelimit.New(a.Config.RatePerUser, a.Config.RateBurstUser)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz", "/readyz", "/metrics":
+			next.ServeHTTP(w, r)
+			return
+		}
+		now := time.Now()
+		if ok, wait := byIP.Allow(auth.ClientIP(r), now); !ok {
+			metrics.RateLimited("ip")
+			ratelimit.Reject(w, r, wait)
+			return
+		}
+		if c, found := auth.CallerFrom(r.Context()); found {
+			if ok, wait := byUser.Allow(strconv.FormatInt(c.UserID, 10), now); !ok {
+				metrics.RateLimited("user")
+				ratelimit.Reject(w, r, wait)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bounds puts a deadline on every request that is not a stream (uploads,
+// downloads, cuts and websockets may run long) and caps request bodies that
+// are not file uploads; the deadline reaches the database through the
+// request context.
+func (a *App) bounds(next http.Handler) http.Handler {
+	var sockets atomic.Int64
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			if n := sockets.Add(1); a.Config.MaxWebsockets > 0 && n > int64(a.Config.MaxWebsockets) {
+				sockets.Add(-1)
+				http.Error(w, `{"error":"too many websocket connections"}`, http.StatusServiceUnavailable)
+				return
+			}
+			defer sockets.Add(-1)
+			next.ServeHTTP(w, r)
+			return
+		}
+		if isStream(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.Body != nil && a.Config.MaxRequestBody > 0 {
+			if r.ContentLength > a.Config.MaxRequestBody {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusRequestEntityTooLarge)
+				w.Write([]byte(`{"error":"request body too large","code":"PAYLOAD_TOO_LARGE"}`))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, a.Config.MaxRequestBody)
+		}
+		if a.Config.RequestTimeout > 0 {
+			ctx, cancel := context.WithTimeout(r.Context(), a.Config.RequestTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isStream tells requests whose bodies or answers are whole files.
+func isStream(r *http.Request) bool {
+	p := r.URL.Path
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		return true
+	}
+	return p == "/api/v1/files" || strings.HasPrefix(p, "/api/v1/files/") ||
+		strings.Contains(p, "/export_csv") || strings.Contains(p, "/download/") || strings.Contains(p, "/fetch_saved_file")
 }
 
 func (a *App) graphQL(download *blobstore.Signer) http.Handler {
@@ -91,6 +185,10 @@ func (a *App) graphQL(download *blobstore.Signer) http.Handler {
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(&graph.Limits{MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity})
+	srv.Use(metrics.GraphQL{})
+	if a.Tracing {
+		srv.Use(tracing.GraphQL{})
+	}
 	srv.SetErrorPresenter(graph.ErrorPresenter(a.Log))
 	srv.SetRecoverFunc(graph.RecoverFunc(a.Log))
 	return srv

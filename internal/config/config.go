@@ -50,6 +50,15 @@ type Config struct {
 	ShimRatePerMinute int
 	LoginFailureLimit int
 	ShutdownTimeout   time.Duration
+
+	RatePerIP      float64
+	RateBurstIP    int
+	RatePerUser    float64
+	RateBurstUser  int
+	RequestTimeout time.Duration
+	MaxRequestBody int64
+	MaxWebsockets  int
+	PprofAddr      string
 }
 
 // Default returns the settings used when nothing is configured.
@@ -75,6 +84,13 @@ func Default() Config {
 		ShimRatePerMinute: 60,
 		LoginFailureLimit: 10,
 		ShutdownTimeout:   30 * time.Second,
+		RatePerIP:         50,
+		RateBurstIP:       100,
+		RatePerUser:       20,
+		RateBurstUser:     50,
+		RequestTimeout:    60 * time.Second,
+		MaxRequestBody:    1 << 20,
+		MaxWebsockets:     10000,
 	}
 }
 
@@ -151,6 +167,21 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	env("SHIM_RATE_LIMIT", integer(&c.ShimRatePerMinute))
 	env("LOGIN_FAILURE_LIMIT", integer(&c.LoginFailureLimit))
 	env("SHUTDOWN_TIMEOUT", dur(&c.ShutdownTimeout))
+	float := func(p *float64) func(string) error {
+		return func(v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			*p = f
+			return err
+		}
+	}
+	env("RATE_LIMIT_IP", float(&c.RatePerIP))
+	env("RATE_LIMIT_IP_BURST", integer(&c.RateBurstIP))
+	env("RATE_LIMIT_USER", float(&c.RatePerUser))
+	env("RATE_LIMIT_USER_BURST", integer(&c.RateBurstUser))
+	env("REQUEST_TIMEOUT", dur(&c.RequestTimeout))
+	env("MAX_REQUEST_BODY", func(v string) error { n, err := ParseSize(v); c.MaxRequestBody = n; return err })
+	env("WS_MAX_CONNECTIONS", integer(&c.MaxWebsockets))
+	env("PPROF_ADDR", str(&c.PprofAddr))
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
 	}

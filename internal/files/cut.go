@@ -13,6 +13,7 @@ import (
 	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/csvio"
 	"github.com/cutline/cutline/internal/filter"
+	"github.com/cutline/cutline/internal/metrics"
 )
 
 // Selection is a compiled choice of columns and rows for one file.
@@ -218,7 +219,7 @@ func (s *Service) Rows(ctx context.Context, f *File, sel *Selection, first int, 
 // Cut writes the selection of f to w as RFC 4180 CSV with a header row,
 // while reading: memory does not grow with the file.
 func (s *Service) Cut(ctx context.Context, f *File, sel *Selection, w io.Writer) (rows int64, err error) {
-	cw := csvio.NewWriter(w)
+	cw := csvio.NewWriter(countingWriter{w})
 	if err := cw.Write(sel.Names); err != nil {
 		return 0, err
 	}
@@ -292,4 +293,14 @@ func ParseWhere(in *filter.Input, sqlText string) (filter.Expr, error) {
 		return ParseSQL(sqlText)
 	}
 	return nil, nil
+}
+
+// countingWriter feeds the cut-bytes metric; the csv writer hands it large
+// buffers, so the count costs nothing per row.
+type countingWriter struct{ w io.Writer }
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	metrics.CutBytes.Add(float64(n))
+	return n, err
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/cutline/cutline/internal/blobstore"
 	"github.com/cutline/cutline/internal/csvio"
 	"github.com/cutline/cutline/internal/lineage"
+	"github.com/cutline/cutline/internal/metrics"
 )
 
 // Service is the files feature. It is safe for concurrent use.
@@ -209,6 +210,7 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader) (stored
 		s.removeObject(key)
 		return stored{}, fmt.Errorf("%w: finish object: %v", apperr.ErrUnavailable, err)
 	}
+	metrics.UploadBytes.Add(float64(n))
 	return stored{size: n, sha256: hex.EncodeToString(h.Sum(nil)), summary: summary}, nil
 }
 

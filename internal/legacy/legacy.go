@@ -152,7 +152,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 }
 
 // mount registers rt at path (given without its trailing slash) in both
-// slash forms.
+// slash forms. Allow lists the methods as DRF did: the view's own, HEAD
+// beside GET, then OPTIONS.
 func (h *Handler) mount(mux *http.ServeMux, path string, rt *route) {
 	allow := make([]string, 0, len(rt.methods)+2)
 	for m := range rt.methods {
