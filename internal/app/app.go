@@ -156,6 +156,7 @@ func MigrateOnly(ctx context.Context, cfg config.Config) error {
 // lets in-flight requests finish and closes the pools.
 func Serve(ctx context.Context, cfg config.Config) error {
 	log := NewLogger(cfg)
+	slog.SetDefault(log)
 	a, err := New(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -103,6 +103,7 @@ func TestAccountStory(t *testing.T) {
 			{"bad token on me", "not.a.jwt", `{ me { id } }`, "UNAUTHENTICATED", ""},
 			{"anonymous files", "", `{ files { edges { cursor } } }`, "UNAUTHENTICATED", ""},
 			{"wrong password", "", `mutation { login(input: {username: "ada", password: "nope nope nope"}) { accessToken } }`, "UNAUTHENTICATED", ""},
+			{"NUL in username", "", `mutation { login(input: {username: "ada\u0000", password: "nope nope nope"}) { accessToken } }`, "UNAUTHENTICATED", ""},
 			{"unknown user", "", `mutation { login(input: {username: "ghost", password: "nope nope nope"}) { accessToken } }`, "UNAUTHENTICATED", ""},
 			{"short password", "", `mutation { register(input: {username: "bob", password: "short"}) { accessToken } }`, "BAD_USER_INPUT", "password"},
 			{"bad username", "", `mutation { register(input: {username: "b b", password: "long enough pw"}) { accessToken } }`, "BAD_USER_INPUT", "username"},

@@ -25,6 +25,7 @@ import (
 	"github.com/cutline/cutline/graph"
 	"github.com/cutline/cutline/internal/auth"
 	"github.com/cutline/cutline/internal/blobstore"
+	"github.com/cutline/cutline/internal/legacy"
 	"github.com/cutline/cutline/internal/metrics"
 	"github.com/cutline/cutline/internal/ratelimit"
 	"github.com/cutline/cutline/internal/requestid"
@@ -50,6 +51,12 @@ func (a *App) routes() http.Handler {
 	api := &rest.Handler{Auth: a.Auth, Files: a.Files, Lineage: a.Lineage, Download: download, Log: a.Log}
 	api.Register(mux)
 	mux.Handle("GET /metrics", metrics.Handler())
+	shim := &legacy.Handler{
+		Auth: a.Auth, Files: a.Files, Lineage: a.Lineage,
+		Handles:    blobstore.NewSigner([]byte(cfg.JWTSecret), "legacy-file"),
+		ScratchTTL: cfg.ScratchTTL, RatePerMinute: cfg.ShimRatePerMinute, Log: a.Log,
+	}
+	shim.Register(mux)
 
 	var h http.Handler = mux
 	h = a.limits(h)

@@ -32,6 +32,8 @@ var (
 type InvalidError struct {
 	Field  string
 	Reason string
+	// Err is the underlying cause, kept for errors.As; never shown.
+	Err error
 }
 
 // Invalid builds an *InvalidError.
@@ -48,6 +50,9 @@ func (e *InvalidError) Error() string {
 
 // Is makes errors.Is(err, ErrInvalidInput) true.
 func (e *InvalidError) Is(target error) bool { return target == ErrInvalidInput }
+
+// Unwrap returns the cause, if any.
+func (e *InvalidError) Unwrap() error { return e.Err }
 
 // TooLargeError carries the limit that was exceeded, so messages can name it.
 type TooLargeError struct{ Limit int64 }

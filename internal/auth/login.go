@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cutline/cutline/internal/apperr"
 )
@@ -84,7 +85,9 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP string
 // checkCredentials returns the user when password is right. Hashes that are
 // legacy or use old parameters are replaced after a successful check.
 func (s *Service) checkCredentials(ctx context.Context, key, password string) (*User, bool, error) {
-	if len(key) > maxLoginInput || len(password) > maxLoginInput {
+	if len(key) > maxLoginInput || len(password) > maxLoginInput ||
+		!utf8.ValidString(key) || strings.IndexByte(key, 0) >= 0 {
+		// No stored username looks like this (and some drivers refuse NUL).
 		return nil, false, nil
 	}
 	u := new(User)

@@ -20,7 +20,8 @@ import (
 // Get returns one of owner's live files, or apperr.ErrNotFound, which is
 // also the answer for someone else's file.
 func (s *Service) Get(ctx context.Context, owner int64, id string) (*File, error) {
-	if _, err := uuid.Parse(id); err != nil {
+	id, ok := canonicalID(id)
+	if !ok {
 		return nil, apperr.ErrNotFound
 	}
 	f := new(File)
@@ -52,7 +53,8 @@ func (s *Service) GetByName(ctx context.Context, owner int64, name string) (*Fil
 // GetUnscoped returns a live, unexpired file whoever owns it. Only callers
 // that hold proof of access (a signed handle) may use it.
 func (s *Service) GetUnscoped(ctx context.Context, id string) (*File, error) {
-	if _, err := uuid.Parse(id); err != nil {
+	id, ok := canonicalID(id)
+	if !ok {
 		return nil, apperr.ErrNotFound
 	}
 	f := new(File)
@@ -71,8 +73,8 @@ func (s *Service) GetUnscoped(ctx context.Context, id string) (*File, error) {
 func (s *Service) GetMany(ctx context.Context, owner int64, ids []string) (map[string]*File, error) {
 	valid := make([]string, 0, len(ids))
 	for _, id := range ids {
-		if _, err := uuid.Parse(id); err == nil {
-			valid = append(valid, id)
+		if c, ok := canonicalID(id); ok {
+			valid = append(valid, c)
 		}
 	}
 	out := make(map[string]*File, len(valid))
@@ -309,4 +311,17 @@ func (s *Service) LoadDerivation(ctx context.Context, owner int64, id string) (*
 		return nil, fmt.Errorf("load derivation: %w", err)
 	}
 	return d, nil
+}
+
+// canonicalID accepts only the plain 36-character UUID form and lower-cases
+// it, so every dialect compares ids the same way.
+func canonicalID(id string) (string, bool) {
+	if len(id) != 36 {
+		return "", false
+	}
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return "", false
+	}
+	return u.String(), true
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"path"
 	"strings"
 	"time"
@@ -204,7 +205,13 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader) (stored
 		if isBucketError(copyErr) {
 			return fail(fmt.Errorf("%w: write object: %v", apperr.ErrUnavailable, copyErr))
 		}
-		return fail(apperr.Invalid("file", "the upload was interrupted: %v", copyErr))
+		var mbe *http.MaxBytesError
+		if errors.As(copyErr, &mbe) {
+			return fail(&apperr.TooLargeError{Limit: s.maxSize})
+		}
+		inv := apperr.Invalid("file", "the upload was interrupted: %v", copyErr)
+		inv.Err = copyErr
+		return fail(inv)
 	}
 	if err := w.Close(); err != nil {
 		s.removeObject(key)

@@ -1,0 +1,60 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/uptrace/bun"
+
+	"github.com/cutline/cutline/internal/database/dbtest"
+)
+
+// The shim and GraphQL are two doors to the same files.
+func TestShimAndGraphQLShareFiles(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		s := newServer(t, db, nil)
+		gqlToken := s.register(t, "ada").AccessToken
+		code, _, body := s.call(t, "POST", "/api/accounts/login/", "", "application/json",
+			strings.NewReader(`{"username":"ada","password":"correct horse battery"}`))
+		var login struct{ Access, Refresh string }
+		json.Unmarshal([]byte(body), &login)
+		if code != 200 || login.Access == "" || login.Refresh == "" {
+			t.Fatalf("shim login = %d %s", code, body)
+		}
+
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		fw, _ := mw.CreateFormFile("file", "shim.csv")
+		io.WriteString(fw, "a,b\n1,2\n")
+		mw.Close()
+		code, _, body = s.call(t, "POST", "/api/list_cutter/upload/", login.Access, mw.FormDataContentType(), &buf)
+		if code != 200 || !strings.Contains(body, "File uploaded successfully") {
+			t.Fatalf("shim upload = %d %s", code, body)
+		}
+		var list struct {
+			Files struct {
+				Edges []struct{ Node struct{ Name string } }
+			}
+		}
+		s.ok(t, gqlToken, `{ files { edges { node { name } } } }`, nil, &list)
+		if len(list.Files.Edges) != 1 || list.Files.Edges[0].Node.Name != "shim.csv" {
+			t.Fatalf("GraphQL does not see the shim's upload: %+v", list)
+		}
+
+		s.uploadOK(t, gqlToken, "graphql.csv", "x\n1\n")
+		code, _, body = s.call(t, "GET", "/api/list_cutter/list_saved_files/", login.Access, "", nil)
+		if code != 200 || !strings.Contains(body, `"file_name":"graphql.csv"`) {
+			t.Fatalf("the shim does not list the GraphQL upload: %d %s", code, body)
+		}
+		// Without a token the shim answers 401 the way the old frontend expects.
+		code, _, body = s.call(t, "GET", "/api/list_cutter/list_saved_files/", "", "", nil)
+		if code != http.StatusUnauthorized || !strings.Contains(body, "Authentication credentials were not provided.") {
+			t.Fatalf("anonymous list = %d %s", code, body)
+		}
+	})
+}
