@@ -2,6 +2,7 @@
 //
 //	go run .            start the server (SQLite and ./data by default)
 //	go run . migrate    apply database migrations and exit
+//	go run . import     move users and files in from the old backend (see README.md)
 //
 // Settings come from flags and environment variables; see README.md.
 package main
@@ -16,6 +17,7 @@ import (
 
 	"github.com/cutline/cutline/internal/app"
 	"github.com/cutline/cutline/internal/config"
+	"github.com/cutline/cutline/internal/importer"
 )
 
 func main() {
@@ -32,6 +34,11 @@ func run(ctx context.Context, args []string) error {
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
+	if cmd == "import" {
+		// import has flags of its own (--db names the old database) and
+		// reads the target's settings from the environment only.
+		return importer.Command(ctx, args, os.Getenv, os.Stdout, os.Stderr)
+	}
 	cfg, err := config.Load(args, os.Getenv)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
@@ -42,6 +49,6 @@ func run(ctx context.Context, args []string) error {
 	case "migrate":
 		return app.MigrateOnly(ctx, cfg)
 	default:
-		return errors.New("unknown command " + cmd + " (want serve or migrate)")
+		return errors.New("unknown command " + cmd + " (want serve, migrate or import)")
 	}
 }

@@ -79,7 +79,10 @@
 //     followed by a space and 15:04 or 15:04:05 (with fraction) and an
 //     optional AM/PM. When every slash date reads both ways, US wins.
 //     A 12-hour clock (3:04 PM) is accepted in every family.
-//     Values without a zone compare as if they were UTC.
+//     Values without a zone compare as if they were UTC. The family is
+//     recorded in Column.DateFormat ("iso", "us", "eu" or "de"), and
+//     ParseTime reads a cell of it: the filter package uses the same
+//     parser, so a DATETIME column's cells always compare chronologically.
 //   - TEXT otherwise, and for a column with no non-empty cell.
 //
 // Min and Max compare numerically for INTEGER and FLOAT, chronologically

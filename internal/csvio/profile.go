@@ -30,6 +30,11 @@ type Column struct {
 	// original cell text, ordered numerically for INTEGER and FLOAT,
 	// chronologically for DATETIME and byte-wise otherwise.
 	Min, Max *string
+	// DateFormat is the date family every cell of a DATETIME column fits
+	// (DateISO, DateUS, DateEU or DateDE), to be read back with ParseTime;
+	// "" for other types. A DATETIME column stored without it (profiled
+	// before the field existed) is ISO, which ParseTime's "" also means.
+	DateFormat string `json:"dateFormat,omitempty"`
 }
 
 // Candidate types still possible for a column, as bits.
@@ -66,7 +71,20 @@ type colStats struct {
 	text         span[struct{}]
 	ints         span[int64]
 	flts         span[float64]
-	dates        [numDT]span[instant]
+	dates        [len(dateFamilies)]span[Instant]
+}
+
+// dateFamilies are the date formats type inference tries, in order of
+// preference when several read every cell of a column (only US and
+// European slash dates can both do so).
+var dateFamilies = [...]struct {
+	cand   uint8
+	format string
+}{
+	{candISO, DateISO},
+	{candMDY, DateUS},
+	{candDMY, DateEU},
+	{candDot, DateDE},
 }
 
 // span keeps the extremes of one ordering together with their cell text,
@@ -198,57 +216,29 @@ func (c *colStats) add(s string) {
 // addDate feeds s to every date family still possible and returns the
 // families that survive.
 func (c *colStats) addDate(s string, live uint8, first bool) uint8 {
-	if live&candISO != 0 {
-		if v, ok := parseISO(s); ok {
-			putInstant(&c.dates[dtISO], v, s, first)
+	for i := range dateFamilies {
+		f := &dateFamilies[i]
+		if live&f.cand == 0 {
+			continue
+		}
+		if v, ok := ParseTime(s, f.format); ok {
+			putInstant(&c.dates[i], v, s, first)
 		} else {
-			live &^= candISO
-		}
-	}
-	if live&(candMDY|candDMY) != 0 {
-		a, b, y, rest, ok := parseSlash(s, '/')
-		if live&candMDY != 0 {
-			if v, ok2 := slashInstant(ok, y, a, b, rest); ok2 {
-				putInstant(&c.dates[dtMDY], v, s, first)
-			} else {
-				live &^= candMDY
-			}
-		}
-		if live&candDMY != 0 {
-			if v, ok2 := slashInstant(ok, y, b, a, rest); ok2 {
-				putInstant(&c.dates[dtDMY], v, s, first)
-			} else {
-				live &^= candDMY
-			}
-		}
-	}
-	if live&candDot != 0 {
-		a, b, y, rest, ok := parseSlash(s, '.')
-		if v, ok2 := slashInstant(ok, y, b, a, rest); ok2 {
-			putInstant(&c.dates[dtDMYDot], v, s, first)
-		} else {
-			live &^= candDot
+			live &^= f.cand
 		}
 	}
 	return live
 }
 
-func putInstant(d *span[instant], v instant, cell string, first bool) {
+func putInstant(d *span[Instant], v Instant, cell string, first bool) {
 	switch {
 	case first:
 		d.init(v, cell)
-	case v.before(d.min):
+	case v.Compare(d.min) < 0:
 		d.setMin(v, cell)
-	case d.max.before(v):
+	case v.Compare(d.max) > 0:
 		d.setMax(v, cell)
 	}
-}
-
-func slashInstant(ok bool, y, m, d int, rest string) (instant, bool) {
-	if !ok || !validDate(y, m, d) {
-		return instant{}, false
-	}
-	return withTime(y, m, d, rest, false)
 }
 
 // Columns returns the profile of every column so far.
@@ -267,17 +257,13 @@ func (p *Profiler) Columns() []Column {
 			case live&candBool != 0:
 				col.Type = TypeBoolean
 			case live&candDate != 0:
-				fam := dtISO
-				switch {
-				case live&candISO != 0:
-				case live&candMDY != 0:
-					fam = dtMDY
-				case live&candDMY != 0:
-					fam = dtDMY
-				default:
-					fam = dtDMYDot
+				for i, f := range dateFamilies {
+					if live&f.cand != 0 {
+						col.Type, col.DateFormat = TypeDateTime, f.format
+						lo, hi = c.dates[i].minT, c.dates[i].maxT
+						break
+					}
 				}
-				col.Type, lo, hi = TypeDateTime, c.dates[fam].minT, c.dates[fam].maxT
 			}
 			lmin, lmax := string(lo), string(hi)
 			col.Min, col.Max = &lmin, &lmax

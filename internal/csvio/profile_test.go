@@ -157,7 +157,7 @@ func TestParseISOAgainstTime(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, ok := parseISO(tt.in)
-		if !ok || got.sec != tm.Unix() || got.nsec != int32(tm.Nanosecond()) {
+		if !ok || got.Sec != tm.Unix() || got.Nsec != int32(tm.Nanosecond()) {
 			t.Errorf("%s: %+v %v, want %d.%d", tt.in, got, ok, tm.Unix(), tm.Nanosecond())
 		}
 	}

@@ -46,7 +46,9 @@ func Select(f *File, columns []string, where filter.Expr) (*Selection, error) {
 	if where != nil {
 		cols := make([]filter.Column, len(f.Columns))
 		for i, c := range f.Columns {
-			cols[i] = filter.Column{Name: c.Name, Kind: kindOf(c.Type)}
+			// DateFormat tells the filter how this column's dates are
+			// written ("" on files profiled before it was recorded: ISO).
+			cols[i] = filter.Column{Name: c.Name, Kind: kindOf(c.Type), TimeFormat: c.DateFormat}
 		}
 		p, err := filter.Compile(where, cols)
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/cutline/cutline/internal/csvio"
 )
 
 // Kind is a column's inferred type; it chooses how ModeAuto comparisons
@@ -38,6 +40,10 @@ func (k Kind) String() string {
 type Column struct {
 	Name string
 	Kind Kind
+	// TimeFormat is the date format of a KindTime column's cells, as
+	// recorded by type inference (csvio.Column.DateFormat: csvio.DateISO,
+	// DateUS, DateEU or DateDE; "" means ISO). Other kinds ignore it.
+	TimeFormat string
 }
 
 // Predicate reports whether a row is kept. The row holds one cell per
@@ -192,10 +198,10 @@ func or(ps []Predicate) Predicate {
 // resolve finds a column: exact name first, then a unique case-insensitive
 // match, so `WHERE city = ...` works on a "City" header without making
 // "Name" and "name" headers ambiguous when spelled exactly.
-func (c *compiler) resolve(r Ref) (int, Kind, error) {
+func (c *compiler) resolve(r Ref) (int, Column, error) {
 	for i, col := range c.cols {
 		if col.Name == r.Name {
-			return i, col.Kind, nil
+			return i, col, nil
 		}
 	}
 	found := -1
@@ -210,9 +216,9 @@ func (c *compiler) resolve(r Ref) (int, Kind, error) {
 	}
 	switch {
 	case len(matches) == 1:
-		return found, c.cols[found].Kind, nil
+		return found, c.cols[found], nil
 	case len(matches) > 1:
-		return 0, 0, refErr(r, fmt.Sprintf("ambiguous column %q: it matches %s; spell it exactly", r.Name, strings.Join(matches, ", ")))
+		return 0, Column{}, refErr(r, fmt.Sprintf("ambiguous column %q: it matches %s; spell it exactly", r.Name, strings.Join(matches, ", ")))
 	}
 	msg := fmt.Sprintf("unknown column %q", r.Name)
 	switch {
@@ -227,7 +233,7 @@ func (c *compiler) resolve(r Ref) (int, Kind, error) {
 	default:
 		msg += fmt.Sprintf(" (the table has %d columns)", len(c.cols))
 	}
-	return 0, 0, refErr(r, msg)
+	return 0, Column{}, refErr(r, msg)
 }
 
 func refErr(r Ref, msg string) *Error {
@@ -250,12 +256,13 @@ type operand struct {
 	kind cmpKind
 	text string
 	num  float64
-	tm   tval
+	tm   csvio.Instant
+	tfmt string // ckTime: the column's date format, for reading cells
 	b    bool
 }
 
 // makeOperand applies the comparison rules (see doc.go) to one constant.
-func makeOperand(l Literal, k Kind, m Mode, col Ref) (operand, error) {
+func makeOperand(l Literal, column Column, m Mode, col Ref) (operand, error) {
 	o := operand{kind: ckText, text: l.Text}
 	switch m {
 	case ModeText:
@@ -271,14 +278,14 @@ func makeOperand(l Literal, k Kind, m Mode, col Ref) (operand, error) {
 	default:
 		return o, refErr(col, fmt.Sprintf("invalid comparison mode %d", m))
 	}
-	switch k {
+	switch column.Kind {
 	case KindNumber:
 		if f, ok := parseNum(l.Text); ok {
 			o.kind, o.num = ckNumber, f
 		}
 	case KindTime:
-		if t, ok := parseTime(l.Text); ok {
-			o.kind, o.tm = ckTime, t
+		if t, ok := parseTimeConst(l.Text, column.TimeFormat); ok {
+			o.kind, o.tm, o.tfmt = ckTime, t, column.TimeFormat
 		}
 	case KindBool:
 		if b, ok := parseBool(l.Text); ok {
@@ -307,11 +314,11 @@ func (o *operand) compare(cell string) (c int, ok bool) {
 			return cmpFloat(f, o.num), true
 		}
 	case ckTime:
-		t, ok := parseTime(cell)
+		t, ok := parseTime(cell, o.tfmt)
 		if !ok {
 			return 0, false
 		}
-		return cmpTime(t, o.tm), true
+		return t.Compare(o.tm), true
 	case ckBool:
 		b, ok := parseBool(cell)
 		if !ok {
@@ -351,7 +358,7 @@ func opHolds(op Op, c int) bool {
 }
 
 func (c *compiler) compare(x *Compare) (Predicate, error) {
-	idx, kind, err := c.resolve(x.Col)
+	idx, col, err := c.resolve(x.Col)
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +366,7 @@ func (c *compiler) compare(x *Compare) (Predicate, error) {
 	if op < OpEq || op > OpGe {
 		return nil, refErr(x.Col, fmt.Sprintf("invalid operator %v", op))
 	}
-	o, err := makeOperand(x.Value, kind, x.Mode, x.Col)
+	o, err := makeOperand(x.Value, col, x.Mode, x.Col)
 	if err != nil {
 		return nil, err
 	}
@@ -434,15 +441,15 @@ func numPred(idx int, op Op, v float64) Predicate {
 }
 
 func (c *compiler) between(x *Between) (Predicate, error) {
-	idx, kind, err := c.resolve(x.Col)
+	idx, col, err := c.resolve(x.Col)
 	if err != nil {
 		return nil, err
 	}
-	lo, err := makeOperand(x.Low, kind, x.Mode, x.Col)
+	lo, err := makeOperand(x.Low, col, x.Mode, x.Col)
 	if err != nil {
 		return nil, err
 	}
-	hi, err := makeOperand(x.High, kind, x.Mode, x.Col)
+	hi, err := makeOperand(x.High, col, x.Mode, x.Col)
 	if err != nil {
 		return nil, err
 	}
@@ -486,13 +493,14 @@ type inSet struct {
 	textMap map[string]struct{}
 	nums    []float64
 	numMap  map[float64]struct{}
-	times   map[tval]struct{}
+	times   map[csvio.Instant]struct{}
+	tfmt    string // ckTime: the column's date format
 	bools   [2]bool
 	typed   int // number of typed items
 }
 
 func (c *compiler) in(x *In) (Predicate, error) {
-	idx, kind, err := c.resolve(x.Col)
+	idx, col, err := c.resolve(x.Col)
 	if err != nil {
 		return nil, err
 	}
@@ -502,9 +510,9 @@ func (c *compiler) in(x *In) (Predicate, error) {
 	case ModeNumber:
 		s.parse, s.forced = ckNumber, true
 	case ModeAuto:
-		switch kind {
+		switch col.Kind {
 		case KindTime:
-			s.parse = ckTime
+			s.parse, s.tfmt = ckTime, col.TimeFormat
 		case KindBool:
 			s.parse = ckBool
 		default: // numbers compare numerically for KindText too
@@ -555,9 +563,9 @@ func (s *inSet) add(v string) bool {
 			return true
 		}
 	case ckTime:
-		if t, ok := parseTime(v); ok {
+		if t, ok := parseTimeConst(v, s.tfmt); ok {
 			if s.times == nil {
-				s.times = map[tval]struct{}{}
+				s.times = map[csvio.Instant]struct{}{}
 			}
 			s.times[t] = struct{}{}
 			s.typed++
@@ -594,7 +602,7 @@ func (s *inSet) contains(cell string) bool {
 				return false
 			}
 		case ckTime:
-			if t, ok := parseTime(cell); ok {
+			if t, ok := parseTime(cell, s.tfmt); ok {
 				_, hit := s.times[t]
 				return hit
 			}

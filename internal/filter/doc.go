@@ -32,9 +32,16 @@
 //
 //   - KindNumber: if the constant is a number, compare numerically; a cell
 //     that is not a number is "uncomparable". Otherwise compare as text.
-//   - KindTime: if the constant is a time (RFC 3339, 2006-01-02 or
-//     "2006-01-02 15:04:05", zone-less times being UTC), compare instants;
-//     a cell that is not a time is uncomparable. Otherwise text.
+//   - KindTime: cells are read with csvio.ParseTime in the column's date
+//     format (Column.TimeFormat, the family type inference settled on:
+//     "iso" 2006-01-02 or 2006/01/02 with optional time and zone, RFC 3339
+//     included; "us" 01/02/2006, "eu" 02/01/2006 or "de" 02.01.2006 with
+//     optional time; "" means "iso"), so every cell that made the column
+//     DATETIME compares. If the constant is a time written in ISO form or
+//     in the column's own format (`joined > '2020-01-31'` and
+//     `joined > '01/31/2020'` are the same filter on a "us" column),
+//     compare instants, zone-less times being UTC; a cell that is not a
+//     time in the column's format is uncomparable. Otherwise text.
 //   - KindBool: if the constant is true/false/yes/no/t/f/y/n/1/0 (any case),
 //     compare booleans (false < true); other cells are uncomparable.
 //     Otherwise text.

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/cutline/cutline/internal/csvio"
 )
 
 // evalCase: the SQL filter, the column whose cell is set, and per cell value
@@ -367,13 +369,16 @@ func TestValueParsers(t *testing.T) {
 	if f, _ := parseNum("2.5e2"); f != 250 {
 		t.Errorf("parseNum(2.5e2) = %v", f)
 	}
+	// Cells of an ISO column: csvio's ISO grammar (the one that made the
+	// column DATETIME), so short times and compact zones are times too.
 	for s, want := range map[string]bool{
 		"2024-02-29": true, "2023-02-29": false, "2024-13-01": false, "2024-00-10": false, "2024-1-01": false,
-		"2024-01-01T24:00:00Z": false, "2024-01-01T23:59:60Z": false, "2024-01-01T10:00:00+0100": false,
-		"2024-01-01T10:00:00.Z": false, "2024-01-01x10:00:00": false, "2024-01-01 10:00": false, "0000-01-01": true,
-		"9999-12-31T23:59:59.999999999999-23:59": true,
+		"2024-01-01T24:00:00Z": false, "2024-01-01T23:59:60Z": false, "2024-01-01T10:00:00+0100": true,
+		"2024-01-01T10:00:00.Z": false, "2024-01-01x10:00:00": false, "2024-01-01 10:00": true, "0000-01-01": true,
+		"9999-12-31T23:59:59.999999999999-23:59": true, "2024/01/02 3:04 PM": true, " 2024-01-02 ": true,
+		"01/02/2024": false, "2.1.2024": false,
 	} {
-		if _, ok := parseTime(s); ok != want {
+		if _, ok := parseTime(s, csvio.DateISO); ok != want {
 			t.Errorf("parseTime(%q) ok = %v, want %v", s, ok, want)
 		}
 	}
@@ -395,8 +400,8 @@ func TestParseTimeMatchesTimePackage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, ok := parseTime(s)
-		if !ok || got.sec != ref.Unix() || int(got.nsec) != ref.Nanosecond() {
+		got, ok := parseTime(s, csvio.DateISO)
+		if !ok || got.Sec != ref.Unix() || int(got.Nsec) != ref.Nanosecond() {
 			t.Fatalf("parseTime(%q) = %v %v, want %d.%09d", s, got, ok, ref.Unix(), ref.Nanosecond())
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/cutline/cutline/internal/csvio"
 )
 
 // Cell value parsers. They run once per row per condition, so none of them
@@ -123,135 +125,23 @@ func cmpFloat(a, b float64) int {
 	return 0
 }
 
-// tval is an instant: seconds since the Unix epoch and nanoseconds. A plain
-// comparable struct, so it can key a map for IN lists.
-type tval struct {
-	sec  int64
-	nsec int32
+// parseTime reads a cell of a KindTime column after trimming spaces, in
+// the column's date format only (csvio.ParseTime: the parser type inference
+// used to call the column DATETIME, so every cell it accepted compares).
+func parseTime(s, format string) (csvio.Instant, bool) {
+	return csvio.ParseTime(trimSpace(s), format)
 }
 
-func cmpTime(a, b tval) int {
-	switch {
-	case a.sec < b.sec:
-		return -1
-	case a.sec > b.sec:
-		return 1
-	case a.nsec < b.nsec:
-		return -1
-	case a.nsec > b.nsec:
-		return 1
-	}
-	return 0
-}
-
-// parseTime accepts, after trimming spaces:
-//
-//	2006-01-02
-//	2006-01-02 15:04:05          (or with T; UTC when no zone is given)
-//	2006-01-02T15:04:05.999Z07:00 (RFC 3339; fraction and zone optional)
-//
-// It is hand-written because time.Parse allocates on every failure, and a
-// typed column still meets the odd malformed cell.
-func parseTime(s string) (tval, bool) {
+// parseTimeConst reads a constant compared with a KindTime column, after
+// trimming spaces: ISO (which includes RFC 3339) or the column's own date
+// format. The two never read the same text differently: an ISO date starts
+// with a four-digit year, the other formats end with one.
+func parseTimeConst(s, format string) (csvio.Instant, bool) {
 	s = trimSpace(s)
-	if len(s) < 10 || s[4] != '-' || s[7] != '-' {
-		return tval{}, false
+	if t, ok := csvio.ParseTime(s, csvio.DateISO); ok {
+		return t, true
 	}
-	y, ok1 := num2(s[0:2])
-	y2, ok2 := num2(s[2:4])
-	mo, ok3 := num2(s[5:7])
-	d, ok4 := num2(s[8:10])
-	if !ok1 || !ok2 || !ok3 || !ok4 {
-		return tval{}, false
-	}
-	y = y*100 + y2
-	if mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) {
-		return tval{}, false
-	}
-	sec := daysFromCivil(y, mo, d) * 86400
-	if len(s) == 10 {
-		return tval{sec: sec}, true
-	}
-	if len(s) < 19 || (s[10] != ' ' && s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':' {
-		return tval{}, false
-	}
-	hh, ok1 := num2(s[11:13])
-	mm, ok2 := num2(s[14:16])
-	ss, ok3 := num2(s[17:19])
-	if !ok1 || !ok2 || !ok3 || hh > 23 || mm > 59 || ss > 59 {
-		return tval{}, false
-	}
-	sec += int64(hh*3600 + mm*60 + ss)
-	rest := s[19:]
-	var nsec int32
-	if len(rest) > 0 && rest[0] == '.' {
-		i := 1
-		scale := int32(100000000)
-		for i < len(rest) && isDigit(rest[i]) {
-			nsec += int32(rest[i]-'0') * scale // digits past the 9th are dropped
-			scale /= 10
-			i++
-		}
-		if i == 1 {
-			return tval{}, false
-		}
-		rest = rest[i:]
-	}
-	switch {
-	case rest == "" || rest == "Z" || rest == "z":
-	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
-		zh, ok1 := num2(rest[1:3])
-		zm, ok2 := num2(rest[4:6])
-		if !ok1 || !ok2 || zh > 23 || zm > 59 {
-			return tval{}, false
-		}
-		off := int64(zh*3600 + zm*60)
-		if rest[0] == '+' {
-			off = -off
-		}
-		sec += off
-	default:
-		return tval{}, false
-	}
-	return tval{sec: sec, nsec: nsec}, true
-}
-
-func num2(s string) (int, bool) {
-	if !isDigit(s[0]) || !isDigit(s[1]) {
-		return 0, false
-	}
-	return int(s[0]-'0')*10 + int(s[1]-'0'), true
-}
-
-func daysIn(m, y int) int {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-// daysFromCivil returns the days since 1970-01-01 of a proleptic Gregorian
-// date (H. Hinnant's algorithm), for years 0..9999.
-func daysFromCivil(y, m, d int) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y
-	if era < 0 {
-		era -= 399
-	}
-	era /= 400
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era)*146097 + int64(doe) - 719468
+	return csvio.ParseTime(s, format)
 }
 
 // parseBool accepts true/false/yes/no/t/f/y/n/1/0 in any case, trimmed.

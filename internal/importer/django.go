@@ -81,9 +81,17 @@ func OpenDjango(ctx context.Context, o DjangoOptions) (*Django, error) {
 func openSourceDB(ctx context.Context, dsn string) (*sql.DB, error) {
 	var db *sql.DB
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		db = sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn),
-			pgdriver.WithApplicationName("cutline-import"),
-			pgdriver.WithConnParams(map[string]any{"default_transaction_read_only": "on"})))
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("source database URL: %w", err)
+		}
+		// As a query parameter, not WithConnParams: that would replace the
+		// parameters the URL already carries (search_path...).
+		q := u.Query()
+		q.Set("default_transaction_read_only", "on")
+		u.RawQuery = q.Encode()
+		db = sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(u.String()),
+			pgdriver.WithApplicationName("cutline-import")))
 	} else {
 		p := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:"), "file:")
 		if i := strings.IndexByte(p, '?'); i >= 0 {
