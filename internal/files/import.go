@@ -52,22 +52,14 @@ func (s *Service) CreateTombstone(ctx context.Context, nf NewFile, reason string
 	if err != nil {
 		return nil, err
 	}
-	id := uuid.NewString()
-	if nf.ID != "" {
-		u, err := uuid.Parse(nf.ID)
-		if err != nil {
-			return nil, apperr.Invalid("id", "not a UUID")
-		}
-		id = u.String()
+	now := s.now().UTC().Truncate(time.Microsecond)
+	id, created, err := nf.identity(now)
+	if err != nil {
+		return nil, err
 	}
 	origin := nf.Origin
 	if origin == "" {
 		origin = OriginUploaded
-	}
-	now := s.now().UTC().Truncate(time.Microsecond)
-	created := now
-	if !nf.CreatedAt.IsZero() {
-		created = nf.CreatedAt.UTC().Truncate(time.Microsecond)
 	}
 	f := &File{
 		ID: id, OwnerID: nf.OwnerID, Name: name, ContentType: "text/csv",

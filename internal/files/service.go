@@ -109,13 +109,10 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 		}
 	}
 
-	id := uuid.NewString()
-	if nf.ID != "" {
-		u, err := uuid.Parse(nf.ID)
-		if err != nil {
-			return nil, apperr.Invalid("id", "not a UUID")
-		}
-		id = u.String()
+	now := s.now().UTC().Truncate(time.Microsecond)
+	id, now, err := nf.identity(now)
+	if err != nil {
+		return nil, err
 	}
 	key := blobstore.Key(id)
 	st, err := s.store(ctx, key, body)
@@ -123,10 +120,6 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 		return nil, err
 	}
 
-	now := s.now().UTC().Truncate(time.Microsecond)
-	if !nf.CreatedAt.IsZero() {
-		now = nf.CreatedAt.UTC().Truncate(time.Microsecond)
-	}
 	f := &File{
 		ID: id, OwnerID: nf.OwnerID, ObjectKey: &key, Size: st.size, SHA256: st.sha256,
 		ContentType: "text/csv", Encoding: st.summary.Dialect.Encoding,
@@ -144,6 +137,23 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 	}
 	s.emit(EventCreated, f)
 	return f, nil
+}
+
+// identity returns the id and creation time of a new file: the server's
+// own, unless an import supplies the original ones.
+func (nf NewFile) identity(now time.Time) (string, time.Time, error) {
+	id := uuid.NewString()
+	if nf.ID != "" {
+		u, err := uuid.Parse(nf.ID)
+		if err != nil {
+			return "", now, apperr.Invalid("id", "not a UUID")
+		}
+		id = u.String()
+	}
+	if !nf.CreatedAt.IsZero() {
+		now = nf.CreatedAt.UTC().Truncate(time.Microsecond)
+	}
+	return id, now, nil
 }
 
 type stored struct {
