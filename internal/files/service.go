@@ -328,23 +328,29 @@ func uniqueName(ctx context.Context, db bun.IDB, owner *int64, name string) (str
 	if owner == nil {
 		return name, nil // scratch files have no namespace
 	}
-	ext := path.Ext(name)
-	base := strings.TrimSuffix(name, ext)
-	var taken []string
-	err := db.NewSelect().Model((*File)(nil)).Column("name").
-		Where("owner_id = ?", *owner).Where("deleted_at IS NULL").
-		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("name = ?", name).WhereOr("name LIKE ? ESCAPE '\\'", escapeLike(base)+"\\_%"+escapeLike(ext))
-		}).Scan(ctx, &taken)
+	live := func() *bun.SelectQuery {
+		return db.NewSelect().Model((*File)(nil)).Where("owner_id = ?", *owner).Where("deleted_at IS NULL")
+	}
+	// The common case, a new name, is one probe of the unique index; only
+	// a taken name pays for looking at the numbered ones.
+	taken, err := live().Where("name = ?", name).Exists(ctx)
 	if err != nil {
 		return "", fmt.Errorf("read names: %w", err)
 	}
-	used := make(map[string]bool, len(taken))
-	for _, t := range taken {
-		used[t] = true
-	}
-	if !used[name] {
+	if !taken {
 		return name, nil
+	}
+	ext := path.Ext(name)
+	base := strings.TrimSuffix(name, ext)
+	var numbered []string
+	if err := live().Column("name").
+		Where("name LIKE ? ESCAPE '\\'", escapeLike(base)+"\\_%"+escapeLike(ext)).
+		Scan(ctx, &numbered); err != nil {
+		return "", fmt.Errorf("read names: %w", err)
+	}
+	used := make(map[string]bool, len(numbered))
+	for _, t := range numbered {
+		used[t] = true
 	}
 	for i := 1; ; i++ {
 		c := fmt.Sprintf("%s_%d%s", base, i, ext)
