@@ -6,7 +6,8 @@
 #   scripts/graphql-http-audit/run.sh http://127.0.0.1:8080/graphql    # audits a running server
 #
 # Exits 1 when a MUST fails, 0 otherwise; exits 0 with "skipped: node not
-# found" when node or npm is unavailable. AUDIT_PORT picks the port of the
+# found" when node or npm is unavailable. CUTLINE_BIN=PATH uses that server
+# binary instead of building one. AUDIT_PORT picks the port of the
 # server it starts (default 18390).
 set -euo pipefail
 
@@ -38,8 +39,12 @@ trap cleanup EXIT INT TERM
 if [ -z "$url" ]; then
   port="${AUDIT_PORT:-18390}"
   tmp="$(mktemp -d -t cutline-audit.XXXXXX)"
-  echo "building the server..."
-  (cd "$root" && GOFLAGS=-mod=mod go build -o "$tmp/cutline" .)
+  if [ -n "${CUTLINE_BIN:-}" ]; then
+    cp "$CUTLINE_BIN" "$tmp/cutline"
+  else
+    echo "building the server..."
+    (cd "$root" && GOFLAGS=-mod=mod go build -o "$tmp/cutline" .)
+  fi
   ADDR="127.0.0.1:$port" DATA_DIR="$tmp/data" LOG_LEVEL=warn "$tmp/cutline" >"$tmp/server.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do
