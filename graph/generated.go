@@ -176,7 +176,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		FileEvents func(childComplexity int) int
+		FileEvents func(childComplexity int, lineageOf *string) int
 	}
 
 	User struct {
@@ -228,7 +228,7 @@ type QueryResolver interface {
 	Lineage(ctx context.Context, fileID string, direction *lineage.Direction, depth *int, limit *int) (*model.LineageGraph, error)
 }
 type SubscriptionResolver interface {
-	FileEvents(ctx context.Context) (<-chan *model.FileEvent, error)
+	FileEvents(ctx context.Context, lineageOf *string) (<-chan *model.FileEvent, error)
 }
 type UserResolver interface {
 	ID(ctx context.Context, obj *auth.User) (string, error)
@@ -826,7 +826,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Subscription.FileEvents(childComplexity), true
+		args, err := ec.field_Subscription_fileEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.FileEvents(childComplexity, args["lineageOf"].(*string)), true
 
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
@@ -1199,8 +1204,28 @@ type Mutation {
 }
 
 type Subscription {
-  "Changes to the caller's files."
-  fileEvents: FileEvent!
+  """
+  Changes to the caller's files, each sent once the change has committed
+  (never for work that was rolled back): CREATED, UPDATED (tags, metadata)
+  and DELETED. Other users' files never appear. Every replica of the server
+  delivers the changes made through any other.
+
+  While the subscription stays open, no event was missed. When the server
+  cannot vouch for that (it lost its database listener and another replica's
+  events may have passed unheard, or this subscription fell too far behind),
+  the subscription ends with an error whose extensions.code is RESYNC:
+  refetch what you show, then subscribe again. A connection that does not
+  read its messages fast enough is closed with websocket code 1013 and a
+  reason starting "slow consumer": reconnect, refetch and subscribe again.
+  """
+  fileEvents(
+    """
+    Only events of files connected to this one: the file itself, its
+    ancestors and its descendants (lineage with direction BOTH, within the
+    server's limits), including files derived from them later.
+    """
+    lineageOf: ID
+  ): FileEvent!
 }
 
 input RegisterInput {
@@ -1288,6 +1313,10 @@ input RowFilter {
   isNull: Boolean
 }
 
+"""
+A committed change to one of the caller's files. file is read after the change,
+with the subscriber's permissions; after DELETED it is the tombstone (deleted: true).
+"""
 type FileEvent {
   type: FileEventType!
   file: File!
@@ -2039,6 +2068,20 @@ func (ec *executionContext) field_Query_lineage_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["limit"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_fileEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "lineageOf",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["lineageOf"] = arg0
 	return args, nil
 }
 
@@ -4623,7 +4666,8 @@ func (ec *executionContext) _Subscription_fileEvents(ctx context.Context, field 
 			return ec.fieldContext_Subscription_fileEvents(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Subscription().FileEvents(ctx)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().FileEvents(ctx, fc.Args["lineageOf"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.FileEvent) graphql.Marshaler {
@@ -4633,7 +4677,7 @@ func (ec *executionContext) _Subscription_fileEvents(ctx context.Context, field 
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Subscription_fileEvents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Subscription_fileEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Subscription",
 		Field:      field,
@@ -4642,6 +4686,17 @@ func (ec *executionContext) fieldContext_Subscription_fileEvents(_ context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_FileEvent(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_fileEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -8395,6 +8450,24 @@ var (
 		files.OriginGenerated: "GENERATED",
 	}
 )
+
+func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(*v)
+	return res
+}
 
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {

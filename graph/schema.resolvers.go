@@ -9,16 +9,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/cutline/cutline/graph/model"
 	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/auth"
+	"github.com/cutline/cutline/internal/events"
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/filter"
 	"github.com/cutline/cutline/internal/lineage"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 func (r *derivationResolver) Sources(ctx context.Context, obj *files.Derivation) ([]*files.File, error) {
@@ -244,7 +248,7 @@ func (r *queryResolver) Lineage(ctx context.Context, fileID string, direction *l
 	return r.lineageGraph(ctx, fileID, direction, depth, limit)
 }
 
-func (r *subscriptionResolver) FileEvents(ctx context.Context) (<-chan *model.FileEvent, error) {
+func (r *subscriptionResolver) FileEvents(ctx context.Context, lineageOf *string) (<-chan *model.FileEvent, error) {
 	c, err := auth.RequireCaller(ctx)
 	if err != nil {
 		return nil, err
@@ -252,28 +256,77 @@ func (r *subscriptionResolver) FileEvents(ctx context.Context) (<-chan *model.Fi
 	if r.Events == nil {
 		return nil, errors.New("events are not configured")
 	}
+	// Subscribe before reading the lineage, so that no file created in
+	// between escapes the filter.
 	sub := r.Events.Subscribe(c.UserID)
+	var scope *events.LineageFilter
+	if lineageOf != nil {
+		if scope, err = events.NewLineageFilter(ctx, r.Lineage, c.UserID, *lineageOf); err != nil {
+			sub.Close()
+			return nil, err
+		}
+	}
 	out := make(chan *model.FileEvent, 1)
 	go func() {
 		defer close(out)
 		defer sub.Close()
+		// resync ends the stream with a RESYNC error: events may be missing,
+		// so the client refetches and subscribes again. cause wraps
+		// events.ErrResync, whose text says so.
+		resync := func(cause error) {
+			e := &gqlerror.Error{Message: cause.Error(), Extensions: map[string]any{"code": "RESYNC"}}
+			// Only the websocket transport can carry an error after the
+			// stream started (others panic); elsewhere the stream just ends.
+			defer func() { _ = recover() }()
+			transport.AddSubscriptionError(ctx, e)
+		}
+		// failed ends the stream after a read failed: the event it was
+		// about is lost to this client.
+		failed := func(err error) {
+			if ctx.Err() == nil {
+				r.Log.ErrorContext(ctx, "fileEvents: read failed", "err", err)
+				resync(fmt.Errorf("the server could not read a changed file: %w", events.ErrResync))
+			}
+		}
 		for {
-			var ev files.Event
+			var d events.Delivery
 			select {
 			case <-ctx.Done():
 				return
 			case e, ok := <-sub.C:
 				if !ok {
+					if err := sub.Err(); errors.Is(err, events.ErrResync) {
+						resync(err)
+					}
 					return
 				}
-				ev = e
+				d = e
 			}
-			m, err := r.Files.GetMany(ctx, c.UserID, []string{ev.FileID})
-			if err != nil || m[ev.FileID] == nil {
-				continue
+			if scope != nil {
+				match, err := scope.Match(ctx, d.Event)
+				if err != nil {
+					failed(err)
+					return
+				}
+				if !match {
+					continue
+				}
+			}
+			// Events carry ids only; the file is read as the subscriber, once
+			// for all the subscriptions that got this delivery.
+			f, err := r.Events.Load(ctx, d, func(ctx context.Context) (*files.File, error) {
+				m, err := r.Files.GetMany(ctx, c.UserID, []string{d.FileID})
+				return m[d.FileID], err
+			})
+			if err != nil {
+				failed(err)
+				return
+			}
+			if f == nil {
+				continue // not the subscriber's file
 			}
 			select {
-			case out <- &model.FileEvent{Type: model.FileEventType(ev.Type), File: m[ev.FileID]}:
+			case out <- &model.FileEvent{Type: model.FileEventType(d.Type), File: f}:
 			case <-ctx.Done():
 				return
 			}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -41,6 +42,8 @@ type App struct {
 	Handler http.Handler
 	// Tracing is on when the OTEL_* environment asks for it.
 	Tracing bool
+
+	draining atomic.Bool
 }
 
 // NewLogger builds the process logger from the settings.
@@ -119,7 +122,16 @@ func (a *App) build() error {
 	if err != nil {
 		return err
 	}
-	a.Events = events.NewBroker()
+	// PostgreSQL may be shared by several replicas: relay events through
+	// it so each delivers the others'. SQLite means one process.
+	if database.IsPostgres(a.DB) {
+		a.Events, err = events.NewPostgres(context.Background(), a.DB, events.PostgresOptions{Logger: a.Log})
+		if err != nil {
+			return err
+		}
+	} else {
+		a.Events = events.NewBroker()
+	}
 	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, Logger: a.Log, Publish: a.Events.Publish})
 	a.Lineage = lineage.NewService(a.DB, cfg.LineageMaxDepth, cfg.LineageMaxLimit)
 	a.Handler = a.routes()
@@ -128,6 +140,11 @@ func (a *App) build() error {
 
 // Close releases the storage handles.
 func (a *App) Close() {
+	// The relay says goodbye to the other replicas through the database,
+	// so it goes first.
+	if a.Events != nil {
+		a.Events.Close()
+	}
 	if a.Bucket != nil {
 		a.Bucket.Close()
 	}
@@ -203,6 +220,14 @@ func Serve(ctx context.Context, cfg config.Config) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	if cfg.ShutdownDrain > 0 {
+		// Tell load balancers to stop sending (readyz answers 503) and
+		// clients to reconnect elsewhere (no more keep-alive) before closing.
+		log.Info("draining", "for", cfg.ShutdownDrain)
+		a.draining.Store(true)
+		srv.SetKeepAlivesEnabled(false)
+		time.Sleep(cfg.ShutdownDrain)
 	}
 	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)

@@ -53,6 +53,7 @@ func newServer(t *testing.T, db *bun.DB, edit func(*config.Config)) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { a.Events.Close() })
 	s := &server{app: a}
 	db.AddQueryHook(countHook{&s.queries})
 	s.Server = httptest.NewServer(a.Handler)

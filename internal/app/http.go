@@ -25,6 +25,7 @@ import (
 	"github.com/cutline/cutline/graph"
 	"github.com/cutline/cutline/internal/auth"
 	"github.com/cutline/cutline/internal/blobstore"
+	"github.com/cutline/cutline/internal/events/wsconn"
 	"github.com/cutline/cutline/internal/legacy"
 	"github.com/cutline/cutline/internal/metrics"
 	"github.com/cutline/cutline/internal/ratelimit"
@@ -174,9 +175,19 @@ func (a *App) graphQL(download *blobstore.Signer) http.Handler {
 			ctx, err := a.Auth.AuthenticateInit(ctx, p)
 			return ctx, nil, err
 		},
-		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{
+		// Writes go through a bounded queue per connection, so a client
+		// that stops reading is closed as a slow consumer (code 1013)
+		// instead of blocking its subscriptions forever.
+		Implementation: wsconn.Implementation{Log: a.Log, Inner: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{
 			OriginPatterns: originPatterns(cfg.CORSOrigins),
-		}},
+		}}},
+		// graphql-transport-ws clients answer pings; one that stops is gone
+		// (a vanished peer sends no FIN), so its subscriptions are freed.
+		PingPongInterval: 25 * time.Second,
+		// Write errors are mostly clients going away; keep them for debugging.
+		ErrorFunc: func(ctx context.Context, err error) {
+			a.Log.DebugContext(ctx, "websocket", "err", err, "request_id", requestid.From(ctx))
+		},
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -218,7 +229,9 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	status, body := http.StatusOK, `{"status":"ready"}`
-	if err := a.DB.PingContext(ctx); err != nil {
+	if a.draining.Load() {
+		status, body = http.StatusServiceUnavailable, `{"status":"unavailable","reason":"shutting down"}`
+	} else if err := a.DB.PingContext(ctx); err != nil {
 		a.Log.Warn("readiness: database", "err", err)
 		status, body = http.StatusServiceUnavailable, `{"status":"unavailable","reason":"database"}`
 	} else if ok, err := a.Bucket.IsAccessible(ctx); err != nil || !ok {

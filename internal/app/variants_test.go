@@ -118,4 +118,3 @@ func deref(s *string) string {
 	}
 	return *s
 }
-

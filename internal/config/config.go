@@ -50,6 +50,7 @@ type Config struct {
 	ShimRatePerMinute int
 	LoginFailureLimit int
 	ShutdownTimeout   time.Duration
+	ShutdownDrain     time.Duration
 
 	RatePerIP      float64
 	RateBurstIP    int
@@ -167,6 +168,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	env("SHIM_RATE_LIMIT", integer(&c.ShimRatePerMinute))
 	env("LOGIN_FAILURE_LIMIT", integer(&c.LoginFailureLimit))
 	env("SHUTDOWN_TIMEOUT", dur(&c.ShutdownTimeout))
+	env("SHUTDOWN_DRAIN", dur(&c.ShutdownDrain))
 	float := func(p *float64) func(string) error {
 		return func(v string) error {
 			f, err := strconv.ParseFloat(v, 64)

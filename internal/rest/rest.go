@@ -4,6 +4,7 @@
 package rest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -303,6 +304,13 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	case errors.As(err, &rl):
 		status, code, msg = http.StatusTooManyRequests, "RATE_LIMITED", rl.Error()
 		w.Header().Set("Retry-After", strconv.Itoa(int(rl.RetryAfter.Seconds()+0.999)))
+	case errors.Is(err, context.Canceled):
+		// The client went away; nobody reads this answer.
+		if log == nil {
+			log = slog.Default()
+		}
+		log.DebugContext(r.Context(), "request cancelled by the client", "err", err)
+		status, code, msg = 499, "CANCELLED", "request cancelled"
 	case errors.Is(err, apperr.ErrUnavailable):
 		status, code, msg = http.StatusServiceUnavailable, "UNAVAILABLE", "storage is unavailable, try again"
 		fallthrough
