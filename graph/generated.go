@@ -2932,7 +2932,7 @@ func (ec *executionContext) _File_columns(ctx context.Context, field graphql.Col
 			return ec.fieldContext_File_columns(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Columns, nil
+			return obj.Columns(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []csvio.Column) graphql.Marshaler {
@@ -2946,7 +2946,7 @@ func (ec *executionContext) fieldContext_File_columns(_ context.Context, field g
 	fc = &graphql.FieldContext{
 		Object:     "File",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Column(ctx, field)

@@ -308,3 +308,16 @@ func derefInt(n *int) int {
 	}
 	return *n
 }
+
+// onlyTokenFields reports whether the current User selection asks for
+// nothing beyond what an access token carries (id and username).
+func onlyTokenFields(ctx context.Context) bool {
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		switch f.Name {
+		case "id", "username", "__typename":
+		default:
+			return false
+		}
+	}
+	return true
+}

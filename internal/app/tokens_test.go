@@ -65,3 +65,21 @@ func TestForgedTokensOverHTTP(t *testing.T) {
 		t.Fatalf("a well-formed token signed with the server key was refused: %+v", r.Errors)
 	}
 }
+
+// me answers id and username from the verified token, and goes to the
+// database only for fields the token does not carry.
+func TestMeFromToken(t *testing.T) {
+	s := newServer(t, dbtest.SQLite(t), nil)
+	tok := s.register(t, "ada").AccessToken
+	before := s.queries.Load()
+	var d struct{ Me struct{ ID, Username string } }
+	s.ok(t, tok, `{ me { id username __typename } }`, nil, &d)
+	if n := s.queries.Load() - before; n != 0 || d.Me.Username != "ada" || d.Me.ID == "" {
+		t.Fatalf("me {id username} ran %d statements: %+v", n, d.Me)
+	}
+	var e struct{ Me struct{ CreatedAt string } }
+	s.ok(t, tok, `{ me { createdAt } }`, nil, &e)
+	if e.Me.CreatedAt == "" || strings.HasPrefix(e.Me.CreatedAt, "0001") {
+		t.Fatalf("me {createdAt} = %+v", e.Me)
+	}
+}

@@ -29,23 +29,24 @@ type Selection struct {
 // per row until the selection is used.
 func Select(f *File, columns []string, where filter.Expr) (*Selection, error) {
 	sel := &Selection{}
+	fcols := f.Columns()
 	if len(columns) == 0 {
-		for _, c := range f.Columns {
+		for _, c := range fcols {
 			sel.Names = append(sel.Names, c.Name)
 			sel.Index = append(sel.Index, c.Index)
 		}
 	}
 	for _, name := range columns {
-		i, err := resolveColumn(f.Columns, name)
+		i, err := resolveColumn(fcols, name)
 		if err != nil {
 			return nil, err
 		}
-		sel.Names = append(sel.Names, f.Columns[i].Name)
-		sel.Index = append(sel.Index, f.Columns[i].Index)
+		sel.Names = append(sel.Names, fcols[i].Name)
+		sel.Index = append(sel.Index, fcols[i].Index)
 	}
 	if where != nil {
-		cols := make([]filter.Column, len(f.Columns))
-		for i, c := range f.Columns {
+		cols := make([]filter.Column, len(fcols))
+		for i, c := range fcols {
 			// DateFormat tells the filter how this column's dates are
 			// written ("" on files profiled before it was recorded: ISO).
 			cols[i] = filter.Column{Name: c.Name, Kind: kindOf(c.Type), TimeFormat: c.DateFormat}

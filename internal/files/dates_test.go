@@ -30,7 +30,7 @@ func TestDateColumnsFilterChronologically(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got string
-		for _, c := range f.Columns[1:] {
+		for _, c := range f.Columns()[1:] {
 			got += fmt.Sprintf("%s:%s:%s ", c.Name, c.Type, c.DateFormat)
 		}
 		if want := "iso:DATETIME:iso us:DATETIME:us eu:DATETIME:eu de:DATETIME:de mixed:TEXT: "; got != want {
@@ -82,9 +82,10 @@ func TestDateColumnsFilterChronologically(t *testing.T) {
 			t.Errorf("mixed > '2020-01-01': ids %s, want [3]", got)
 		}
 		// Files stored before DateFormat existed have no format: ISO.
-		old := *f
-		old.Columns = append(old.Columns[:0:0], f.Columns...)
-		old.Columns[1].DateFormat = ""
+		cols := append(f.Columns()[:0:0], f.Columns()...)
+		cols[1].DateFormat = ""
+		old := files.File{ID: f.ID, ObjectKey: f.ObjectKey, Encoding: f.Encoding, Delimiter: f.Delimiter,
+			Profile: files.NewProfile(cols)}
 		if got := ids(&old, "iso > '2020-01-01'"); got != "[2 3 4]" {
 			t.Errorf("iso column without a format: ids %s, want [2 3 4]", got)
 		}

@@ -105,9 +105,9 @@ func TestUploadUnderstandsFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got.Columns) != 3 || got.Columns[1].Name != "age" || got.Columns[1].NullCount != 1 ||
-			*got.Columns[1].Min != "36" || string(got.Columns[1].Type) != "INTEGER" {
-			t.Fatalf("columns = %+v", got.Columns)
+		if len(got.Columns()) != 3 || got.Columns()[1].Name != "age" || got.Columns()[1].NullCount != 1 ||
+			*got.Columns()[1].Min != "36" || string(got.Columns()[1].Type) != "INTEGER" {
+			t.Fatalf("columns = %+v", got.Columns())
 		}
 		if strings.Join(got.SystemTags, ",") != "uploaded" || strings.Join(got.UserTags, ",") != "team" {
 			t.Fatalf("tags = %v %v", got.SystemTags, got.UserTags)

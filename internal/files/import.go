@@ -11,7 +11,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/cutline/cutline/internal/apperr"
-	"github.com/cutline/cutline/internal/csvio"
 )
 
 // Find returns the file with id whoever owns it, tombstones and expired
@@ -64,7 +63,7 @@ func (s *Service) CreateTombstone(ctx context.Context, nf NewFile, reason string
 	f := &File{
 		ID: id, OwnerID: nf.OwnerID, Name: name, ContentType: "text/csv",
 		// Empty, not nil: the columns are NOT NULL JSON lists.
-		Columns: []csvio.Column{}, Origin: origin, SystemTags: []string{origin.SystemTag()},
+		Profile: NewProfile(nil), Origin: origin, SystemTags: []string{origin.SystemTag()},
 		UserTags: tags, MetadataJSON: nf.Metadata, CreatedAt: created, DeletedAt: &now,
 	}
 	// Tombstones are outside the unique-name index (it only covers live

@@ -4,7 +4,10 @@
 package files
 
 import (
+	"database/sql/driver"
 	"encoding/json"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -34,25 +37,90 @@ func (o Origin) SystemTag() string {
 type File struct {
 	bun.BaseModel `bun:"table:files"`
 
-	ID          string         `bun:"id,pk"`
-	OwnerID     *int64         `bun:"owner_id"`
-	Name        string         `bun:"name"`
-	ObjectKey   *string        `bun:"object_key"`
-	Size        int64          `bun:"size"`
-	SHA256      string         `bun:"sha256"`
-	ContentType string         `bun:"content_type"`
-	Encoding    string         `bun:"encoding"`
-	Delimiter   string         `bun:"delimiter"`
-	RowCount    int64          `bun:"row_count"`
-	Columns     []csvio.Column `bun:"columns,type:text"`
-	Origin      Origin         `bun:"origin"`
-	SystemTags  []string       `bun:"system_tags,type:text"`
-	UserTags    []string       `bun:"user_tags,type:text"`
+	ID          string  `bun:"id,pk"`
+	OwnerID     *int64  `bun:"owner_id"`
+	Name        string  `bun:"name"`
+	ObjectKey   *string `bun:"object_key"`
+	Size        int64   `bun:"size"`
+	SHA256      string  `bun:"sha256"`
+	ContentType string  `bun:"content_type"`
+	Encoding    string  `bun:"encoding"`
+	Delimiter   string  `bun:"delimiter"`
+	RowCount    int64   `bun:"row_count"`
+	// Profile is the column profile; Columns decodes it on first use.
+	Profile    Profile  `bun:"columns"`
+	Origin     Origin   `bun:"origin"`
+	SystemTags []string `bun:"system_tags,type:text"`
+	UserTags   []string `bun:"user_tags,type:text"`
 	// MetadataJSON is the JSON text a client attached, kept verbatim.
 	MetadataJSON *string    `bun:"metadata"`
 	CreatedAt    time.Time  `bun:"created_at"`
 	DeletedAt    *time.Time `bun:"deleted_at"`
 	ExpiresAt    *time.Time `bun:"expires_at"`
+}
+
+// Columns is what the server learned about each column.
+func (f *File) Columns() []csvio.Column { return f.Profile.Columns() }
+
+// Profile is a file's column profile as stored: JSON text, decoded only
+// when someone reads it. Listings load many files and rarely show columns,
+// and decoding them was most of a listing's cost.
+type Profile struct {
+	raw string
+	d   *decoded // shared by copies, so a copy never decodes twice
+}
+
+type decoded struct {
+	once sync.Once
+	cols []csvio.Column
+}
+
+// NewProfile wraps decoded columns for storing.
+func NewProfile(cols []csvio.Column) Profile {
+	if cols == nil {
+		cols = []csvio.Column{}
+	}
+	b, _ := json.Marshal(cols)
+	d := &decoded{cols: cols}
+	d.once.Do(func() {})
+	return Profile{raw: string(b), d: d}
+}
+
+// Columns decodes the profile once; a damaged profile reads as empty.
+func (p *Profile) Columns() []csvio.Column {
+	if p.d == nil {
+		p.d = &decoded{}
+	}
+	p.d.once.Do(func() {
+		if p.raw != "" {
+			_ = json.Unmarshal([]byte(p.raw), &p.d.cols)
+		}
+	})
+	return p.d.cols
+}
+
+// Scan reads the stored JSON text.
+func (p *Profile) Scan(src any) error {
+	switch v := src.(type) {
+	case string:
+		p.raw = v
+	case []byte:
+		p.raw = string(v)
+	case nil:
+		p.raw = ""
+	default:
+		return fmt.Errorf("files: cannot read a column profile from %T", src)
+	}
+	p.d = &decoded{}
+	return nil
+}
+
+// Value stores the JSON text.
+func (p Profile) Value() (driver.Value, error) {
+	if p.raw == "" {
+		return "[]", nil
+	}
+	return p.raw, nil
 }
 
 // Deleted reports whether the file is a tombstone.

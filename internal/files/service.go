@@ -124,7 +124,7 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 		ID: id, OwnerID: nf.OwnerID, ObjectKey: &key, Size: st.size, SHA256: st.sha256,
 		ContentType: "text/csv", Encoding: st.summary.Dialect.Encoding,
 		Delimiter: string(st.summary.Dialect.Delimiter), RowCount: st.summary.Rows,
-		Columns: st.summary.Columns, Origin: nf.Origin, SystemTags: []string{nf.Origin.SystemTag()},
+		Profile: NewProfile(st.summary.Columns), Origin: nf.Origin, SystemTags: []string{nf.Origin.SystemTag()},
 		UserTags: tags, MetadataJSON: nf.Metadata, CreatedAt: now, ExpiresAt: nf.ExpiresAt,
 	}
 	if f.Origin == "" {

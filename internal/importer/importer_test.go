@@ -285,8 +285,8 @@ func checkFiles(t *testing.T, tg *target) {
 		if err != nil || !bytes.Equal(got, fx.content) {
 			t.Errorf("%s: bytes %q (%v), want %q", fx.name, got, err, fx.content)
 		}
-		if f.RowCount == 0 || len(f.Columns) == 0 {
-			t.Errorf("%s: not profiled: %d rows, columns %+v", fx.name, f.RowCount, f.Columns)
+		if f.RowCount == 0 || len(f.Columns()) == 0 {
+			t.Errorf("%s: not profiled: %d rows, columns %+v", fx.name, f.RowCount, f.Columns())
 		}
 	}
 }

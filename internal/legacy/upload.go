@@ -137,8 +137,8 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) error {
 
 // columnNames are f's header names, in order.
 func columnNames(f *files.File) []string {
-	out := make([]string, len(f.Columns))
-	for i, c := range f.Columns {
+	out := make([]string, len(f.Columns()))
+	for i, c := range f.Columns() {
 		out[i] = c.Name
 	}
 	return out

@@ -277,7 +277,7 @@ func FileJSON(f *files.File) map[string]any {
 	return map[string]any{
 		"id": f.ID, "name": f.Name, "size": f.Size, "sha256": f.SHA256, "contentType": f.ContentType,
 		"createdAt": f.CreatedAt, "origin": f.Origin, "systemTags": f.SystemTags, "userTags": f.UserTags,
-		"rowCount": f.RowCount, "delimiter": f.Delimiter, "encoding": f.Encoding, "columns": f.Columns,
+		"rowCount": f.RowCount, "delimiter": f.Delimiter, "encoding": f.Encoding, "columns": f.Columns(),
 		"metadata": f.Metadata(),
 	}
 }
