@@ -34,6 +34,12 @@ func (h countHook) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.C
 func (h countHook) AfterQuery(context.Context, *bun.QueryEvent)                        { h.n.Add(1) }
 
 func newServer(t *testing.T, db *bun.DB, edit func(*config.Config)) *server {
+	return newServerTB(t, db, edit)
+}
+
+func newServerB(b *testing.B, db *bun.DB) *server { return newServerTB(b, db, nil) }
+
+func newServerTB(t testing.TB, db *bun.DB, edit func(*config.Config)) *server {
 	t.Helper()
 	cfg := config.Default()
 	cfg.JWTSecret = "test-secret-0123456789abcdef0123456789abcdef"
@@ -171,4 +177,20 @@ func (s *server) register(t *testing.T, name string) authPayload {
 	s.ok(t, "", `mutation($u: String!) { register(input: {username: $u, password: "correct horse battery"}) {
 		accessToken refreshToken user { id username } } }`, map[string]any{"u": name}, &d)
 	return d.Register
+}
+
+func (s *server) registerB(b *testing.B, name string) string {
+	body := `{"query":"mutation { register(input: {username: \"` + name + `\", password: \"correct horse battery\"}) { accessToken } }"}`
+	resp, err := http.Post(s.URL+"/graphql", "application/json", strings.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Data struct{ Register struct{ AccessToken string } }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Data.Register.AccessToken == "" {
+		b.Fatalf("register: %v", err)
+	}
+	return out.Data.Register.AccessToken
 }
