@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -45,13 +44,40 @@ func seedBench(b *testing.B, db *bun.DB) {
 	b.Helper()
 	pg := database.IsPostgres(db)
 	start := time.Now()
+	ctx := context.Background()
+	// One connection for the whole load, so that session settings hold.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
 	exec := func(q string, args ...any) {
 		b.Helper()
-		if _, err := db.ExecContext(context.Background(), q, args...); err != nil {
+		if _, err := conn.ExecContext(ctx, q, args...); err != nil {
 			b.Fatalf("%.200s: %v", q, err)
 		}
 	}
+	// Foreign-key checks cost more than the inserts themselves (PostgreSQL
+	// locks each referenced file row), and the data is known to be
+	// consistent. PostgreSQL skips them for a superuser's replica session;
+	// under another role the load is only slower.
+	if pg {
+		if _, err := conn.ExecContext(ctx, "SET session_replication_role = replica"); err != nil {
+			b.Logf("loading with foreign-key checks: %v", err)
+		}
+		defer func() { _, _ = conn.ExecContext(ctx, "RESET session_replication_role") }()
+	} else {
+		exec("PRAGMA foreign_keys = OFF")
+		defer func() { _, _ = conn.ExecContext(ctx, "PRAGMA foreign_keys = ON") }()
+		// Random UUID keys touch pages all over the indexes: keep them in
+		// memory for the load instead of the default 2 MiB.
+		exec("PRAGMA cache_size = -262144")
+		defer func() { _, _ = conn.ExecContext(ctx, "PRAGMA cache_size = -2000") }()
+	}
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if !pg {
+		exec("BEGIN") // one transaction: SQLite commits each statement otherwise
+	}
 	exec(`INSERT INTO users (id, username, username_key, password_hash, created_at) VALUES (1, 'bench', 'bench', 'x', ?)`, at)
 	// One recursive INSERT ... SELECT per graph: a counter CTE works on both
 	// dialects (SQLite has no generate_series built in).
@@ -103,10 +129,11 @@ SELECT %s, %s, 'CUT_TO', ? FROM (VALUES %s) AS v`,
 	}
 	flush()
 	if pg {
+		// As after autovacuum: index-only scans need the visibility map.
 		exec("VACUUM ANALYZE files")
 		exec("VACUUM ANALYZE edges")
 	} else {
-		exec("ANALYZE")
+		exec("COMMIT")
 	}
 	b.Logf("seeded %d files in %s", chainSize+starSize+1+dagSize, time.Since(start).Round(time.Millisecond))
 }
@@ -146,11 +173,15 @@ func benchCases() []benchCase {
 	return cs
 }
 
-// BenchmarkGraph times Graph on the synthetic graphs and reports p50 and p95
-// latency (ms) and the nodes returned. The PostgreSQL half runs only with
-// TEST_DATABASE_URL set. Run with:
+// BenchmarkGraph times Graph on the synthetic graphs and reports the p50 and
+// p95 latency in ms, the CPU time per call in ms on the client (this
+// process: Go, bun, the driver, and for SQLite the engine itself) and on the
+// PostgreSQL backend, and the nodes returned. The PostgreSQL half runs only
+// with TEST_DATABASE_URL set. Run with:
 //
-//	TEST_DATABASE_URL=... go test -run '^$' -bench Graph -benchtime 200x ./internal/lineage/
+//	TEST_DATABASE_URL=... go test -run '^$' -bench Graph -benchtime 50x ./internal/lineage/
+//
+// -bench 'Graph/postgres/dag' and the like pick cases.
 func BenchmarkGraph(b *testing.B) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		b.Run(dialect, func(b *testing.B) {
@@ -165,11 +196,13 @@ func BenchmarkGraph(b *testing.B) {
 			}
 			seedBench(b, db)
 			svc := NewService(db, benchMax, benchMax)
+			meter := newCPUMeter(b, db)
 			for _, c := range benchCases() {
 				b.Run(c.name, func(b *testing.B) {
 					ctx := context.Background()
 					times := make([]time.Duration, 0, b.N)
 					var g *Graph
+					meter.start()
 					for b.Loop() {
 						t0 := time.Now()
 						var err error
@@ -178,9 +211,12 @@ func BenchmarkGraph(b *testing.B) {
 						}
 						times = append(times, time.Since(t0))
 					}
+					client, server := meter.stop()
 					slices.Sort(times)
 					b.ReportMetric(ms(times[len(times)/2]), "p50-ms")
 					b.ReportMetric(ms(times[len(times)*95/100]), "p95-ms")
+					b.ReportMetric(ms(client)/float64(len(times)), "client-cpu-ms/op")
+					b.ReportMetric(ms(server)/float64(len(times)), "server-cpu-ms/op")
 					b.ReportMetric(float64(len(g.Nodes)), "nodes")
 				})
 			}
@@ -227,14 +263,6 @@ func (m *cpuMeter) stop() (client, server time.Duration) {
 		server = s - m.s0
 	}
 	return client, server
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // schedTime is the CPU time of a process from /proc/PID/schedstat, in ns.

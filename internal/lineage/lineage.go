@@ -84,6 +84,11 @@ type Service struct {
 	pg       bool
 	maxDepth int
 	maxLimit int
+	// Test knobs: force a walk shape; change the caps that make a sorted
+	// walk hand over to the ids walk.
+	shape      shape
+	rowsFactor int
+	levelCap   int
 }
 
 // NewService returns a Service over db. Requests asking for more than
@@ -107,9 +112,12 @@ func (s *Service) MaxDepth() int { return s.maxDepth }
 func (s *Service) MaxLimit() int { return s.maxLimit }
 
 // Graph walks from rootID in direction dir up to depth edges away and returns
-// at most limit files besides the root. When the limit cuts a level of the
-// walk, the files kept from that level are the first by (name, id), so the
-// answer does not depend on the query plan.
+// at most limit files besides the root: the first by (distance, id), so the
+// answer does not depend on the query plan. When the limit cuts a level of
+// the walk, the files kept from it are thus an arbitrary but stable part
+// (choosing by name would need the names of every file of that level). With
+// Both, distance means its absolute value: the closest files on either side
+// come first.
 //
 // depth or limit <= 0 is apperr.Invalid; a root that is missing or belongs
 // to someone else is apperr.ErrNotFound. A tombstone root is allowed.

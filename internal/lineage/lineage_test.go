@@ -3,6 +3,7 @@ package lineage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -26,26 +27,49 @@ type walkCase struct {
 	truncated    bool
 }
 
+// variant is a way to run a walk: every case runs through each, so each
+// walk shape, and the hand-over from one to the other, is held to the same
+// answers.
+type variant struct {
+	name       string
+	shape      shape
+	rowsFactor int // SQLite sorted walk: rows cap = rowsFactor * (limit+2)
+	levelCap   int // PostgreSQL frontier: levels before the hand-over
+}
+
+func variantsFor(svc *Service) []variant {
+	vs := []variant{{name: "auto"}, {name: "ids", shape: shapeIDs}}
+	if svc.pg {
+		return append(vs, variant{name: "handover", levelCap: 2})
+	}
+	return append(vs, variant{name: "handover", rowsFactor: 1})
+}
+
 func runCases(t *testing.T, f *fixture, svc *Service, cases []walkCase) {
 	t.Helper()
-	for _, c := range cases {
-		g, err := svc.Graph(ctx, f.owner, f.id(c.root), c.dir, c.depth, c.limit)
-		if err != nil {
-			t.Errorf("%s: %v", c.name, err)
-			continue
-		}
-		nodes, edges := f.describe(g)
-		if got := strings.Join(nodes, " "); got != c.nodes {
-			t.Errorf("%s: nodes\n got %s\nwant %s", c.name, got, c.nodes)
-		}
-		if got := strings.Join(edges, " "); got != c.edges {
-			t.Errorf("%s: edges\n got %s\nwant %s", c.name, got, c.edges)
-		}
-		if g.Truncated != c.truncated {
-			t.Errorf("%s: truncated = %v, want %v", c.name, g.Truncated, c.truncated)
-		}
-		if g.RootID != f.id(c.root) {
-			t.Errorf("%s: root %s, want %s", c.name, g.RootID, f.id(c.root))
+	for _, v := range variantsFor(svc) {
+		forced := *svc
+		forced.shape, forced.rowsFactor, forced.levelCap = v.shape, v.rowsFactor, v.levelCap
+		for _, c := range cases {
+			name := fmt.Sprintf("%s [%s]", c.name, v.name)
+			g, err := forced.Graph(ctx, f.owner, f.id(c.root), c.dir, c.depth, c.limit)
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+				continue
+			}
+			nodes, edges := f.describe(g)
+			if got := strings.Join(nodes, " "); got != c.nodes {
+				t.Errorf("%s: nodes\n got %s\nwant %s", name, got, c.nodes)
+			}
+			if got := strings.Join(edges, " "); got != c.edges {
+				t.Errorf("%s: edges\n got %s\nwant %s", name, got, c.edges)
+			}
+			if g.Truncated != c.truncated {
+				t.Errorf("%s: truncated = %v, want %v", name, g.Truncated, c.truncated)
+			}
+			if g.RootID != f.id(c.root) {
+				t.Errorf("%s: root %s, want %s", name, g.RootID, f.id(c.root))
+			}
 		}
 	}
 }
@@ -103,22 +127,26 @@ func TestGraphCrossEdgeWithBoth(t *testing.T) {
 	})
 }
 
-func TestGraphLimitKeepsFirstByName(t *testing.T) {
+func TestGraphLimitCutsByID(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
 		f := newFixture(t, db)
-		// Ids grow in creation order while names fall, so the walk meets the
-		// children in the opposite order of their names: the kept ones must
-		// still be the first by name.
-		f.files("root", "e", "d", "c", "b", "a", "gc")
-		f.edges("root>e", "root>d", "root>c", "root>b", "root>a", "a>b", "e>gc")
+		// Ids grow in creation order. The walk meets level 2 through pa (the
+		// smaller id of level 1) first, so a1 and a2 come before y1 and y2,
+		// whose ids are smaller; names sort the other way again. A cut level
+		// keeps its smallest ids, whatever the walk met first.
+		f.files("root", "y1", "y2", "pa", "pb", "a1", "a2")
+		f.edges("root>pa", "root>pb", "pa>a1", "pa>a2", "pb>y1", "pb>y2", "y2>y1")
 		runCases(t, f, NewService(db, 100, 1000), []walkCase{
-			{"limit 2", "root", Downstream, 10, 2, "root:0 a:1 b:1", "root>a root>b a>b", true},
-			{"limit 3", "root", Downstream, 10, 3, "root:0 a:1 b:1 c:1", "root>a root>b root>c a>b", true},
-			{"limit 5", "root", Downstream, 10, 5, "root:0 a:1 b:1 c:1 d:1 e:1", "root>a root>b root>c root>d root>e a>b", true},
-			{"limit 6", "root", Downstream, 10, 6, "root:0 a:1 b:1 c:1 d:1 e:1 gc:2", "root>a root>b root>c root>d root>e a>b e>gc", false},
-			{"depth 1 limit 5", "root", Downstream, 1, 5, "root:0 a:1 b:1 c:1 d:1 e:1", "root>a root>b root>c root>d root>e a>b", true},
-			{"up limit 1", "b", Upstream, 10, 1, "a:-1 b:0", "a>b", true},
-			{"up limit 2", "b", Upstream, 10, 2, "a:-1 root:-1 b:0", "a>b root>a root>b", false},
+			{"limit 3", "root", Downstream, 10, 3, "root:0 pa:1 pb:1 y1:2", "root>pa root>pb pb>y1", true},
+			// y2 -> y1 joins two files of the cut level: its edge is kept.
+			{"limit 4", "root", Downstream, 10, 4, "root:0 pa:1 pb:1 y1:2 y2:2", "root>pa root>pb pb>y1 pb>y2 y2>y1", true},
+			{"limit 5", "root", Downstream, 10, 5, "root:0 pa:1 pb:1 a1:2 y1:2 y2:2", "root>pa root>pb pa>a1 pb>y1 pb>y2 y2>y1", true},
+			{"limit 6", "root", Downstream, 10, 6, "root:0 pa:1 pb:1 a1:2 a2:2 y1:2 y2:2", "root>pa root>pb pa>a1 pa>a2 pb>y1 pb>y2 y2>y1", false},
+			{"limit 1", "root", Downstream, 10, 1, "root:0 pa:1", "root>pa", true},
+			{"depth 1", "root", Downstream, 1, 6, "root:0 pa:1 pb:1", "root>pa root>pb", true},
+			{"up limit 1", "y1", Upstream, 10, 1, "y2:-1 y1:0", "y2>y1", true},
+			{"up limit 2", "y1", Upstream, 10, 2, "pb:-1 y2:-1 y1:0", "pb>y2 pb>y1 y2>y1", true},
+			{"up limit 3", "y1", Upstream, 10, 3, "root:-2 pb:-1 y2:-1 y1:0", "root>pb pb>y2 pb>y1 y2>y1", false},
 		})
 	})
 }
@@ -429,19 +457,72 @@ func TestParentsChildrenBatch(t *testing.T) {
 		if got, ok := kids[f.id("ka")]; !ok || len(got) != 0 {
 			t.Errorf("children of ka %v, %v", got, ok)
 		}
-		// Asking with another spelling answers under that spelling.
+		// Asking with another spelling answers under that spelling; a key
+		// asked twice is answered once.
 		up := strings.ToUpper(f.id("p3"))
-		kids, err := svc.Children(ctx, f.owner, []string{up})
-		if err != nil || !slices.Equal(kids[up], []string{f.id("ka")}) {
-			t.Errorf("upper-case key: %v, %v", kids, err)
+		kids, err := svc.Children(ctx, f.owner, []string{up, f.id("p3"), up})
+		if err != nil || !slices.Equal(kids[up], []string{f.id("ka")}) || !slices.Equal(kids[f.id("p3")], []string{f.id("ka")}) {
+			t.Errorf("upper-case and repeated keys: %v, %v", kids, err)
 		}
-		// One statement per Graph call too, when the limit does not cut a level.
+		// A walk is one statement, whatever the direction, unless a sorted
+		// walk hits its caps (TestGraphRevisits).
 		ng := count(func() error {
 			_, err := svc.Graph(ctx, f.owner, f.id("ka"), Both, 10, 100)
 			return err
 		})
 		if ng != 1 {
 			t.Errorf("graph: %d queries, want 1", ng)
+		}
+	})
+}
+
+// A dense DAG meets its files again at every path length: a depth walk whose
+// row cap runs out among the revisits must notice it did not see enough and
+// walk again (runCases includes a depth walk with the smallest cap).
+func TestGraphRevisits(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db)
+		for i := range 10 {
+			f.files(fmt.Sprintf("x%d", i))
+		}
+		f.files("t1", "t2")
+		// x0..x9 with every edge xi -> xj (i < j), then a tail x9 -> t1 -> t2.
+		var edges []string
+		for i := range 10 {
+			for j := i + 1; j < 10; j++ {
+				edges = append(edges, fmt.Sprintf("x%d>x%d", i, j))
+			}
+		}
+		edges = append(edges, "x9>t1", "t1>t2")
+		f.edges(edges...)
+		level1 := "x0:0"
+		for i := 1; i < 10; i++ {
+			level1 += fmt.Sprintf(" x%d:1", i)
+		}
+		svc := NewService(db, 100, 1000)
+		runCases(t, f, svc, []walkCase{
+			{"down", "x0", Downstream, 5, 20, level1 + " t1:2 t2:3", strings.Join(edges, " "), false},
+			{"down cut", "x0", Downstream, 2, 20, level1 + " t1:2", strings.Join(edges[:len(edges)-1], " "), true},
+			{"up", "t2", Upstream, 5, 3, "x0:-3 x9:-2 t1:-1 t2:0", "x0>x9 x9>t1 t1>t2", true},
+		})
+
+		// With the smallest caps the sorted walk of "down" cannot settle the
+		// answer (SQLite: 24 rows within depth 6 hold revisits; PostgreSQL:
+		// two levels of six) and hands over to the ids walk: three statements
+		// (sorted walk, ids walk, names and edges) instead of one.
+		counter := &queryCounter{}
+		db.AddQueryHook(counter)
+		tight := *svc
+		tight.rowsFactor, tight.levelCap = 1, 2
+		g, err := tight.Graph(ctx, f.owner, f.id("x0"), Downstream, 5, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := counter.n.Load(); n != 3 {
+			t.Errorf("%d statements, want 3 (sorted walk, ids walk, names and edges)", n)
+		}
+		if nodes, _ := f.describe(g); strings.Join(nodes, " ") != level1+" t1:2 t2:3" || g.Truncated {
+			t.Errorf("after hand-over: %v, truncated %v", nodes, g.Truncated)
 		}
 	})
 }

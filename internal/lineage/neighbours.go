@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/uptrace/bun"
 )
@@ -35,25 +36,30 @@ func neighbours(ctx context.Context, db bun.IDB, ownerID int64, ids []string, sd
 		if _, dup := asked[n]; !dup {
 			norm = append(norm, n)
 		}
-		asked[n] = append(asked[n], id)
+		if !slices.Contains(asked[n], id) { // a dataloader may repeat a key
+			asked[n] = append(asked[n], id)
+		}
 	}
 	out := make(map[string][]string, len(ids))
 	if len(norm) == 0 {
 		return out, nil
 	}
-	// The LEFT JOIN keeps the owner's files that have no neighbour, so they
-	// get an (empty) entry; the inner join on the neighbour's owner keeps a
-	// foreign file out even if an edge to it slipped in.
+	// The LEFT JOINs keep the owner's files that have no neighbour, so they
+	// get an (empty) entry, and drive the query from the asked ids: nesting
+	// the neighbour's owner check inside the join made SQLite build the join
+	// of all edges and files first. A neighbour of another owner (only if an
+	// edge crossed owners) comes back as NULL and is skipped.
 	query := fmt.Sprintf(`SELECT f.id AS id, n.id AS nb
 FROM files f
-LEFT JOIN (edges e JOIN files n ON n.id = e.%[2]s AND n.owner_id = ?) ON e.%[1]s = f.id
+LEFT JOIN edges e ON e.%[1]s = f.id
+LEFT JOIN files n ON n.id = e.%[2]s AND n.owner_id = f.owner_id
 WHERE f.owner_id = ? AND f.id IN (?)
-ORDER BY f.id, e.created_at, n.id`, sd.from, sd.to)
+ORDER BY f.id, e.created_at, e.%[2]s`, sd.from, sd.to)
 	var rows []struct {
 		ID string         `bun:"id"`
 		NB sql.NullString `bun:"nb"`
 	}
-	if err := db.NewRaw(query, ownerID, ownerID, bun.In(norm)).Scan(ctx, &rows); err != nil {
+	if err := db.NewRaw(query, ownerID, bun.In(norm)).Scan(ctx, &rows); err != nil {
 		return nil, fmt.Errorf("lineage neighbours: %w", err)
 	}
 	for _, r := range rows {
