@@ -34,6 +34,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Column() ColumnResolver
 	Derivation() DerivationResolver
 	File() FileResolver
 	FileConnection() FileConnectionResolver
@@ -55,12 +56,13 @@ type ComplexityRoot struct {
 	}
 
 	Column struct {
-		Index     func(childComplexity int) int
-		Max       func(childComplexity int) int
-		Min       func(childComplexity int) int
-		Name      func(childComplexity int) int
-		NullCount func(childComplexity int) int
-		Type      func(childComplexity int) int
+		DateFormat func(childComplexity int) int
+		Index      func(childComplexity int) int
+		Max        func(childComplexity int) int
+		Min        func(childComplexity int) int
+		Name       func(childComplexity int) int
+		NullCount  func(childComplexity int) int
+		Type       func(childComplexity int) int
 	}
 
 	Derivation struct {
@@ -192,6 +194,9 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type ColumnResolver interface {
+	DateFormat(ctx context.Context, obj *csvio.Column) (*string, error)
+}
 type DerivationResolver interface {
 	Sources(ctx context.Context, obj *files.Derivation) ([]*files.File, error)
 
@@ -279,6 +284,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuthPayload.User(childComplexity), true
 
+	case "Column.dateFormat":
+		if e.ComplexityRoot.Column.DateFormat == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Column.DateFormat(childComplexity), true
 	case "Column.index":
 		if e.ComplexityRoot.Column.Index == nil {
 			break
@@ -1035,6 +1046,11 @@ type Column {
   min: String
   "The largest non-empty cell, compared by the column's type; null when every cell is empty."
   max: String
+  """
+  For DATETIME columns, how the dates are written: iso (2006-01-02, RFC 3339), us (01/02/2006),
+  eu (02/01/2006) or de (02.01.2006). Filters accept constants in ISO form or in this form.
+  """
+  dateFormat: String
 }
 
 """
@@ -1363,6 +1379,8 @@ func (ec *executionContext) childFields_Column(ctx context.Context, field graphq
 		return ec.fieldContext_Column_min(ctx, field)
 	case "max":
 		return ec.fieldContext_Column_max(ctx, field)
+	case "dateFormat":
+		return ec.fieldContext_Column_dateFormat(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Column", field.Name)
 }
@@ -2434,6 +2452,29 @@ func (ec *executionContext) _Column_max(ctx context.Context, field graphql.Colle
 }
 func (ec *executionContext) fieldContext_Column_max(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Column", field, false, false, "String")
+}
+
+func (ec *executionContext) _Column_dateFormat(ctx context.Context, field graphql.CollectedField, obj *csvio.Column) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Column_dateFormat(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Column().DateFormat(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Column_dateFormat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Column", field, true, true, "String")
 }
 
 func (ec *executionContext) _Derivation_sources(ctx context.Context, field graphql.CollectedField, obj *files.Derivation) (ret graphql.Marshaler) {
@@ -6442,33 +6483,39 @@ func (ec *executionContext) _Column(ctx context.Context, sel ast.SelectionSet, o
 		case "name":
 			out.Values[i] = ec._Column_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "index":
 			out.Values[i] = ec._Column_index(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "type":
 			out.Values[i] = ec._Column_type(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "nullCount":
 			out.Values[i] = ec._Column_nullCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "min":
 			out.Values[i] = ec._Column_min(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "max":
 			out.Values[i] = ec._Column_max(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "dateFormat":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Column_dateFormat(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -18,12 +18,24 @@ import (
 	"github.com/cutline/cutline/graph/model"
 	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/auth"
+	"github.com/cutline/cutline/internal/csvio"
 	"github.com/cutline/cutline/internal/events"
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/filter"
 	"github.com/cutline/cutline/internal/lineage"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
+
+func (r *columnResolver) DateFormat(ctx context.Context, obj *csvio.Column) (*string, error) {
+	if obj.Type != csvio.TypeDateTime {
+		return nil, nil
+	}
+	f := obj.DateFormat
+	if f == "" {
+		f = csvio.DateISO // profiles stored before formats were recorded
+	}
+	return &f, nil
+}
 
 func (r *derivationResolver) Sources(ctx context.Context, obj *files.Derivation) ([]*files.File, error) {
 	c, err := auth.RequireCaller(ctx)
@@ -354,6 +366,8 @@ func (r *userResolver) Files(ctx context.Context, obj *auth.User, first *int, af
 	return r.fileConnection(ctx, c.UserID, first, after, nil, nil, filter, orderBy)
 }
 
+func (r *Resolver) Column() ColumnResolver { return &columnResolver{r} }
+
 func (r *Resolver) Derivation() DerivationResolver { return &derivationResolver{r} }
 
 func (r *Resolver) File() FileResolver { return &fileResolver{r} }
@@ -369,6 +383,7 @@ func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionRes
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
 type (
+	columnResolver         struct{ *Resolver }
 	derivationResolver     struct{ *Resolver }
 	fileResolver           struct{ *Resolver }
 	fileConnectionResolver struct{ *Resolver }

@@ -118,3 +118,29 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+func TestDateColumnsThroughGraphQL(t *testing.T) {
+	s := newServer(t, dbtest.SQLite(t), nil)
+	tok := s.register(t, "ada").AccessToken
+	id := s.uploadOK(t, tok, "d.csv", "name,joined,born\nAda,12/31/2019,1815-12-10\nBob,01/15/2021,1990-05-01\n")
+	var d struct {
+		File struct {
+			Columns []struct {
+				Name, Type string
+				DateFormat *string
+			}
+			Rows struct {
+				Edges []struct{ Node struct{ Values []*string } }
+			}
+		}
+	}
+	s.ok(t, tok, `query($id: ID!) { file(id: $id) { columns { name type dateFormat }
+		rows(columns: ["name"], whereSql: "joined > '2020-06-01'") { edges { node { values } } } } }`, map[string]any{"id": id}, &d)
+	cols := d.File.Columns
+	if cols[0].DateFormat != nil || cols[1].Type != "DATETIME" || deref(cols[1].DateFormat) != "us" || deref(cols[2].DateFormat) != "iso" {
+		t.Fatalf("columns = %+v", cols)
+	}
+	if len(d.File.Rows.Edges) != 1 || deref(d.File.Rows.Edges[0].Node.Values[0]) != "Bob" {
+		t.Fatalf("US dates did not compare chronologically: %+v", d.File.Rows.Edges)
+	}
+}
