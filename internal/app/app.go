@@ -222,11 +222,11 @@ func Serve(ctx context.Context, cfg config.Config) error {
 	case <-ctx.Done():
 	}
 	if cfg.ShutdownDrain > 0 {
-		// Tell load balancers to stop sending (readyz answers 503) and
-		// clients to reconnect elsewhere (no more keep-alive) before closing.
+		// Tell load balancers to stop sending (readyz answers 503) before
+		// closing. Keep-alive stays on: closing connections after each
+		// answer makes clients race the close on every request instead.
 		log.Info("draining", "for", cfg.ShutdownDrain)
 		a.draining.Store(true)
-		srv.SetKeepAlivesEnabled(false)
 		time.Sleep(cfg.ShutdownDrain)
 	}
 	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout)
