@@ -112,3 +112,37 @@ func registerAt(t *testing.T, base string) string {
 	rest := string(b)[i+len(`"accessToken":"`):]
 	return rest[:strings.IndexByte(rest, '"')]
 }
+
+// During the drain readyz says 503 while requests are still served.
+func TestServeDrainsBeforeShutdown(t *testing.T) {
+	cfg, err := config.Load([]string{"-addr", freeAddr(t), "-data", t.TempDir()}, func(k string) string {
+		return map[string]string{"SHUTDOWN_DRAIN": "3s", "LOG_LEVEL": "error"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx, cfg) }()
+	base := "http://" + cfg.Addr
+	waitReady(t, base)
+	stop()
+	deadline := time.Now().Add(time.Second)
+	saw503 := false
+	for time.Now().Before(deadline) && !saw503 {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			saw503 = resp.StatusCode == http.StatusServiceUnavailable
+			resp.Body.Close()
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !saw503 {
+		t.Fatal("readyz never answered 503 during the drain")
+	}
+	if resp, err := http.Get(base + "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("requests are not served during the drain: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
