@@ -39,3 +39,23 @@ func BenchmarkFilesPage(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMe measures the cheapest authenticated query through the whole
+// handler: what every request pays before any feature work.
+func BenchmarkMe(b *testing.B) {
+	s := newServerB(b, dbtest.SQLite(b))
+	tok := s.registerB(b, "ada")
+	body := `{"query":"{ me { id username } }"}`
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest("POST", "/graphql", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		w := httptest.NewRecorder()
+		s.app.Handler.ServeHTTP(w, req)
+		if w.Code != http.StatusOK || strings.Contains(w.Body.String(), `"errors"`) {
+			b.Fatalf("%d %s", w.Code, w.Body.String())
+		}
+	}
+}
