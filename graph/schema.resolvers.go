@@ -290,6 +290,12 @@ func (r *subscriptionResolver) FileEvents(ctx context.Context, lineageOf *string
 		// so the client refetches and subscribes again. cause wraps
 		// events.ErrResync, whose text says so.
 		resync := func(cause error) {
+			if ctx.Err() != nil {
+				// The operation is over (client gone or unsubscribed): the
+				// transport no longer reads errors, and writing one would
+				// race with its cleanup.
+				return
+			}
 			e := &gqlerror.Error{Message: cause.Error(), Extensions: map[string]any{"code": "RESYNC"}}
 			// Only the websocket transport can carry an error after the
 			// stream started (others panic); elsewhere the stream just ends.
