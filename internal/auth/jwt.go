@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -131,14 +132,60 @@ func (s *Service) VerifyAccess(token string) (*Claims, error) {
 	if len(token) > maxTokenLen {
 		return nil, badToken(errors.New("token too long"))
 	}
+	if c, ok := s.verified.get(token); ok {
+		// Signature, issuer, audience and kid were checked when it was
+		// stored; only time moves on.
+		if s.clock().Before(c.ExpiresAt.Add(jwtLeeway)) {
+			return &c, nil
+		}
+		s.verified.drop(token)
+	}
 	var c accessClaims
 	if _, err := s.parser.ParseWithClaims(token, &c, s.keyFunc); err != nil {
 		return nil, badToken(err)
 	}
-	return &Claims{
+	out := Claims{
 		UserID:    c.userID,
 		Username:  c.Name,
 		ID:        c.ID,
 		ExpiresAt: time.Unix(c.ExpiresAt, 0).UTC(),
-	}, nil
+	}
+	s.verified.put(token, out)
+	return &out, nil
+}
+
+// maxVerified bounds the verified-token memory (a few MiB at most).
+const maxVerified = 10000
+
+// verifiedTokens maps a token's exact text to its claims. A token that
+// differs in any byte is a miss and is verified in full. A key removed from
+// the configuration keeps its already-verified tokens valid until they
+// expire, which AccessTTL bounds.
+type verifiedTokens struct {
+	mu sync.RWMutex
+	m  map[string]Claims
+}
+
+func (v *verifiedTokens) get(token string) (Claims, bool) {
+	v.mu.RLock()
+	c, ok := v.m[token]
+	v.mu.RUnlock()
+	return c, ok
+}
+
+func (v *verifiedTokens) put(token string, c Claims) {
+	v.mu.Lock()
+	if v.m == nil || len(v.m) >= maxVerified {
+		// Starting over is simpler than an LRU and costs one verification
+		// per active client.
+		v.m = make(map[string]Claims, 256)
+	}
+	v.m[token] = c
+	v.mu.Unlock()
+}
+
+func (v *verifiedTokens) drop(token string) {
+	v.mu.Lock()
+	delete(v.m, token)
+	v.mu.Unlock()
 }
