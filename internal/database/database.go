@@ -47,11 +47,23 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := db.PingContext(pingCtx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("connect to database: %w", err)
+	for {
+		err := db.PingContext(pingCtx)
+		if err == nil {
+			return db, nil
+		}
+		// A new SQLite connection switches the file to WAL, which needs a
+		// moment of exclusive access: another process starting at the same
+		// time (or migrating) makes it fail at once instead of waiting.
+		if !strings.Contains(err.Error(), "SQLITE_BUSY") || pingCtx.Err() != nil {
+			db.Close()
+			return nil, fmt.Errorf("connect to database: %w", err)
+		}
+		select {
+		case <-pingCtx.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	return db, nil
 }
 
 func openPostgres(dsn string, params map[string]any) *bun.DB {
