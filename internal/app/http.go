@@ -95,7 +95,7 @@ func (a *App) limits(next http.Handler) http.Handler {
 			return
 		}
 		now := time.Now()
-		if ok, wait := byIP.Allow(auth.ClientIP(r), now); !ok {
+		if ok, wait := byIP.Allow(auth.ClientKey(r), now); !ok {
 			metrics.RateLimited("ip")
 			ratelimit.Reject(w, r, wait)
 			return

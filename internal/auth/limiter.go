@@ -156,21 +156,30 @@ func ClientIP(r *http.Request) string {
 	return host
 }
 
-// ipKey is the limiter key for a client IP. An IPv6 client usually owns a
-// whole /64, so it is counted per /64; otherwise one host could rotate
-// through addresses to escape the limit.
+// ipKey is the failed-login limiter key for a client IP.
 func ipKey(ip string) string {
 	if ip == "" {
 		return ""
 	}
+	return "ip:" + clientKey(ip)
+}
+
+// ClientKey is the client a request counts against in every limit: its
+// address (never a forwarded header, which any client can set).
+func ClientKey(r *http.Request) string { return clientKey(ClientIP(r)) }
+
+// clientKey normalises an address. An IPv6 client usually owns a whole
+// /64, so it is counted per /64; otherwise one host could rotate through
+// addresses to escape a limit.
+func clientKey(ip string) string {
 	addr, err := netip.ParseAddr(ip)
 	if err != nil {
-		return "ip:" + ip
+		return ip
 	}
 	addr = addr.WithZone("").Unmap()
 	if addr.Is6() {
 		p, _ := addr.Prefix(64)
-		return "ip:" + p.String()
+		return p.String()
 	}
-	return "ip:" + addr.String()
+	return addr.String()
 }

@@ -1,5 +1,5 @@
 // Package legacy is the REST shim that keeps the old "List Cutter" React
-// frontend working (see docs/LEGACY_API.md). It only translates: request
+// frontend working (README, "The legacy REST API"). It only translates: request
 // shapes in, feature-package calls, legacy response shapes out. Every
 // business rule lives in auth, files, filter and lineage.
 package legacy
@@ -15,6 +15,7 @@ import (
 	"github.com/cutline/cutline/internal/blobstore"
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/lineage"
+	"github.com/cutline/cutline/internal/ratelimit"
 )
 
 // Defaults for the zero values of Handler's settings.
@@ -44,7 +45,7 @@ type Handler struct {
 	Log           *slog.Logger
 
 	now      func() time.Time
-	throttle *throttle
+	throttle *ratelimit.Limiter
 }
 
 // endpoint names a route for the error mapping: the old server worded the
@@ -110,7 +111,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	if h.now == nil {
 		h.now = time.Now
 	}
-	h.throttle = newThrottle(h.RatePerMinute)
+	// A burst of a minute's budget, refilled continuously: the old
+	// server's throttle, counted per replica.
+	h.throttle = ratelimit.New(float64(h.RatePerMinute)/60, h.RatePerMinute)
 
 	get := func(f handlerFunc) map[string]handlerFunc { return map[string]handlerFunc{http.MethodGet: f} }
 	post := func(f handlerFunc) map[string]handlerFunc { return map[string]handlerFunc{http.MethodPost: f} }
@@ -178,7 +181,7 @@ func (h *Handler) mount(mux *http.ServeMux, path string, rt *route) {
 // handler, whose error goes through the one mapping function.
 func (h *Handler) serve(rt *route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if wait := h.throttle.wait(clientKey(r), h.clock()); wait > 0 {
+		if ok, wait := h.throttle.Allow(auth.ClientKey(r), h.clock()); !ok {
 			h.fail(w, r, rt.ep, &throttled{wait: wait})
 			return
 		}

@@ -298,19 +298,3 @@ func TestThrottle(t *testing.T) {
 		e.get(t, "/api/list_cutter/", "").want(t, http.StatusOK)
 	})
 }
-
-// TestThrottleEviction: idle clients are forgotten, so the map stays small.
-func TestThrottleEviction(t *testing.T) {
-	th := newThrottle(2)
-	now := time.Unix(1_700_000_000, 0)
-	for i := 0; i < 1000; i++ {
-		th.wait("10.0.0."+strconv.Itoa(i), now)
-	}
-	if th.wait("a", now) != 0 || th.wait("a", now) != 0 || th.wait("a", now) == 0 {
-		t.Fatal("burst of 2 not enforced")
-	}
-	th.wait("b", now.Add(2*time.Minute))
-	if n := len(th.clients); n != 1 {
-		t.Errorf("%d clients remembered after two idle minutes, want 1", n)
-	}
-}

@@ -45,7 +45,7 @@ func (l *Limiter) Allow(key string, now time.Time) (bool, time.Duration) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now.Sub(l.last) > time.Minute {
+	if now.Sub(l.last) >= l.refill() {
 		l.evict(now)
 	}
 	e := l.m[key]
@@ -62,15 +62,29 @@ func (l *Limiter) Allow(key string, now time.Time) (bool, time.Duration) {
 	return true, 0
 }
 
-// evict drops keys idle long enough for their bucket to be full again.
+// refill is how long an empty bucket takes to be full again.
+func (l *Limiter) refill() time.Duration {
+	return time.Duration(float64(l.burst) / float64(l.rate) * float64(time.Second))
+}
+
+// evict drops keys idle long enough for their bucket to be full again:
+// forgetting them changes no answer, and a stream of distinct clients
+// cannot grow the map for ever.
 func (l *Limiter) evict(now time.Time) {
 	l.last = now
-	full := time.Duration(float64(l.burst)/float64(l.rate)*float64(time.Second)) + time.Minute
+	full := l.refill()
 	for k, e := range l.m {
-		if now.Sub(e.seen) > full {
+		if now.Sub(e.seen) >= full {
 			delete(l.m, k)
 		}
 	}
+}
+
+// Len is how many clients the limiter remembers.
+func (l *Limiter) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.m)
 }
 
 // RetryAfterSeconds rounds a wait up to whole seconds, at least one.
