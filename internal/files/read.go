@@ -24,16 +24,18 @@ func (s *Service) Get(ctx context.Context, owner int64, id string) (*File, error
 	if !ok {
 		return nil, apperr.ErrNotFound
 	}
-	f := new(File)
-	err := s.db.NewSelect().Model(f).Where("id = ?", id).Where("owner_id = ?", owner).
-		Where("deleted_at IS NULL").Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, apperr.ErrNotFound
-	}
+	rows, err := s.stmts.Query(ctx, "SELECT "+fileColumns+" FROM files f WHERE f.id = ? AND f.owner_id = ? AND f.deleted_at IS NULL", id, owner)
 	if err != nil {
 		return nil, fmt.Errorf("load file: %w", err)
 	}
-	return f, nil
+	list, err := scanFiles(rows)
+	if err != nil {
+		return nil, fmt.Errorf("load file: %w", err)
+	}
+	if len(list) == 0 {
+		return nil, apperr.ErrNotFound
+	}
+	return list[0], nil
 }
 
 // GetByName returns owner's newest live file with that display name.
@@ -216,9 +218,9 @@ func (s *Service) List(ctx context.Context, owner int64, o ListOptions) (*Page, 
 		dir, cmp = "DESC", "<"
 	}
 
-	q := s.db.NewSelect().Model((*File)(nil)).
-		Where("owner_id = ?", owner).Where("deleted_at IS NULL")
-	q = applyFilter(q, o.Filter)
+	var b strings.Builder
+	b.WriteString("SELECT " + fileColumns + " FROM files f WHERE ")
+	args := filterSQL(&b, owner, o.Filter)
 	for _, c := range []struct{ field, val string }{{"after", o.After}, {"before", o.Before}} {
 		if c.val == "" {
 			continue
@@ -233,10 +235,17 @@ func (s *Service) List(ctx context.Context, owner int64, o ListOptions) (*Page, 
 		if (c.field == "before") != backward {
 			op = map[string]string{"<": ">", ">": "<"}[cmp]
 		}
-		q = q.Where(fmt.Sprintf("(%s %s ? OR (%s = ? AND id %s ?))", col, op, col, op), v, v, id)
+		fmt.Fprintf(&b, " AND (f.%s %s ? OR (f.%s = ? AND f.id %s ?))", col, op, col, op)
+		args = append(args, v, v, id)
 	}
-	var list []*File
-	if err := q.OrderExpr(col+" "+dir).OrderExpr("id "+dir).Limit(int64(n+1)).Scan(ctx, &list); err != nil {
+	fmt.Fprintf(&b, " ORDER BY f.%s %s, f.id %s LIMIT ?", col, dir, dir)
+	args = append(args, n+1)
+	rows, err := s.stmts.Query(ctx, b.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list files: %w", err)
+	}
+	list, err := scanFiles(rows)
+	if err != nil {
 		return nil, fmt.Errorf("list files: %w", err)
 	}
 	more := len(list) > n
@@ -264,25 +273,45 @@ func (s *Service) List(ctx context.Context, owner int64, o ListOptions) (*Page, 
 
 // Count returns how many of owner's live files match f.
 func (s *Service) Count(ctx context.Context, owner int64, f Filter) (int, error) {
-	q := s.db.NewSelect().Model((*File)(nil)).Where("owner_id = ?", owner).Where("deleted_at IS NULL")
-	n, err := applyFilter(q, f).Count(ctx)
+	var b strings.Builder
+	b.WriteString("SELECT count(*) FROM files f WHERE ")
+	args := filterSQL(&b, owner, f)
+	rows, err := s.stmts.Query(ctx, b.String(), args...)
 	if err != nil {
 		return 0, fmt.Errorf("count files: %w", err)
 	}
-	return int(n), nil
+	defer rows.Close()
+	var n int
+	if rows.Next() {
+		err = rows.Scan(&n)
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("count files: %w", err)
+	}
+	return n, nil
 }
 
-func applyFilter(q *bun.SelectQuery, f Filter) *bun.SelectQuery {
+// filterSQL writes the conditions selecting owner's live files that match
+// f, for a query over files aliased f, and returns their arguments.
+func filterSQL(b *strings.Builder, owner int64, f Filter) []any {
+	b.WriteString("f.owner_id = ? AND f.deleted_at IS NULL")
+	args := []any{owner}
 	for _, t := range f.Tags {
-		q = q.Where("EXISTS (SELECT 1 FROM file_tags ft WHERE ft.file_id = file.id AND ft.tag = ?)", t)
+		b.WriteString(" AND EXISTS (SELECT 1 FROM file_tags ft WHERE ft.file_id = f.id AND ft.tag = ?)")
+		args = append(args, t)
 	}
 	if f.NameContains != "" {
-		q = q.Where("LOWER(name) LIKE ? ESCAPE '\\'", "%"+escapeLike(strings.ToLower(f.NameContains))+"%")
+		b.WriteString(" AND LOWER(f.name) LIKE ? ESCAPE '\\'")
+		args = append(args, "%"+escapeLike(strings.ToLower(f.NameContains))+"%")
 	}
 	if f.Origin != "" {
-		q = q.Where("origin = ?", f.Origin)
+		b.WriteString(" AND f.origin = ?")
+		args = append(args, string(f.Origin))
 	}
-	return q
+	return args
 }
 
 // Open returns a reader of a live file's bytes. The caller closes it.

@@ -23,6 +23,7 @@ import (
 	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/blobstore"
 	"github.com/cutline/cutline/internal/csvio"
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/lineage"
 	"github.com/cutline/cutline/internal/metrics"
 )
@@ -30,6 +31,7 @@ import (
 // Service is the files feature. It is safe for concurrent use.
 type Service struct {
 	db      *bun.DB
+	stmts   *database.Stmts
 	bucket  *blob.Bucket
 	maxSize int64
 	log     *slog.Logger
@@ -48,7 +50,7 @@ type Options struct {
 
 // NewService builds the files feature over a database and a bucket.
 func NewService(db *bun.DB, bucket *blob.Bucket, opts Options) *Service {
-	s := &Service{db: db, bucket: bucket, maxSize: opts.MaxFileSize, log: opts.Logger, now: time.Now, publish: opts.Publish}
+	s := &Service{db: db, stmts: database.NewStmts(db), bucket: bucket, maxSize: opts.MaxFileSize, log: opts.Logger, now: time.Now, publish: opts.Publish}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
