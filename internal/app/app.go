@@ -110,7 +110,9 @@ func (a *App) build() error {
 	metrics.RegisterDB(a.DB.DB)
 	a.Tracing = tracing.Enabled(os.Getenv)
 	if a.Tracing {
-		a.DB.AddQueryHook(bunotel.NewQueryHook(bunotel.WithDBName("cutline")))
+		hook := bunotel.NewQueryHook(bunotel.WithDBName("cutline"))
+		a.DB.AddQueryHook(hook)
+		database.Prepared(a.DB).AddQueryHook(hook)
 	}
 	a.Auth, err = auth.NewService(a.DB, auth.Config{
 		Secret: cfg.JWTSecret, PreviousSecrets: cfg.JWTPreviousSecrets,

@@ -19,6 +19,7 @@ import (
 	"github.com/cutline/cutline/internal/app"
 	"github.com/cutline/cutline/internal/blobstore"
 	"github.com/cutline/cutline/internal/config"
+	"github.com/cutline/cutline/internal/database"
 )
 
 // server is the real handler over a real database and bucket.
@@ -62,6 +63,7 @@ func newServerTB(t testing.TB, db *bun.DB, edit func(*config.Config)) *server {
 	t.Cleanup(func() { a.Events.Close() })
 	s := &server{app: a}
 	db.AddQueryHook(countHook{&s.queries})
+	database.Prepared(db).AddQueryHook(countHook{&s.queries})
 	s.Server = httptest.NewServer(a.Handler)
 	t.Cleanup(s.Close)
 	return s

@@ -7,12 +7,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/trace"
 )
 
 // Stmts runs the hot read queries as prepared statements. bun writes every
@@ -25,8 +23,10 @@ import (
 // must come from a bounded set: each distinct text stays prepared for the
 // life of the pool. Past maxStmts distinct texts, queries run unprepared.
 type Stmts struct {
-	db *sql.DB
-	pg bool
+	bun   *bun.DB
+	db    *sql.DB
+	pg    bool
+	hooks atomic.Pointer[[]bun.QueryHook]
 
 	mu sync.RWMutex
 	m  map[string]*sql.Stmt
@@ -34,34 +34,63 @@ type Stmts struct {
 
 const maxStmts = 256
 
-var tracer = otel.Tracer("github.com/cutline/cutline/internal/database")
+// shared holds one Stmts per database handle, so that every feature
+// prepares on the same pool and one hook sees all their queries.
+var shared sync.Map // *bun.DB -> *Stmts
 
-// NewStmts prepares statements on db's pool.
+// Prepared returns the Stmts of db, creating it on first use.
+func Prepared(db *bun.DB) *Stmts {
+	if s, ok := shared.Load(db); ok {
+		return s.(*Stmts)
+	}
+	s, _ := shared.LoadOrStore(db, NewStmts(db))
+	return s.(*Stmts)
+}
+
+// NewStmts prepares statements on db's pool; most callers want Prepared.
 func NewStmts(db *bun.DB) *Stmts {
-	return &Stmts{db: db.DB, pg: IsPostgres(db), m: make(map[string]*sql.Stmt)}
+	return &Stmts{bun: db, db: db.DB, pg: IsPostgres(db), m: make(map[string]*sql.Stmt)}
+}
+
+// AddQueryHook has hook see every query run here, as bun's own hooks see
+// the queries bun runs (tracing, counting in tests). Add hooks before use.
+func (s *Stmts) AddQueryHook(hook bun.QueryHook) {
+	for {
+		old := s.hooks.Load()
+		var next []bun.QueryHook
+		if old != nil {
+			next = append(next, *old...)
+		}
+		next = append(next, hook)
+		if s.hooks.CompareAndSwap(old, &next) {
+			return
+		}
+	}
 }
 
 // Query runs query with args bound by the database.
-func (s *Stmts) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	ctx, span := tracer.Start(ctx, "db.query", trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attribute.String("db.statement", query)))
-	defer span.End()
+func (s *Stmts) Query(ctx context.Context, query string, args ...any) (rows *sql.Rows, err error) {
+	if hooks := s.hooks.Load(); hooks != nil {
+		ev := &bun.QueryEvent{DB: s.bun, QueryTemplate: query, Query: query, QueryArgs: args, StartTime: time.Now()}
+		for _, h := range *hooks {
+			ctx = h.BeforeQuery(ctx, ev)
+		}
+		defer func() {
+			ev.Err = err
+			for i := len(*hooks) - 1; i >= 0; i-- {
+				(*hooks)[i].AfterQuery(ctx, ev)
+			}
+		}()
+	}
 	args = s.bindable(args)
 	st, err := s.stmt(ctx, query)
 	if err != nil {
-		span.RecordError(err)
 		return nil, err
 	}
-	var rows *sql.Rows
 	if st != nil {
-		rows, err = st.QueryContext(ctx, args...)
-	} else {
-		rows, err = s.db.QueryContext(ctx, s.numbered(query), args...)
+		return st.QueryContext(ctx, args...)
 	}
-	if err != nil {
-		span.RecordError(err)
-	}
-	return rows, err
+	return s.db.QueryContext(ctx, s.numbered(query), args...)
 }
 
 func (s *Stmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {

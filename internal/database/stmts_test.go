@@ -99,3 +99,37 @@ func queryNames(t *testing.T, st *database.Stmts, query string, args ...any) []s
 	}
 	return out
 }
+
+// Hooks see every query, with its text and its error, like bun's own.
+func TestStmtsHooks(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		st := database.Prepared(db)
+		if database.Prepared(db) != st {
+			t.Fatal("Prepared gave two caches for one database")
+		}
+		h := &recorder{}
+		st.AddQueryHook(h)
+		queryNames(t, st, "SELECT username FROM users WHERE id = ?", int64(1))
+		if _, err := st.Query(context.Background(), "SELECT no_such_column FROM users WHERE id = ?", int64(1)); err == nil {
+			t.Fatal("a bad query succeeded")
+		}
+		if len(h.queries) != 2 || h.queries[0] != "SELECT username FROM users WHERE id = ?" {
+			t.Fatalf("hook saw %q", h.queries)
+		}
+		if h.errs[0] != nil || h.errs[1] == nil {
+			t.Fatalf("hook saw errors %v", h.errs)
+		}
+	})
+}
+
+type recorder struct {
+	queries []string
+	errs    []error
+}
+
+func (r *recorder) BeforeQuery(ctx context.Context, ev *bun.QueryEvent) context.Context {
+	r.queries = append(r.queries, ev.Query)
+	return ctx
+}
+
+func (r *recorder) AfterQuery(_ context.Context, ev *bun.QueryEvent) { r.errs = append(r.errs, ev.Err) }

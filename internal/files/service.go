@@ -50,7 +50,7 @@ type Options struct {
 
 // NewService builds the files feature over a database and a bucket.
 func NewService(db *bun.DB, bucket *blob.Bucket, opts Options) *Service {
-	s := &Service{db: db, stmts: database.NewStmts(db), bucket: bucket, maxSize: opts.MaxFileSize, log: opts.Logger, now: time.Now, publish: opts.Publish}
+	s := &Service{db: db, stmts: database.Prepared(db), bucket: bucket, maxSize: opts.MaxFileSize, log: opts.Logger, now: time.Now, publish: opts.Publish}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

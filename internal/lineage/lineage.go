@@ -81,6 +81,7 @@ type Graph struct {
 // Service answers lineage reads with server-side maxima for depth and limit.
 type Service struct {
 	db       *bun.DB
+	stmts    *database.Stmts // the walks: a few fixed texts, planned once
 	pg       bool
 	maxDepth int
 	maxLimit int
@@ -102,7 +103,7 @@ func NewService(db *bun.DB, maxDepth, maxLimit int) *Service {
 	if maxLimit <= 0 {
 		maxLimit = DefaultMaxLimit
 	}
-	return &Service{db: db, pg: database.IsPostgres(db), maxDepth: maxDepth, maxLimit: maxLimit}
+	return &Service{db: db, stmts: database.Prepared(db), pg: database.IsPostgres(db), maxDepth: maxDepth, maxLimit: maxLimit}
 }
 
 // MaxDepth is the largest depth a walk goes to.

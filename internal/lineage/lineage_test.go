@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
@@ -396,6 +397,7 @@ func TestParentsChildrenBatch(t *testing.T) {
 		svc := NewService(db, 100, 1000)
 		counter := &queryCounter{}
 		db.AddQueryHook(counter)
+		database.Prepared(db).AddQueryHook(counter)
 
 		count := func(fn func() error) int64 {
 			t.Helper()
@@ -512,6 +514,7 @@ func TestGraphRevisits(t *testing.T) {
 		// (sorted walk, ids walk, names and edges) instead of one.
 		counter := &queryCounter{}
 		db.AddQueryHook(counter)
+		database.Prepared(db).AddQueryHook(counter)
 		tight := *svc
 		tight.rowsFactor, tight.levelCap = 1, 2
 		g, err := tight.Graph(ctx, f.owner, f.id("x0"), Downstream, 5, 20)
