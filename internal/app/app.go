@@ -26,6 +26,7 @@ import (
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/lineage"
 	"github.com/cutline/cutline/internal/metrics"
+	"github.com/cutline/cutline/internal/shutdown"
 	"github.com/cutline/cutline/internal/tracing"
 )
 
@@ -171,8 +172,13 @@ func MigrateOnly(ctx context.Context, cfg config.Config) error {
 	return nil
 }
 
-// Serve runs the server until ctx is cancelled, then stops accepting,
-// lets in-flight requests finish and closes the pools.
+// closeGrace bounds how long shutting down waits for clients that keep
+// connections open without sending on them.
+const closeGrace = 2 * time.Second
+
+// Serve runs the server until ctx is cancelled, then closes it without
+// dropping a request a client already sent (package shutdown), lets
+// in-flight requests finish and closes the pools.
 func Serve(ctx context.Context, cfg config.Config) error {
 	log := NewLogger(cfg)
 	slog.SetDefault(log)
@@ -182,9 +188,11 @@ func Serve(ctx context.Context, cfg config.Config) error {
 	}
 	defer a.Close()
 
+	var conns shutdown.Tracker
 	srv := &http.Server{
 		Addr:              cfg.Addr,
-		Handler:           a.Handler,
+		Handler:           conns.Middleware(a.Handler),
+		ConnState:         conns.ConnState,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -225,21 +233,23 @@ func Serve(ctx context.Context, cfg config.Config) error {
 	}
 	if cfg.ShutdownDrain > 0 {
 		// Tell load balancers to stop sending (readyz answers 503) before
-		// closing. Keep-alive stays on: closing connections after each
-		// answer makes clients race the close on every request instead.
+		// closing, and keep serving meanwhile.
 		log.Info("draining", "for", cfg.ShutdownDrain)
 		a.draining.Store(true)
 		time.Sleep(cfg.ShutdownDrain)
 	}
+	a.draining.Store(true)
 	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	refused, err := conns.Close(sctx, srv, ln, min(closeGrace, cfg.ShutdownTimeout))
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 		return err
 	}
+	log.Debug("connections closed", "listener refused new ones", refused)
 	log.Info("stopped")
 	return nil
 }

@@ -139,9 +139,11 @@ func TestServeDrainsBeforeShutdown(t *testing.T) {
 	if !saw503 {
 		t.Fatal("readyz never answered 503 during the drain")
 	}
-	if resp, err := http.Get(base + "/healthz"); err != nil || resp.StatusCode != 200 {
+	resp, err := http.Get(base + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("requests are not served during the drain: %v", err)
 	}
+	resp.Body.Close()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package shutdown
+
+const raceBuild = false
