@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bun"
 	"gocloud.dev/blob"
@@ -208,6 +209,21 @@ func TestFailuresMidwayLeaveNothing(t *testing.T) {
 			}
 			if n := fileCount(t, db); n != 0 {
 				t.Fatalf("%d rows left after a bucket failure", n)
+			}
+		})
+		t.Run("request ends mid-transaction", func(t *testing.T) {
+			e := newEnv(t, db, "mem://", 1<<20)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			// The client goes away after the last statement, before the
+			// commit: the transaction is rolled back under the upload.
+			db.AddQueryHook(&cancelOn{prefix: "INSERT INTO \"file_tags\"", cancel: cancel})
+			_, err := e.svc.Create(ctx, files.NewFile{OwnerID: &e.alice, Name: "x.csv", Tags: []string{"a"}}, strings.NewReader(body))
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("got %v, want an error that says the request was cancelled", err)
+			}
+			if objectCount(t, e.bucket) != 0 || fileCount(t, db) != 0 {
+				t.Fatal("leftovers after a cancelled upload")
 			}
 		})
 		t.Run("database fails", func(t *testing.T) {
@@ -449,4 +465,21 @@ func manyTags(n int) []string {
 		out[i] = fmt.Sprintf("tag%d", i)
 	}
 	return out
+}
+
+// cancelOn cancels a context once a statement starting with prefix has
+// run, and gives database/sql the moment it takes to roll the transaction
+// back, so that the commit finds it gone.
+type cancelOn struct {
+	prefix string
+	cancel context.CancelFunc
+}
+
+func (c *cancelOn) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+
+func (c *cancelOn) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
+	if strings.HasPrefix(ev.Query, c.prefix) {
+		c.cancel()
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -288,6 +288,11 @@ func (s *Service) insert(ctx context.Context, f *File, name string, nf NewFile) 
 			break
 		}
 	}
+	if err != nil && ctx.Err() != nil {
+		// The request ended mid-transaction: database/sql rolled it back and
+		// reports only that the transaction is gone. Say why.
+		err = fmt.Errorf("%w: %w", ctx.Err(), err)
+	}
 	if err != nil && !errors.Is(err, apperr.ErrInvalidInput) && !errors.Is(err, apperr.ErrNotFound) {
 		return fmt.Errorf("save file record: %w", err)
 	}
