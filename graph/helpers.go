@@ -265,6 +265,8 @@ func (r *Resolver) fileConnection(ctx context.Context, owner int64, first *int, 
 		o.Order = files.OrderField(order.Field)
 		o.Desc = order.Direction == model.OrderDirectionDesc
 	}
+	want := listingSelection(ctx)
+	o.Light = !want.heavy
 	p, err := r.Files.List(ctx, owner, o)
 	if err != nil {
 		return nil, err
@@ -272,12 +274,57 @@ func (r *Resolver) fileConnection(ctx context.Context, owner int64, first *int, 
 	conn := &model.FileConnection{OwnerID: owner, Filter: o.Filter, Edges: make([]*model.FileEdge, len(p.Files)),
 		PageInfo: &model.PageInfo{HasNextPage: p.HasNextPage, HasPreviousPage: p.HasPreviousPage}}
 	for i, file := range p.Files {
-		conn.Edges[i] = &model.FileEdge{Cursor: p.Cursors[i], Node: file}
+		conn.Edges[i] = &model.FileEdge{Node: file}
+		if want.cursors {
+			conn.Edges[i].Cursor = p.Cursor(i)
+		}
 	}
-	if n := len(p.Cursors); n > 0 {
-		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &p.Cursors[0], &p.Cursors[n-1]
+	if n := len(p.Files); n > 0 && want.pageCursors {
+		first, last := p.Cursor(0), p.Cursor(n-1)
+		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &first, &last
 	}
 	return conn, nil
+}
+
+// heavyFileFields are the File fields that read the column profile or the
+// metadata, which a light listing leaves out.
+var heavyFileFields = map[string]bool{"columns": true, "metadata": true, "rows": true}
+
+// listed is what a query asks of a listing (a FileConnection field).
+type listed struct {
+	heavy       bool // some file field needs the profile or the metadata
+	cursors     bool // edges { cursor }
+	pageCursors bool // pageInfo, which holds the first and last cursors
+}
+
+// listingSelection reads the selection of the FileConnection field being
+// resolved, fragments and @skip/@include applied. Anything it cannot read
+// asks for everything.
+func listingSelection(ctx context.Context) listed {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || !graphql.HasOperationContext(ctx) {
+		return listed{heavy: true, cursors: true, pageCursors: true}
+	}
+	op := graphql.GetOperationContext(ctx)
+	var out listed
+	for _, f := range graphql.CollectFields(op, fc.Field.Selections, []string{"FileConnection"}) {
+		switch f.Name {
+		case "pageInfo":
+			out.pageCursors = true
+		case "edges":
+			for _, e := range graphql.CollectFields(op, f.Selections, []string{"FileEdge"}) {
+				switch e.Name {
+				case "cursor":
+					out.cursors = true
+				case "node":
+					for _, n := range graphql.CollectFields(op, e.Selections, []string{"File"}) {
+						out.heavy = out.heavy || heavyFileFields[n.Name]
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 func authPayload(t *auth.Tokens) *model.AuthPayload {

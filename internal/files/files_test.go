@@ -293,7 +293,7 @@ func TestListPagingAndOrder(t *testing.T) {
 				if !p.HasNextPage {
 					return names
 				}
-				o.After = p.Cursors[len(p.Cursors)-1]
+				o.After = p.Cursor(len(p.Files) - 1)
 			}
 		}
 		cases := []struct {
@@ -482,4 +482,51 @@ func (c *cancelOn) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
 		c.cancel()
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// A light listing holds the same files with the same fields, less the
+// profile and the metadata, and refuses loudly to answer those.
+func TestLightListing(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db, "mem://", 1<<20)
+		ctx := context.Background()
+		meta := `{"k":1}`
+		for _, name := range []string{"a.csv", "b.csv"} {
+			if _, err := e.svc.Create(ctx, files.NewFile{OwnerID: &e.alice, Name: name, Tags: []string{"t"}, Metadata: &meta},
+				strings.NewReader("x,y\n1,2\n")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		full, err := e.svc.List(ctx, e.alice, files.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		light, err := e.svc.List(ctx, e.alice, files.ListOptions{Light: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(full.Files) != 2 || len(light.Files) != 2 {
+			t.Fatalf("%d and %d files", len(full.Files), len(light.Files))
+		}
+		for i, f := range full.Files {
+			l := light.Files[i]
+			if l.ID != f.ID || l.Name != f.Name || l.Size != f.Size || l.RowCount != f.RowCount || !l.CreatedAt.Equal(f.CreatedAt) ||
+				strings.Join(l.UserTags, ",") != strings.Join(f.UserTags, ",") || light.Cursor(i) != full.Cursor(i) {
+				t.Errorf("file %d: light %+v, full %+v", i, l, f)
+			}
+			if len(f.Columns()) != 2 || f.Metadata() == nil {
+				t.Errorf("full listing: columns %v, metadata %v", f.Columns(), f.Metadata())
+			}
+		}
+		for name, read := range map[string]func(){"Columns": func() { light.Files[0].Columns() }, "Metadata": func() { light.Files[0].Metadata() }} {
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("%s of a light file answered", name)
+					}
+				}()
+				read()
+			}()
+		}
+	})
 }

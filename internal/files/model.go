@@ -57,10 +57,22 @@ type File struct {
 	CreatedAt    time.Time  `bun:"created_at"`
 	DeletedAt    *time.Time `bun:"deleted_at"`
 	ExpiresAt    *time.Time `bun:"expires_at"`
+
+	// partial: read by a light listing, without Profile and MetadataJSON.
+	partial bool `bun:"-"`
 }
 
+// errPartial is the panic of Columns and Metadata on a file read without
+// them: a caller asked for a light listing and then for what it left out.
+const errPartial = "files: columns and metadata of a file from a light listing"
+
 // Columns is what the server learned about each column.
-func (f *File) Columns() []csvio.Column { return f.Profile.Columns() }
+func (f *File) Columns() []csvio.Column {
+	if f.partial {
+		panic(errPartial)
+	}
+	return f.Profile.Columns()
+}
 
 // Profile is a file's column profile as stored: JSON text, decoded only
 // when someone reads it. Listings load many files and rarely show columns,
@@ -128,6 +140,9 @@ func (f *File) Deleted() bool { return f.DeletedAt != nil }
 
 // Metadata decodes MetadataJSON; text that is not JSON comes back as a string.
 func (f *File) Metadata() any {
+	if f.partial {
+		panic(errPartial)
+	}
 	if f.MetadataJSON == nil {
 		return nil
 	}

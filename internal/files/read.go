@@ -119,15 +119,23 @@ type ListOptions struct {
 	Filter        Filter
 	Order         OrderField
 	Desc          bool
+	// Light leaves out the column profile and the metadata, a listing's
+	// largest columns, for callers that show neither: the files' Columns
+	// and Metadata then panic rather than answer wrongly.
+	Light bool
 }
 
 // Page is one page of a listing.
 type Page struct {
 	Files           []*File
-	Cursors         []string
 	HasNextPage     bool
 	HasPreviousPage bool
+	order           OrderField
 }
+
+// Cursor is the opaque position of Files[i], for After and Before. It is
+// encoded on demand: most listings show no cursor but the last.
+func (p *Page) Cursor(i int) string { return encodeCursor(p.order, p.Files[i]) }
 
 // MaxPageSize bounds first and last.
 const MaxPageSize = 500
@@ -219,7 +227,11 @@ func (s *Service) List(ctx context.Context, owner int64, o ListOptions) (*Page, 
 	}
 
 	var b strings.Builder
-	b.WriteString("SELECT " + fileColumns + " FROM files f WHERE ")
+	cols := fileColumns
+	if o.Light {
+		cols = lightFileColumns
+	}
+	b.WriteString("SELECT " + cols + " FROM files f WHERE ")
 	args := filterSQL(&b, owner, o.Filter)
 	for _, c := range []struct{ field, val string }{{"after", o.After}, {"before", o.Before}} {
 		if c.val == "" {
@@ -244,7 +256,11 @@ func (s *Service) List(ctx context.Context, owner int64, o ListOptions) (*Page, 
 	if err != nil {
 		return nil, fmt.Errorf("list files: %w", err)
 	}
-	list, err := scanFiles(rows)
+	scan := scanFiles
+	if o.Light {
+		scan = scanLightFiles
+	}
+	list, err := scan(rows)
 	if err != nil {
 		return nil, fmt.Errorf("list files: %w", err)
 	}
@@ -257,10 +273,7 @@ func (s *Service) List(ctx context.Context, owner int64, o ListOptions) (*Page, 
 			list[i], list[j] = list[j], list[i]
 		}
 	}
-	p := &Page{Files: list, Cursors: make([]string, len(list))}
-	for i, f := range list {
-		p.Cursors[i] = encodeCursor(o.Order, f)
-	}
+	p := &Page{Files: list, order: o.Order}
 	if backward {
 		p.HasPreviousPage = more
 		p.HasNextPage = o.Before != ""

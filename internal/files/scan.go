@@ -15,8 +15,19 @@ const fileColumns = `f.id, f.owner_id, f.name, f.object_key, f.size, f.sha256, f
 	f.delimiter, f.row_count, f.columns, f.origin, f.system_tags, f.user_tags, f.metadata,
 	f.created_at, f.deleted_at, f.expires_at`
 
+// lightFileColumns is fileColumns without the column profile and the
+// metadata, for ListOptions.Light; scanLightFile reads it.
+const lightFileColumns = `f.id, f.owner_id, f.name, f.object_key, f.size, f.sha256, f.content_type, f.encoding,
+	f.delimiter, f.row_count, f.origin, f.system_tags, f.user_tags,
+	f.created_at, f.deleted_at, f.expires_at`
+
 // scanFile reads one row of fileColumns.
-func scanFile(rows *sql.Rows) (*File, error) {
+func scanFile(rows *sql.Rows) (*File, error) { return scanRow(rows, false) }
+
+// scanLightFile reads one row of lightFileColumns.
+func scanLightFile(rows *sql.Rows) (*File, error) { return scanRow(rows, true) }
+
+func scanRow(rows *sql.Rows, light bool) (*File, error) {
 	f := new(File)
 	var (
 		owner                       sql.NullInt64
@@ -24,9 +35,17 @@ func scanFile(rows *sql.Rows) (*File, error) {
 		origin, systemTags, userTag string
 		deletedAt, expiresAt        sql.NullTime
 	)
-	err := rows.Scan(&f.ID, &owner, &f.Name, &objectKey, &f.Size, &f.SHA256, &f.ContentType, &f.Encoding,
-		&f.Delimiter, &f.RowCount, &f.Profile, &origin, &systemTags, &userTag, &metadata,
-		&f.CreatedAt, &deletedAt, &expiresAt)
+	var err error
+	if light {
+		f.partial = true
+		err = rows.Scan(&f.ID, &owner, &f.Name, &objectKey, &f.Size, &f.SHA256, &f.ContentType, &f.Encoding,
+			&f.Delimiter, &f.RowCount, &origin, &systemTags, &userTag,
+			&f.CreatedAt, &deletedAt, &expiresAt)
+	} else {
+		err = rows.Scan(&f.ID, &owner, &f.Name, &objectKey, &f.Size, &f.SHA256, &f.ContentType, &f.Encoding,
+			&f.Delimiter, &f.RowCount, &f.Profile, &origin, &systemTags, &userTag, &metadata,
+			&f.CreatedAt, &deletedAt, &expiresAt)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -51,12 +70,17 @@ func scanFile(rows *sql.Rows) (*File, error) {
 	return f, nil
 }
 
-// scanFiles reads every row and closes rows.
-func scanFiles(rows *sql.Rows) ([]*File, error) {
+// scanFiles reads every row of fileColumns and closes rows.
+func scanFiles(rows *sql.Rows) ([]*File, error) { return scanAll(rows, scanFile) }
+
+// scanLightFiles reads every row of lightFileColumns and closes rows.
+func scanLightFiles(rows *sql.Rows) ([]*File, error) { return scanAll(rows, scanLightFile) }
+
+func scanAll(rows *sql.Rows, scan func(*sql.Rows) (*File, error)) ([]*File, error) {
 	defer rows.Close()
 	var list []*File
 	for rows.Next() {
-		f, err := scanFile(rows)
+		f, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}

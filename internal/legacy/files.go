@@ -158,10 +158,10 @@ func (h *Handler) listSavedFiles(w http.ResponseWriter, r *http.Request) error {
 				Metadata: f.MetadataJSON,
 			})
 		}
-		if !page.HasNextPage || len(page.Cursors) == 0 {
+		if !page.HasNextPage || len(page.Files) == 0 {
 			break
 		}
-		opts.After = page.Cursors[len(page.Cursors)-1]
+		opts.After = page.Cursor(len(page.Files) - 1)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"files": out})
 	return nil

@@ -1,0 +1,98 @@
+package app_test
+
+import (
+	"testing"
+
+	"github.com/uptrace/bun"
+
+	"github.com/cutline/cutline/internal/database/dbtest"
+)
+
+// A listing reads the column profile, the metadata and the cursors only
+// when the query asks for them; however it asks (fragments, @include),
+// what it asks for must be there.
+func TestListingReadsWhatTheQueryAsks(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		s := newServer(t, db, nil)
+		ada := s.register(t, "ada").AccessToken
+		src := s.uploadOK(t, ada, "people.csv", "name,age\nAda,36\nBob,17\n")
+		r := s.upload(t, ada, `mutation($f: Upload!, $p: [ID!]!) { saveGeneratedFile(file: $f, name: "adults.csv", parentIds: $p,
+			metadata: {note: "kept"}) { id } }`, map[string]any{"p": []string{src}}, "f", "adults.csv", "name,age\nAda,36\n")
+		if len(r.Errors) > 0 {
+			t.Fatal(r.Errors)
+		}
+		s.uploadOK(t, ada, "third.csv", "x\n1\n")
+
+		type node struct {
+			Name     string
+			Columns  []struct{ Name string }
+			Metadata map[string]any
+			Rows     *struct {
+				Edges []struct{ Node struct{ Values []string } }
+			}
+		}
+		type page struct {
+			Files struct {
+				Edges []struct {
+					Cursor string
+					Node   node
+				}
+				PageInfo *struct {
+					EndCursor   string
+					HasNextPage bool
+				}
+			}
+		}
+		tests := []struct {
+			name, query string
+			vars        map[string]any
+			check       func(t *testing.T, p page)
+		}{
+			{"plain fields only", `{ files(first: 3) { edges { node { name } } } }`, nil, func(t *testing.T, p page) {
+				if len(p.Files.Edges) != 3 || p.Files.Edges[0].Node.Name != "third.csv" {
+					t.Fatalf("got %+v", p.Files.Edges)
+				}
+			}},
+			{"columns and metadata through fragments", `query { files(first: 2) { ...Conn } }
+				fragment Conn on FileConnection { edges { cursor node { ...Heavy } } pageInfo { endCursor hasNextPage } }
+				fragment Heavy on File { name columns { name } metadata }`, nil, func(t *testing.T, p page) {
+				e := p.Files.Edges
+				if len(e) != 2 || e[1].Node.Name != "adults.csv" || len(e[1].Node.Columns) != 2 || e[1].Node.Metadata["note"] != "kept" {
+					t.Fatalf("got %+v", e)
+				}
+				if e[0].Cursor == "" || p.Files.PageInfo.EndCursor != e[1].Cursor || !p.Files.PageInfo.HasNextPage {
+					t.Fatalf("cursors: %+v, %+v", e, p.Files.PageInfo)
+				}
+			}},
+			{"columns under @include", `query($c: Boolean!) { files(first: 1) { edges { node { name columns @include(if: $c) { name } } } } }`,
+				map[string]any{"c": true}, func(t *testing.T, p page) {
+					if cols := p.Files.Edges[0].Node.Columns; len(cols) != 1 || cols[0].Name != "x" {
+						t.Fatalf("got %+v", p.Files.Edges)
+					}
+				}},
+			{"rows in an inline fragment", `{ files(first: 1) { edges { node { ... on File { rows(first: 1) { edges { node { values } } } } } } } }`,
+				nil, func(t *testing.T, p page) {
+					if r := p.Files.Edges[0].Node.Rows; r == nil || len(r.Edges) != 1 || r.Edges[0].Node.Values[0] != "1" {
+						t.Fatalf("got %+v", p.Files.Edges)
+					}
+				}},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				var p page
+				s.ok(t, ada, tc.query, tc.vars, &p)
+				tc.check(t, p)
+			})
+		}
+
+		// Paging with the cursor of a light listing's pageInfo reaches the
+		// rest, in order.
+		var first, rest page
+		s.ok(t, ada, `{ files(first: 1) { edges { node { name } } pageInfo { endCursor hasNextPage } } }`, nil, &first)
+		s.ok(t, ada, `query($a: String) { files(first: 5, after: $a) { edges { node { name } } } }`,
+			map[string]any{"a": first.Files.PageInfo.EndCursor}, &rest)
+		if len(rest.Files.Edges) != 2 || rest.Files.Edges[0].Node.Name != "adults.csv" || rest.Files.Edges[1].Node.Name != "people.csv" {
+			t.Fatalf("after %q: %+v", first.Files.PageInfo.EndCursor, rest.Files.Edges)
+		}
+	})
+}
