@@ -7,19 +7,16 @@ import (
 	"time"
 )
 
-// fileColumns is every column of files in the order scanFile reads them.
-// The hot reads (one file, a page of files) use it with hand-written SQL
-// and a plain scan: bun's reflective scan was the largest part of a
-// listing's cost.
-const fileColumns = `f.id, f.owner_id, f.name, f.object_key, f.size, f.sha256, f.content_type, f.encoding,
-	f.delimiter, f.row_count, f.columns, f.origin, f.system_tags, f.user_tags, f.metadata,
-	f.created_at, f.deleted_at, f.expires_at`
-
-// lightFileColumns is fileColumns without the column profile and the
-// metadata, for ListOptions.Light; scanLightFile reads it.
-const lightFileColumns = `f.id, f.owner_id, f.name, f.object_key, f.size, f.sha256, f.content_type, f.encoding,
-	f.delimiter, f.row_count, f.origin, f.system_tags, f.user_tags,
-	f.created_at, f.deleted_at, f.expires_at`
+// lightFileColumns is every column of files but the column profile and
+// the metadata, for ListOptions.Light; fileColumns adds those two. The hot
+// reads (one file, a page of files) use them with hand-written SQL and a
+// plain scan: bun's reflective scan was the largest part of a listing's
+// cost.
+const (
+	lightFileColumns = `f.id, f.owner_id, f.name, f.object_key, f.size, f.sha256, f.content_type, f.encoding,
+	f.delimiter, f.row_count, f.origin, f.system_tags, f.user_tags, f.created_at, f.deleted_at, f.expires_at`
+	fileColumns = lightFileColumns + ", f.columns, f.metadata"
+)
 
 // scanFile reads one row of fileColumns.
 func scanFile(rows *sql.Rows) (*File, error) { return scanRow(rows, false) }
@@ -28,25 +25,19 @@ func scanFile(rows *sql.Rows) (*File, error) { return scanRow(rows, false) }
 func scanLightFile(rows *sql.Rows) (*File, error) { return scanRow(rows, true) }
 
 func scanRow(rows *sql.Rows, light bool) (*File, error) {
-	f := new(File)
+	f := &File{partial: light}
 	var (
 		owner                       sql.NullInt64
 		objectKey, metadata         sql.NullString
 		origin, systemTags, userTag string
 		deletedAt, expiresAt        sql.NullTime
 	)
-	var err error
-	if light {
-		f.partial = true
-		err = rows.Scan(&f.ID, &owner, &f.Name, &objectKey, &f.Size, &f.SHA256, &f.ContentType, &f.Encoding,
-			&f.Delimiter, &f.RowCount, &origin, &systemTags, &userTag,
-			&f.CreatedAt, &deletedAt, &expiresAt)
-	} else {
-		err = rows.Scan(&f.ID, &owner, &f.Name, &objectKey, &f.Size, &f.SHA256, &f.ContentType, &f.Encoding,
-			&f.Delimiter, &f.RowCount, &f.Profile, &origin, &systemTags, &userTag, &metadata,
-			&f.CreatedAt, &deletedAt, &expiresAt)
+	dest := []any{&f.ID, &owner, &f.Name, &objectKey, &f.Size, &f.SHA256, &f.ContentType, &f.Encoding,
+		&f.Delimiter, &f.RowCount, &origin, &systemTags, &userTag, &f.CreatedAt, &deletedAt, &expiresAt}
+	if !light {
+		dest = append(dest, &f.Profile, &metadata)
 	}
-	if err != nil {
+	if err := rows.Scan(dest...); err != nil {
 		return nil, err
 	}
 	if owner.Valid {
@@ -59,6 +50,7 @@ func scanRow(rows *sql.Rows, light bool) (*File, error) {
 		f.MetadataJSON = &metadata.String
 	}
 	f.Origin = Origin(origin)
+	var err error
 	if f.SystemTags, err = decodeTags(systemTags); err != nil {
 		return nil, fmt.Errorf("file %s: system tags: %w", f.ID, err)
 	}
