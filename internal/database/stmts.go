@@ -19,9 +19,12 @@ import (
 // execution. A prepared statement is parsed once per pooled connection and
 // its arguments travel separately.
 //
-// Query texts are written with ? placeholders (never inside a literal) and
-// must come from a bounded set: each distinct text stays prepared for the
-// life of the pool. Past maxStmts distinct texts, queries run unprepared.
+// Query texts are written with ? placeholders (never inside a literal).
+// Query prepares: its texts must come from a bounded set, as each distinct
+// text stays prepared for the life of the pool (past maxStmts of them,
+// queries run unprepared). A text shaped by user input, such as one
+// condition per requested tag, goes through QueryOnce instead, so that it
+// cannot crowd the others out.
 type Stmts struct {
 	bun   *bun.DB
 	db    *sql.DB
@@ -68,8 +71,18 @@ func (s *Stmts) AddQueryHook(hook bun.QueryHook) {
 	}
 }
 
-// Query runs query with args bound by the database.
-func (s *Stmts) Query(ctx context.Context, query string, args ...any) (rows *sql.Rows, err error) {
+// Query runs query, prepared once per pooled connection, with args bound
+// by the database.
+func (s *Stmts) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.run(ctx, true, query, args)
+}
+
+// QueryOnce runs query unprepared, with args bound by the database.
+func (s *Stmts) QueryOnce(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.run(ctx, false, query, args)
+}
+
+func (s *Stmts) run(ctx context.Context, prepare bool, query string, args []any) (rows *sql.Rows, err error) {
 	if hooks := s.hooks.Load(); hooks != nil {
 		ev := &bun.QueryEvent{DB: s.bun, QueryTemplate: query, Query: query, QueryArgs: args, StartTime: time.Now()}
 		for _, h := range *hooks {
@@ -83,9 +96,11 @@ func (s *Stmts) Query(ctx context.Context, query string, args ...any) (rows *sql
 		}()
 	}
 	args = s.bindable(args)
-	st, err := s.stmt(ctx, query)
-	if err != nil {
-		return nil, err
+	var st *sql.Stmt
+	if prepare {
+		if st, err = s.stmt(ctx, query); err != nil {
+			return nil, err
+		}
 	}
 	if st != nil {
 		return st.QueryContext(ctx, args...)

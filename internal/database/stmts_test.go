@@ -119,6 +119,20 @@ func TestStmtsHooks(t *testing.T) {
 		if h.errs[0] != nil || h.errs[1] == nil {
 			t.Fatalf("hook saw errors %v", h.errs)
 		}
+		// QueryOnce answers the same, is seen by the hooks, and prepares nothing.
+		kept := st.Len()
+		rows, err := st.QueryOnce(context.Background(), "SELECT 40 + ?", int64(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		for rows.Next() {
+			rows.Scan(&n)
+		}
+		rows.Close()
+		if n != 42 || st.Len() != kept || len(h.queries) != 3 {
+			t.Fatalf("QueryOnce: %d, %d statements kept (was %d), hook saw %d queries", n, st.Len(), kept, len(h.queries))
+		}
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/blobstore"
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/filter"
@@ -527,6 +528,37 @@ func TestLightListing(t *testing.T) {
 				}()
 				read()
 			}()
+		}
+	})
+}
+
+// A tag filter has one condition per tag, so its SQL text depends on the
+// client: such listings must not fill the prepared-statement cache.
+func TestTagListingsPrepareNothing(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db, "mem://", 1<<20)
+		ctx := context.Background()
+		if _, err := e.svc.Create(ctx, files.NewFile{OwnerID: &e.alice, Name: "a.csv", Tags: []string{"t0", "t1", "t2"}},
+			strings.NewReader("x\n1\n")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.List(ctx, e.alice, files.ListOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		kept := database.Prepared(db).Len()
+		var tags []string
+		for i := range 3 {
+			tags = append(tags, fmt.Sprintf("t%d", i))
+			p, err := e.svc.List(ctx, e.alice, files.ListOptions{Filter: files.Filter{Tags: tags}})
+			if err != nil || len(p.Files) != 1 {
+				t.Fatalf("%d tags: %v, %v", len(tags), p, err)
+			}
+			if n, err := e.svc.Count(ctx, e.alice, files.Filter{Tags: tags}); err != nil || n != 1 {
+				t.Fatalf("count with %d tags: %d, %v", len(tags), n, err)
+			}
+		}
+		if n := database.Prepared(db).Len(); n != kept {
+			t.Fatalf("%d statements prepared after tag listings, %d before", n, kept)
 		}
 	})
 }

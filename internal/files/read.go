@@ -252,7 +252,7 @@ func (s *Service) List(ctx context.Context, owner int64, o ListOptions) (*Page, 
 	}
 	fmt.Fprintf(&b, " ORDER BY f.%s %s, f.id %s LIMIT ?", col, dir, dir)
 	args = append(args, n+1)
-	rows, err := s.stmts.Query(ctx, b.String(), args...)
+	rows, err := s.query(o.Filter)(ctx, b.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list files: %w", err)
 	}
@@ -289,7 +289,7 @@ func (s *Service) Count(ctx context.Context, owner int64, f Filter) (int, error)
 	var b strings.Builder
 	b.WriteString("SELECT count(*) FROM files f WHERE ")
 	args := filterSQL(&b, owner, f)
-	rows, err := s.stmts.Query(ctx, b.String(), args...)
+	rows, err := s.query(f)(ctx, b.String(), args...)
 	if err != nil {
 		return 0, fmt.Errorf("count files: %w", err)
 	}
@@ -305,6 +305,15 @@ func (s *Service) Count(ctx context.Context, owner int64, f Filter) (int, error)
 		return 0, fmt.Errorf("count files: %w", err)
 	}
 	return n, nil
+}
+
+// query picks how a listing's SQL runs: prepared, unless f's tags (one
+// condition each, as many as the client sent) make its text unbounded.
+func (s *Service) query(f Filter) func(context.Context, string, ...any) (*sql.Rows, error) {
+	if len(f.Tags) > 0 {
+		return s.stmts.QueryOnce
+	}
+	return s.stmts.Query
 }
 
 // filterSQL writes the conditions selecting owner's live files that match
