@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-
 	"io"
 	"net"
 	"net/http"
@@ -25,20 +24,33 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// Shutdown stops accepting but lets an upload that is in flight finish.
-func TestServeFinishesInFlightRequestsOnShutdown(t *testing.T) {
-	dir := t.TempDir()
-	cfg, err := config.Load([]string{"-addr", freeAddr(t), "-data", dir}, func(k string) string {
-		return map[string]string{"ARGON2_MEMORY_KIB": "1024", "ARGON2_TIME": "1", "LOG_LEVEL": "error"}[k]
-	})
+// serving runs app.Serve on a free port with the given settings and waits
+// until it is ready. stop begins the shutdown; done yields Serve's result.
+type serving struct {
+	cfg  config.Config
+	base string
+	stop context.CancelFunc
+	done chan error
+}
+
+func startServe(t *testing.T, dataDir string, env map[string]string) *serving {
+	t.Helper()
+	cfg, err := config.Load([]string{"-addr", freeAddr(t), "-data", dataDir}, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, cfg) }()
-	base := "http://" + cfg.Addr
-	waitReady(t, base)
+	s := &serving{cfg: cfg, base: "http://" + cfg.Addr, stop: stop, done: make(chan error, 1)}
+	go func() { s.done <- app.Serve(ctx, cfg) }()
+	waitReady(t, s.base)
+	return s
+}
+
+// Shutdown stops accepting but lets an upload that is in flight finish.
+func TestServeFinishesInFlightRequestsOnShutdown(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServe(t, dir, map[string]string{"ARGON2_MEMORY_KIB": "1024", "ARGON2_TIME": "1", "LOG_LEVEL": "error"})
+	base, cfg, stop, done := srv.base, srv.cfg, srv.stop, srv.done
 
 	token := registerAt(t, base)
 
@@ -61,9 +73,11 @@ func TestServeFinishesInFlightRequestsOnShutdown(t *testing.T) {
 	// New connections are refused soon after shutdown begins.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if _, err := net.DialTimeout("tcp", cfg.Addr, 100*time.Millisecond); err != nil {
+		c, err := net.DialTimeout("tcp", cfg.Addr, 100*time.Millisecond)
+		if err != nil {
 			break
 		}
+		c.Close()
 		if time.Now().After(deadline) {
 			t.Fatal("still accepting connections after shutdown began")
 		}
@@ -115,18 +129,9 @@ func registerAt(t *testing.T, base string) string {
 
 // During the drain readyz says 503 while requests are still served.
 func TestServeDrainsBeforeShutdown(t *testing.T) {
-	cfg, err := config.Load([]string{"-addr", freeAddr(t), "-data", t.TempDir()}, func(k string) string {
-		return map[string]string{"SHUTDOWN_DRAIN": "3s", "LOG_LEVEL": "error"}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, cfg) }()
-	base := "http://" + cfg.Addr
-	waitReady(t, base)
-	stop()
+	srv := startServe(t, t.TempDir(), map[string]string{"SHUTDOWN_DRAIN": "3s", "LOG_LEVEL": "error"})
+	base, done := srv.base, srv.done
+	srv.stop()
 	deadline := time.Now().Add(time.Second)
 	saw503 := false
 	for time.Now().Before(deadline) && !saw503 {
