@@ -3,7 +3,7 @@
 // owns no business rules.
 package graph
 
-//go:generate go run github.com/99designs/gqlgen generate
+//go:generate go run ./generate
 
 import (
 	"log/slog"
