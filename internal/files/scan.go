@@ -4,7 +4,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // lightFileColumns is every column of files but the column profile and
@@ -83,14 +85,64 @@ func scanAll(rows *sql.Rows, scan func(*sql.Rows) (*File, error)) ([]*File, erro
 
 // decodeTags reads a tag column: a JSON array of strings, as bun writes it.
 func decodeTags(s string) ([]string, error) {
-	if s == "" || s == "[]" || s == "null" {
+	if s == "" || s == "null" {
 		return []string{}, nil
+	}
+	if tags, ok := splitTags(s); ok {
+		return tags, nil
 	}
 	var tags []string
 	if err := json.Unmarshal([]byte(s), &tags); err != nil {
 		return nil, err
 	}
+	if tags == nil {
+		tags = []string{}
+	}
 	return tags, nil
+}
+
+// splitTags reads the shape nearly every tag column has, an array of
+// strings without escapes (["a", "b"]), as substrings of s. It reports false
+// for anything else, which json.Unmarshal then reads: a page of files spent
+// more time decoding tags with it than scanning the rows.
+func splitTags(s string) ([]string, bool) {
+	const space = " \t\r\n"
+	s = strings.Trim(s, space)
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return nil, false
+	}
+	body := strings.Trim(s[1:len(s)-1], space)
+	if body == "" {
+		return []string{}, true
+	}
+	tags := make([]string, 0, strings.Count(body, ",")+1)
+	for {
+		if body == "" || body[0] != '"' {
+			return nil, false
+		}
+		end := strings.IndexByte(body[1:], '"') + 1
+		if end == 0 {
+			return nil, false
+		}
+		tag := body[1:end]
+		for i := 0; i < len(tag); i++ {
+			if c := tag[i]; c == '\\' || c < 0x20 {
+				return nil, false
+			}
+		}
+		if !utf8.ValidString(tag) {
+			return nil, false
+		}
+		tags = append(tags, tag)
+		body = strings.TrimLeft(body[end+1:], space)
+		if body == "" {
+			return tags, true
+		}
+		if body[0] != ',' {
+			return nil, false
+		}
+		body = strings.TrimLeft(body[1:], space)
+	}
 }
 
 func optionalTime(t sql.NullTime) *time.Time {
