@@ -1,0 +1,105 @@
+package app
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/cutline/cutline/graph"
+)
+
+// TestPostJSONMatchesGqlgen holds postJSON to transport.POST: the same
+// status, media type and JSON for answers with data, errors or both.
+func TestPostJSONMatchesGqlgen(t *testing.T) {
+	serve := func(tr graphql.Transport) http.Handler {
+		srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{}}))
+		srv.AddTransport(tr)
+		return srv
+	}
+	ours, theirs := serve(postJSON{}), serve(transport.POST{})
+	tests := []struct {
+		name, accept, body string
+	}{
+		{"data", "", `{"query":"{ __typename }"}`},
+		{"data, aliases", "application/json", `{"query":"{ a: __typename b: __typename }"}`},
+		{"data, GraphQL response type", mediaGraphQLResponse, `{"query":"{ __typename }"}`},
+		{"data, any application type", "application/*", `{"query":"{ __typename }"}`},
+		{"data, wildcard", "*/*", `{"query":"query Q { __typename }","operationName":"Q"}`},
+		{"data, unknown type only", "text/html", `{"query":"{ __typename }"}`},
+		{"data, directive", "", `{"query":"{ __typename @include(if: true) }"}`},
+		{"syntax error", "", `{"query":"{ __typename"}`},
+		{"syntax error, GraphQL response type", mediaGraphQLResponse, `{"query":"{"}`},
+		{"unknown field", "", `{"query":"{ nope }"}`},
+		{"unknown operation", "", `{"query":"query A { __typename }","operationName":"B"}`},
+		{"variable of the wrong type", "", `{"query":"query($n: Int!) { __typename }","variables":{"n":"x"}}`},
+		{"not JSON", "", `{"query":`},
+		{"not JSON, GraphQL response type", mediaGraphQLResponse, `nope`},
+		{"no query", "", `{}`},
+		{"empty body", "", ``},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			do := func(h http.Handler) *httptest.ResponseRecorder {
+				r := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(tt.body))
+				r.Header.Set("Content-Type", "application/json")
+				if tt.accept != "" {
+					r.Header.Set("Accept", tt.accept)
+				}
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				return w
+			}
+			got, want := do(ours), do(theirs)
+			if got.Code != want.Code {
+				t.Errorf("status %d, gqlgen %d", got.Code, want.Code)
+			}
+			if g, w := got.Header().Get("Content-Type"), want.Header().Get("Content-Type"); g != w {
+				t.Errorf("Content-Type %q, gqlgen %q", g, w)
+			}
+			var g, w any
+			if err := json.Unmarshal(got.Body.Bytes(), &g); err != nil {
+				t.Fatalf("answer is not JSON: %v: %s", err, got.Body)
+			}
+			if err := json.Unmarshal(want.Body.Bytes(), &w); err != nil {
+				t.Fatalf("gqlgen's answer is not JSON: %v: %s", err, want.Body)
+			}
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("answer %s\ngqlgen    %s", got.Body, want.Body)
+			}
+		})
+	}
+}
+
+func TestWriteResponse(t *testing.T) {
+	yes := true
+	tests := []struct {
+		name string
+		resp *graphql.Response
+		want string
+	}{
+		{"data", &graphql.Response{Data: json.RawMessage(`{"a":"<b>"}`)}, `{"data":{"a":"<b>"}}`},
+		{"no data", &graphql.Response{}, `{"data":null}`},
+		{"no response", nil, `{"data":null}`},
+		{"errors", &graphql.Response{Errors: gqlerror.List{{Message: "bad"}}}, `{"errors":[{"message":"bad"}],"data":null}`},
+		{"extensions", &graphql.Response{Data: json.RawMessage(`1`), Extensions: map[string]any{"k": 1}}, `{"data":1,"extensions":{"k":1}}`},
+		{"incremental", &graphql.Response{Data: json.RawMessage(`1`), HasNext: &yes}, `{"data":1,"hasNext":true}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			writeResponse(&b, tt.resp)
+			if b.String() != tt.want {
+				t.Errorf("got %s, want %s", b.String(), tt.want)
+			}
+		})
+	}
+}
