@@ -73,8 +73,7 @@ func (a *App) routes() http.Handler {
 	}).Handler(h)
 	h = securityHeaders(h)
 	h = recoverer(a.Log, h)
-	h = accessLog(a.Log, h)
-	h = metrics.Middleware(h)
+	h = observe(a.Log, h)
 	if a.Tracing {
 		h = otelhttp.NewHandler(h, "http", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 			return r.Method + " " + r.URL.Path
@@ -243,14 +242,24 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte(body))
 }
 
+// The security headers' values, shared by every response: Header.Set would
+// allocate each one again per request. Nothing edits a header value in
+// place, and a one-element slice is copied by any append.
+var (
+	noSniff    = []string{"nosniff"}
+	noReferrer = []string{"no-referrer"}
+	denyFrames = []string{"DENY"}
+	apiCSP     = []string{"default-src 'none'; frame-ancestors 'none'"}
+)
+
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
+		h["X-Content-Type-Options"] = noSniff
+		h["Referrer-Policy"] = noReferrer
+		h["X-Frame-Options"] = denyFrames
 		if r.URL.Path != "/playground" && r.URL.Path != "/" && r.URL.Path != "/api/list_cutter/" {
-			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+			h["Content-Security-Policy"] = apiCSP
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -300,16 +309,28 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach Flush and Hijack (websockets).
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// accessLog writes one line per request.
-func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+// observe writes one log line per request and records its metrics.
+func observe(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		d := time.Since(start)
+		status := sw.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		if r.Header.Get("Upgrade") == "" {
+			metrics.ObserveHTTP(r.URL.Path, r.Method, status, d)
+		}
+		ctx := r.Context()
+		if !log.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
+		log.LogAttrs(ctx, slog.LevelInfo, "request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", d),
 			slog.String("request_id", w.Header().Get(requestid.Header)))
 	})
 }
