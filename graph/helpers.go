@@ -47,9 +47,9 @@ type requestCache struct {
 	adj   map[string][]string // kind + "/" + id
 }
 
-func newRequestCache() *requestCache {
-	return &requestCache{users: map[int64]*auth.User{}, files: map[string]*files.File{}, adj: map[string][]string{}}
-}
+// newRequestCache returns an empty cache; its maps are made on first write,
+// since most requests never use them.
+func newRequestCache() *requestCache { return &requestCache{} }
 
 // cacheFrom returns the request's cache, or a throwaway one outside HTTP.
 func cacheFrom(ctx context.Context) *requestCache {
@@ -68,6 +68,9 @@ func (c *requestCache) adjacent(kind, id string) ([]string, bool) {
 
 func (c *requestCache) setAdjacent(kind, id string, ids []string) {
 	c.mu.Lock()
+	if c.adj == nil {
+		c.adj = map[string][]string{}
+	}
 	c.adj[kind+"/"+id] = ids
 	c.mu.Unlock()
 }
@@ -104,6 +107,9 @@ func (r *Resolver) user(ctx context.Context, id int64) (*auth.User, error) {
 		return nil, err
 	}
 	c.mu.Lock()
+	if c.users == nil {
+		c.users = map[int64]*auth.User{}
+	}
 	c.users[id] = u
 	c.mu.Unlock()
 	return u, nil
@@ -200,6 +206,9 @@ func (r *Resolver) loadFiles(ctx context.Context, owner int64, ids []string) err
 		return err
 	}
 	rc.mu.Lock()
+	if rc.files == nil {
+		rc.files = make(map[string]*files.File, len(missing))
+	}
 	for _, id := range missing {
 		rc.files[id] = m[id] // nil records "not the caller's"
 	}

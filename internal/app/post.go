@@ -27,6 +27,15 @@ const (
 	mediaGraphQLResponse = "application/graphql-response+json"
 )
 
+// Supports takes what transport.POST takes; the plain media type every
+// client sends is recognised without parsing it.
+func (t postJSON) Supports(r *http.Request) bool {
+	if r.Method == http.MethodPost && r.Header.Get("Content-Type") == mediaJSON && r.Header.Get("Upgrade") == "" {
+		return true
+	}
+	return t.POST.Supports(r)
+}
+
 // Do serves one operation.
 func (t postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	ctx := r.Context()

@@ -103,3 +103,30 @@ func TestWriteResponse(t *testing.T) {
 		})
 	}
 }
+
+func TestPostJSONSupports(t *testing.T) {
+	tests := []struct {
+		method, contentType, upgrade string
+	}{
+		{http.MethodPost, "application/json", ""},
+		{http.MethodPost, "application/json; charset=utf-8", ""},
+		{http.MethodPost, "Application/JSON", ""},
+		{http.MethodPost, "application/json", "websocket"},
+		{http.MethodPost, "text/plain", ""},
+		{http.MethodPost, "multipart/form-data; boundary=x", ""},
+		{http.MethodPost, "", ""},
+		{http.MethodGet, "application/json", ""},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(tt.method, "/graphql", nil)
+		if tt.contentType != "" {
+			r.Header.Set("Content-Type", tt.contentType)
+		}
+		if tt.upgrade != "" {
+			r.Header.Set("Upgrade", tt.upgrade)
+		}
+		if got, want := (postJSON{}).Supports(r), (transport.POST{}).Supports(r); got != want {
+			t.Errorf("%s %q (Upgrade %q): Supports = %v, transport.POST says %v", tt.method, tt.contentType, tt.upgrade, got, want)
+		}
+	}
+}
