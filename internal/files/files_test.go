@@ -227,6 +227,22 @@ func TestFailuresMidwayLeaveNothing(t *testing.T) {
 				t.Fatal("leftovers after a cancelled upload")
 			}
 		})
+		t.Run("request ends while the object is finished", func(t *testing.T) {
+			e := newEnv(t, db, "file://"+t.TempDir(), 1<<20)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			// The client goes away right after sending the last byte.
+			_, err := e.svc.Create(ctx, files.NewFile{OwnerID: &e.alice, Name: "x.csv"}, cancelAtEOF{strings.NewReader(body), cancel})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("got %v, want an error that says the request was cancelled", err)
+			}
+			if errors.Is(err, apperr.ErrUnavailable) {
+				t.Errorf("%v: a client that left is not storage being unavailable", err)
+			}
+			if objectCount(t, e.bucket) != 0 || fileCount(t, db) != 0 {
+				t.Fatal("leftovers after a cancelled upload")
+			}
+		})
 		t.Run("database fails", func(t *testing.T) {
 			e := newEnv(t, db, "mem://", 1<<20)
 			if _, err := db.ExecContext(context.Background(), "DROP TABLE file_tags"); err != nil {
@@ -466,6 +482,20 @@ func manyTags(n int) []string {
 		out[i] = fmt.Sprintf("tag%d", i)
 	}
 	return out
+}
+
+// cancelAtEOF cancels a context when its reader is exhausted.
+type cancelAtEOF struct {
+	r      io.Reader
+	cancel context.CancelFunc
+}
+
+func (c cancelAtEOF) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err == io.EOF {
+		c.cancel()
+	}
+	return n, err
 }
 
 // cancelOn cancels a context once a statement starting with prefix has

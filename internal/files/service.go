@@ -227,6 +227,11 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader) (stored
 	}
 	if err := w.Close(); err != nil {
 		s.removeObject(key)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			// The request ended (its client left) while the object was
+			// being finished: nothing is wrong with the storage.
+			return stored{}, fmt.Errorf("finish object: %w", ctxErr)
+		}
 		return stored{}, fmt.Errorf("%w: finish object: %v", apperr.ErrUnavailable, err)
 	}
 	metrics.UploadBytes.Add(float64(n))
