@@ -18,8 +18,9 @@
 //     refusal it can act on. Elsewhere a connection completed in the
 //     microseconds between the last look at the queue and the close is
 //     reset.
-//  3. The connections left each get their answer and close; then
-//     http.Server.Shutdown lets anything still running finish.
+//  3. The connections left each get their answer and close (an idle one
+//     may still carry a request); then http.Server.Shutdown lets anything
+//     still running finish and closes what stayed idle.
 //
 // The waits end after a grace period, for clients that hold connections
 // open without using them.
@@ -96,8 +97,10 @@ func (t *Tracker) Close(ctx context.Context, srv *http.Server, ln net.Listener, 
 	if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		return refused, fmt.Errorf("close listener: %w", err)
 	}
-	// Connections still idle after the grace period are left to Shutdown,
-	// which closes them.
-	wait(func() bool { return t.Open()-t.idle.Load() > 0 }, 5*time.Millisecond)
+	// Every connection left either finishes its request and closes, or is
+	// idle: one answered just before closing began, without Connection:
+	// close, may carry its client's next request at any moment, so it is
+	// given the grace period too. Shutdown closes what is still idle then.
+	wait(func() bool { return t.Open() > 0 }, 5*time.Millisecond)
 	return refused, srv.Shutdown(ctx)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,8 +35,12 @@ func TestCloseLosesNoRequest(t *testing.T) {
 	go func() { served <- srv.Serve(ln) }()
 
 	url := "http://" + ln.Addr().String() + "/"
-	var ok, refused, lost atomic.Int64
-	var lostErr atomic.Value
+	// lost counts requests lost on a connection that had already carried
+	// one (the server closed it under the client): never allowed. reset
+	// counts requests lost on a fresh connection, which only the listener's
+	// close can do: allowed where the listener cannot refuse first.
+	var ok, refused, lost, reset atomic.Int64
+	var lostErr, resetErr atomic.Value
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range 16 {
@@ -49,23 +54,31 @@ func TestCloseLosesNoRequest(t *testing.T) {
 					return
 				default:
 				}
-				resp, err := client.Post(url, "application/json", strings.NewReader(`{"query":"{ x }"}`))
+				var reused bool
+				trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused }}
+				req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
+					http.MethodPost, url, strings.NewReader(`{"query":"{ x }"}`))
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := client.Do(req)
+				if err == nil {
+					_, err = io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if err == nil && resp.StatusCode != 200 {
+						err = errors.New(resp.Status)
+					}
+				}
 				switch {
 				case err == nil:
-					_, rerr := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if rerr != nil || resp.StatusCode != 200 {
-						lost.Add(1)
-						lostErr.Store(errors.Join(rerr, errors.New(resp.Status)))
-					} else {
-						ok.Add(1)
-					}
+					ok.Add(1)
 				case isDialError(err):
 					refused.Add(1)
 					time.Sleep(10 * time.Millisecond)
-				default:
+				case reused:
 					lost.Add(1)
 					lostErr.Store(err)
+				default:
+					reset.Add(1)
+					resetErr.Store(err)
 				}
 			}
 		}()
@@ -83,15 +96,23 @@ func TestCloseLosesNoRequest(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	close(stop)
 	wg.Wait()
-	t.Logf("listener refusing: %v; %d answered, %d connections refused, %d lost", refusing, ok.Load(), refused.Load(), lost.Load())
+	t.Logf("listener refusing: %v; %d answered, %d connections refused, %d lost on kept-alive connections, %d on new ones",
+		refusing, ok.Load(), refused.Load(), lost.Load(), reset.Load())
 	if ok.Load() == 0 {
 		t.Fatal("no request was answered before closing")
 	}
 	if lost.Load() > 0 {
-		if raceBuild && !refusing {
-			t.Logf("%d requests lost (race build, listener not refusing), last: %v", lost.Load(), lostErr.Load())
+		t.Errorf("%d requests lost on kept-alive connections, last: %v", lost.Load(), lostErr.Load())
+	}
+	if reset.Load() > 0 {
+		if refusing {
+			t.Errorf("%d requests lost on new connections although the listener refused first, last: %v", reset.Load(), resetErr.Load())
 		} else {
-			t.Fatalf("%d requests lost, last: %v", lost.Load(), lostErr.Load())
+			// The documented limit where the kernel cannot stop completing
+			// handshakes: connections completed between the last look at
+			// the accept queue and the close are reset.
+			t.Logf("%d requests on new connections reset at the listener's close (platform without socket filters), last: %v",
+				reset.Load(), resetErr.Load())
 		}
 	}
 	if n := tr.Open(); n != 0 {

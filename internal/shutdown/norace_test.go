@@ -1,5 +1,0 @@
-//go:build !race
-
-package shutdown
-
-const raceBuild = false
