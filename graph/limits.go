@@ -2,10 +2,12 @@ package graph
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -17,6 +19,11 @@ type Limits struct {
 	MaxDepth      int
 	MaxComplexity int
 	es            graphql.ExecutableSchema
+	// measured remembers the verdict on operations that declare no
+	// variables: it depends on nothing else, and gqlgen's query cache hands
+	// out the same parsed operation for the same text.
+	// A refusal is kept as its message: each answer gets its own error.
+	measured *lru.Cache[*ast.OperationDefinition, string]
 }
 
 var _ interface {
@@ -30,6 +37,11 @@ func (l *Limits) ExtensionName() string { return "QueryLimits" }
 // Validate keeps the schema for complexity calculation.
 func (l *Limits) Validate(es graphql.ExecutableSchema) error {
 	l.es = es
+	cache, err := lru.New[*ast.OperationDefinition, string](1000)
+	if err != nil {
+		return fmt.Errorf("query limits: %w", err)
+	}
+	l.measured = cache
 	return nil
 }
 
@@ -39,6 +51,25 @@ func (l *Limits) MutateOperationContext(ctx context.Context, oc *graphql.Operati
 	if op == nil {
 		return nil
 	}
+	if len(op.VariableDefinitions) > 0 || l.measured == nil {
+		return l.measure(ctx, oc, op)
+	}
+	if refusal, ok := l.measured.Get(op); ok {
+		if refusal == "" {
+			return nil
+		}
+		return tooComplex("%s", refusal)
+	}
+	verdict := l.measure(ctx, oc, op)
+	refusal := ""
+	if verdict != nil {
+		refusal = verdict.Message
+	}
+	l.measured.Add(op, refusal)
+	return verdict
+}
+
+func (l *Limits) measure(ctx context.Context, oc *graphql.OperationContext, op *ast.OperationDefinition) *gqlerror.Error {
 	if d := depth(op.SelectionSet, oc.Doc.Fragments, 0); l.MaxDepth > 0 && d > l.MaxDepth {
 		return tooComplex("operation is nested %d levels deep, more than the limit of %d", d, l.MaxDepth)
 	}

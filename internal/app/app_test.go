@@ -325,8 +325,25 @@ func TestQueryLimits(t *testing.T) {
 		t.Fatalf("deep query: %+v", r.Errors)
 	}
 	wide := `{ files(first: 500) { edges { node { rows(first: 1000) { edges { cursor } } } } } }`
-	if r := s.gql(t, "", wide, nil); r.code() != "QUERY_TOO_COMPLEX" {
-		t.Fatalf("complex query: %+v", r.Errors)
+	// Twice each: the second answer comes from the remembered verdict.
+	for range 2 {
+		if r := s.gql(t, "", deep, nil); r.code() != "QUERY_TOO_COMPLEX" {
+			t.Fatalf("deep query: %+v", r.Errors)
+		}
+		if r := s.gql(t, "", wide, nil); r.code() != "QUERY_TOO_COMPLEX" {
+			t.Fatalf("complex query: %+v", r.Errors)
+		}
+	}
+	// Operations with variables are measured every time.
+	small := newServer(t, dbtest.SQLite(t), func(c *config.Config) { c.MaxComplexity = 3 })
+	for range 2 {
+		r := small.gql(t, "", `query($n: Int) { files(first: $n) { edges { node { id name } } } }`, map[string]any{"n": 1})
+		if r.code() != "QUERY_TOO_COMPLEX" || !strings.Contains(r.Errors[0].Message, "complexity") {
+			t.Fatalf("complex query with variables: %+v", r.Errors)
+		}
+		if r := small.gql(t, "", `{ files { totalCount } }`, nil); r.code() == "QUERY_TOO_COMPLEX" {
+			t.Fatalf("simple query: %+v", r.Errors)
+		}
 	}
 	if r := s.gql(t, "", `{ __schema { queryType { name } } }`, nil); len(r.Errors) > 0 {
 		t.Fatalf("introspection: %+v", r.Errors)
