@@ -21,8 +21,8 @@ type Limits struct {
 	es            graphql.ExecutableSchema
 	// measured remembers the verdict on operations that declare no
 	// variables: it depends on nothing else, and gqlgen's query cache hands
-	// out the same parsed operation for the same text.
-	// A refusal is kept as its message: each answer gets its own error.
+	// out the same parsed operation for the same text. A refusal is kept as
+	// its message, so that each answer gets an error of its own.
 	measured *lru.Cache[*ast.OperationDefinition, string]
 }
 
