@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/cutline/cutline/internal/database/dbtest"
 	"github.com/cutline/cutline/internal/events/wsconn"
+	"github.com/cutline/cutline/internal/testwait"
 )
 
 // eventsServer is newServer whose event broker is closed with the test, so
@@ -28,17 +28,6 @@ func eventsServer(t *testing.T, db *bun.DB) *server {
 	s := newServer(t, db, nil)
 	t.Cleanup(func() { s.app.Events.Close() })
 	return s
-}
-
-func pgOnly(t *testing.T) *bun.DB {
-	t.Helper()
-	if os.Getenv("TEST_DATABASE_URL") == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true but TEST_DATABASE_URL is not set")
-		}
-		t.Skip("TEST_DATABASE_URL is not set")
-	}
-	return dbtest.Postgres(t)
 }
 
 func bearer(tok string) map[string]any { return map[string]any{"Authorization": "Bearer " + tok} }
@@ -186,7 +175,7 @@ func TestFileEventsLineageOf(t *testing.T) {
 // Two servers on one PostgreSQL database each deliver the events caused
 // through the other, over both protocols.
 func TestFileEventsAcrossReplicas(t *testing.T) {
-	db := pgOnly(t)
+	db := dbtest.PostgresOrSkip(t)
 	a, b := eventsServer(t, db), eventsServer(t, db)
 	ada := a.register(t, "ada").AccessToken
 	bob := b.register(t, "bob").AccessToken
@@ -230,25 +219,14 @@ func listenerPID(t *testing.T, db *bun.DB, channel string) int {
 	return pids[0]
 }
 
-func awaitCond(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // Killing the listener's connection does not end subscriptions: the server
 // reconnects, finds that nothing was published meanwhile, and carries on.
 func TestFileEventsSurviveListenerReconnect(t *testing.T) {
-	db := pgOnly(t)
+	db := dbtest.PostgresOrSkip(t)
 	a := eventsServer(t, db)
 	pid := listenerPID(t, db, a.app.Events.Channel()) // before b listens too
 	b := eventsServer(t, db)
-	awaitCond(t, "the servers to know each other", func() bool { return a.app.Events.Stats().Peers == 1 })
+	testwait.Until(t, "the servers to know each other", func() bool { return a.app.Events.Stats().Peers == 1 })
 	ada := a.register(t, "ada").AccessToken
 	w := mustDial(t, a, "graphql-transport-ws", ada)
 	w.subscribe("1", eventsQuery)
@@ -257,7 +235,7 @@ func TestFileEventsSurviveListenerReconnect(t *testing.T) {
 	if _, err := db.ExecContext(context.Background(), "SELECT pg_terminate_backend(?)", pid); err != nil {
 		t.Fatal(err)
 	}
-	awaitCond(t, "the listener to recover", func() bool { return a.app.Events.Stats().Recovered == 1 })
+	testwait.Until(t, "the listener to recover", func() bool { return a.app.Events.Stats().Recovered == 1 })
 	b.uploadOK(t, ada, "after.csv", "a\n1\n")
 	w.expectEvent(`"CREATED"`, "after.csv")
 	if st := a.app.Events.Stats(); st.Resyncs != 0 || st.Reconnects != 1 {
@@ -268,7 +246,7 @@ func TestFileEventsSurviveListenerReconnect(t *testing.T) {
 // When events may have been lost between replicas, subscriptions end with
 // a RESYNC error; subscribing again works.
 func TestFileEventsResync(t *testing.T) {
-	db := pgOnly(t)
+	db := dbtest.PostgresOrSkip(t)
 	s := eventsServer(t, db)
 	ada := s.register(t, "ada").AccessToken
 	for _, proto := range []string{"graphql-transport-ws", "graphql-ws"} {

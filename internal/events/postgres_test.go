@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -15,18 +14,8 @@ import (
 
 	"github.com/cutline/cutline/internal/database/dbtest"
 	"github.com/cutline/cutline/internal/files"
+	"github.com/cutline/cutline/internal/testwait"
 )
-
-func pgDB(t *testing.T) *bun.DB {
-	t.Helper()
-	if os.Getenv("TEST_DATABASE_URL") == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true but TEST_DATABASE_URL is not set")
-		}
-		t.Skip("TEST_DATABASE_URL is not set")
-	}
-	return dbtest.Postgres(t)
-}
 
 func newPG(t *testing.T, db *bun.DB, opts PostgresOptions) *Broker {
 	t.Helper()
@@ -78,16 +67,6 @@ func notify(t *testing.T, db *bun.DB, channel, payload string) {
 }
 
 // await polls a condition that another goroutine will make true.
-func await(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 func recv(t *testing.T, s *Subscription) files.Event {
 	t.Helper()
@@ -126,7 +105,7 @@ func TestNewPostgresNeedsPostgres(t *testing.T) {
 
 // Two brokers on one database stand for two replicas.
 func TestPostgresRelaysBetweenReplicas(t *testing.T) {
-	db := pgDB(t)
+	db := dbtest.PostgresOrSkip(t)
 	a, b := newPG(t, db, PostgresOptions{}), newPG(t, db, PostgresOptions{})
 	if a.Channel() == "" || a.Channel() != b.Channel() {
 		t.Fatalf("channels %q and %q", a.Channel(), b.Channel())
@@ -163,7 +142,7 @@ func TestPostgresRelaysBetweenReplicas(t *testing.T) {
 	}
 	for _, br := range []*Broker{a, b} {
 		// Each hears of the other through its events or heartbeats.
-		await(t, "the replicas to know each other", func() bool { return br.Stats().Peers == 1 })
+		testwait.Until(t, "the replicas to know each other", func() bool { return br.Stats().Peers == 1 })
 		if st := br.Stats(); st.Resyncs != 0 || !st.Listening {
 			t.Fatalf("stats %+v", st)
 		}
@@ -174,11 +153,11 @@ func TestPostgresRelaysBetweenReplicas(t *testing.T) {
 // other replica reports that it published nothing meanwhile, subscriptions
 // carry on.
 func TestPostgresListenerRecovers(t *testing.T) {
-	db := pgDB(t)
+	db := dbtest.PostgresOrSkip(t)
 	a := newPG(t, db, PostgresOptions{})
 	pid := onlyListener(t, db, a.Channel())
 	b := newPG(t, db, PostgresOptions{})
-	await(t, "A to know B", func() bool { return a.Stats().Peers == 1 })
+	testwait.Until(t, "A to know B", func() bool { return a.Stats().Peers == 1 })
 	sub := a.Subscribe(1)
 	b.Publish(ev(1, "before"))
 	if e := recv(t, sub); e.FileID != "before" {
@@ -186,7 +165,7 @@ func TestPostgresListenerRecovers(t *testing.T) {
 	}
 
 	terminate(t, db, pid)
-	await(t, "A to recover", func() bool { return a.Stats().Recovered == 1 })
+	testwait.Until(t, "A to recover", func() bool { return a.Stats().Recovered == 1 })
 	if pids := listenerPIDs(t, db, a.Channel()); len(pids) != 2 || pids[0] == pid || pids[1] == pid {
 		t.Fatalf("listeners after reconnect: %v (old %d)", pids, pid)
 	}
@@ -203,7 +182,7 @@ func TestPostgresListenerRecovers(t *testing.T) {
 // reconnect, the other replica's report shows the hole and subscriptions
 // end with ErrResync.
 func TestPostgresResyncAfterMissedEvent(t *testing.T) {
-	db := pgDB(t)
+	db := dbtest.PostgresOrSkip(t)
 	hold := make(chan struct{})
 	var release sync.Once
 	t.Cleanup(func() { release.Do(func() { close(hold) }) })
@@ -215,19 +194,19 @@ func TestPostgresResyncAfterMissedEvent(t *testing.T) {
 	}})
 	pid := onlyListener(t, db, a.Channel())
 	b := newPG(t, db, PostgresOptions{})
-	await(t, "A to know B", func() bool { return a.Stats().Peers == 1 })
+	testwait.Until(t, "A to know B", func() bool { return a.Stats().Peers == 1 })
 	sub := a.Subscribe(1)
 
 	terminate(t, db, pid)
-	await(t, "A to notice", func() bool { return !a.Stats().Listening })
+	testwait.Until(t, "A to notice", func() bool { return !a.Stats().Listening })
 	b.Publish(ev(1, "missed"))
-	await(t, "B to send", func() bool { return b.Stats().Sent == 1 })
+	testwait.Until(t, "B to send", func() bool { return b.Stats().Sent == 1 })
 	release.Do(func() { close(hold) })
 
 	if err := ended(t, sub); !errors.Is(err, ErrResync) {
 		t.Fatalf("ended with %v, want ErrResync", err)
 	}
-	await(t, "A to listen again", func() bool { return a.Stats().Listening })
+	testwait.Until(t, "A to listen again", func() bool { return a.Stats().Listening })
 	if st := a.Stats(); st.Recovered != 0 || st.Resyncs != 1 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -242,7 +221,7 @@ func TestPostgresResyncAfterMissedEvent(t *testing.T) {
 // A replica whose numbers jump (its NOTIFY failed, or its queue
 // overflowed) makes the others resync.
 func TestPostgresResyncOnHole(t *testing.T) {
-	db := pgDB(t)
+	db := dbtest.PostgresOrSkip(t)
 	a := newPG(t, db, PostgresOptions{})
 	sub := a.Subscribe(7)
 	ch := a.Channel()
@@ -261,14 +240,14 @@ func TestPostgresResyncOnHole(t *testing.T) {
 // A replica that does not report after a reconnect may have published
 // meanwhile and died: resync rather than hope.
 func TestPostgresResyncWhenPeerSilent(t *testing.T) {
-	db := pgDB(t)
+	db := dbtest.PostgresOrSkip(t)
 	// The fake peer stays "active" for three heartbeats after it spoke,
 	// which is the window for the reconnect to start.
 	a := newPG(t, db, PostgresOptions{Heartbeat: 2 * time.Second, SyncTimeout: time.Second})
 	pid := onlyListener(t, db, a.Channel())
 	sub := a.Subscribe(1)
 	notify(t, db, a.Channel(), `{"k":"h","i":"fake","s":0}`)
-	await(t, "A to know the peer", func() bool { return a.Stats().Peers == 1 })
+	testwait.Until(t, "A to know the peer", func() bool { return a.Stats().Peers == 1 })
 	terminate(t, db, pid)
 	if err := ended(t, sub); !errors.Is(err, ErrResync) {
 		t.Fatalf("ended with %v, want ErrResync", err)
@@ -281,17 +260,17 @@ func TestPostgresResyncWhenPeerSilent(t *testing.T) {
 // A replica that shut down cleanly said goodbye, so a later reconnect does
 // not wait for it or resync because of it.
 func TestPostgresByeForgetsReplica(t *testing.T) {
-	db := pgDB(t)
+	db := dbtest.PostgresOrSkip(t)
 	a := newPG(t, db, PostgresOptions{})
 	pid := onlyListener(t, db, a.Channel())
 	b := newPG(t, db, PostgresOptions{})
-	await(t, "A to know B", func() bool { return a.Stats().Peers == 1 })
+	testwait.Until(t, "A to know B", func() bool { return a.Stats().Peers == 1 })
 	b.Publish(ev(1, "x"))
 	b.Close()
-	await(t, "A to forget B", func() bool { return a.Stats().Peers == 0 })
+	testwait.Until(t, "A to forget B", func() bool { return a.Stats().Peers == 0 })
 	sub := a.Subscribe(1)
 	terminate(t, db, pid)
-	await(t, "A to recover", func() bool { return a.Stats().Recovered == 1 })
+	testwait.Until(t, "A to recover", func() bool { return a.Stats().Recovered == 1 })
 	select {
 	case e, ok := <-sub.C:
 		t.Fatalf("subscription got %+v (open %v, err %v)", e, ok, sub.Err())

@@ -2,7 +2,6 @@ package files_test
 
 import (
 	"context"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -50,10 +49,7 @@ func BenchmarkList(b *testing.B) {
 		b.Run(d, func(b *testing.B) {
 			var db *bun.DB
 			if d == "postgres" {
-				if os.Getenv("TEST_DATABASE_URL") == "" {
-					b.Skip("TEST_DATABASE_URL not set")
-				}
-				db = dbtest.Postgres(b)
+				db = dbtest.PostgresOrSkip(b)
 			} else {
 				db = dbtest.SQLite(b)
 			}

@@ -187,10 +187,7 @@ func BenchmarkGraph(b *testing.B) {
 		b.Run(dialect, func(b *testing.B) {
 			var db *bun.DB
 			if dialect == "postgres" {
-				if os.Getenv("TEST_DATABASE_URL") == "" {
-					b.Skip("TEST_DATABASE_URL is not set")
-				}
-				db = dbtest.Postgres(b)
+				db = dbtest.PostgresOrSkip(b)
 			} else {
 				db = dbtest.SQLite(b)
 			}

@@ -26,13 +26,33 @@ import (
 func Each(t *testing.T, fn func(t *testing.T, db *bun.DB)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
-	if os.Getenv("TEST_DATABASE_URL") == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests cannot be skipped under CI")
-		}
-		return
+	if havePostgres(t) {
+		t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
 	}
-	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
+}
+
+// PostgresOrSkip is Postgres for tests and benchmarks that only make sense
+// on PostgreSQL: without TEST_DATABASE_URL it skips t, but fails it under
+// CI=true, as Each does.
+func PostgresOrSkip(t testing.TB) *bun.DB {
+	t.Helper()
+	if !havePostgres(t) {
+		t.Skip("TEST_DATABASE_URL is not set")
+	}
+	return Postgres(t)
+}
+
+// havePostgres reports whether TEST_DATABASE_URL is set; under CI=true its
+// absence fails t: CI must never silently skip PostgreSQL.
+func havePostgres(t testing.TB) bool {
+	t.Helper()
+	if os.Getenv("TEST_DATABASE_URL") != "" {
+		return true
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests cannot be skipped under CI")
+	}
+	return false
 }
 
 // SQLite returns a migrated SQLite database in a temporary folder.
