@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cutline/cutline/internal/testwait"
 )
 
 // fakeConn records what reaches the socket; while gate is non-nil each
@@ -71,16 +73,6 @@ func wrap(f *fakeConn, maxN int, timeout time.Duration) *conn {
 }
 
 // waitFor polls a condition that the writer goroutine will make true.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // Messages go out in order, then the close frame, then the socket closes.
 func TestWritesInOrderThenClose(t *testing.T) {
@@ -93,7 +85,7 @@ func TestWritesInOrderThenClose(t *testing.T) {
 	}
 	c.WriteClose(4403, "forbidden")
 	c.Close()
-	waitFor(t, "the socket to close", func() bool { _, _, _, closed := f.snapshot(); return closed })
+	testwait.Until(t, "the socket to close", func() bool { _, _, _, closed := f.snapshot(); return closed })
 	written, closes, _, _ := f.snapshot()
 	if strings.Join(written, "") != `"a""b""c"` || len(closes) != 1 || closes[0] != 4403 {
 		t.Fatalf("written %v, closes %v", written, closes)
@@ -109,7 +101,7 @@ func TestOverflowClosesSlowConsumer(t *testing.T) {
 	f := newFake(true)
 	c := wrap(f, 3, time.Minute)
 	c.WriteJSON("first") // taken by the writer, which then blocks on the gate
-	waitFor(t, "the writer to take the first message", func() bool {
+	testwait.Until(t, "the writer to take the first message", func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		return len(c.queue) == 0
@@ -126,7 +118,7 @@ func TestOverflowClosesSlowConsumer(t *testing.T) {
 		t.Fatalf("write after overflow: %v", err)
 	}
 	close(f.gate) // the client reads again
-	waitFor(t, "the close frame", func() bool { _, closes, _, _ := f.snapshot(); return len(closes) == 1 })
+	testwait.Until(t, "the close frame", func() bool { _, closes, _, _ := f.snapshot(); return len(closes) == 1 })
 	written, closes, reasons, _ := f.snapshot()
 	if len(written) != 1 || closes[0] != CloseSlowConsumer || !strings.HasPrefix(reasons[0], "slow consumer") || len(reasons[0]) > 123 {
 		t.Fatalf("written %v, closes %v %q", written, closes, reasons)
@@ -140,7 +132,7 @@ func TestBlockedWriteTimesOut(t *testing.T) {
 	defer close(f.gate)
 	c := wrap(f, 10, 20*time.Millisecond)
 	c.WriteJSON("stuck")
-	waitFor(t, "the watchdog", func() bool { _, closes, _, _ := f.snapshot(); return len(closes) == 1 })
+	testwait.Until(t, "the watchdog", func() bool { _, closes, _, _ := f.snapshot(); return len(closes) == 1 })
 	if _, closes, reasons, _ := f.snapshot(); closes[0] != CloseSlowConsumer || !strings.Contains(reasons[0], "blocked") {
 		t.Fatalf("closes %v %q", closes, reasons)
 	}
