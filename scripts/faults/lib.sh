@@ -32,20 +32,13 @@ pids=()
 db_created=0
 server_pid=""
 
-psql_admin() { psql -X -q -v ON_ERROR_STOP=1 -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres "$@"; }
-log() { echo "== $*" >&2; }
+# shellcheck source=../common.sh
+. "$root/scripts/common.sh"
 
 faults_cleanup() {
   local rc=$?
   set +e
-  for pid in "${pids[@]}"; do
-    kill -0 "$pid" 2>/dev/null && kill "$pid" 2>/dev/null
-  done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
+  stop_pids "${pids[@]}"
   if [ "$db_created" = 1 ]; then
     # PostgreSQL may still be restarting after the restart check: retry briefly.
     for _ in $(seq 1 30); do

@@ -59,20 +59,13 @@ tmp="$(mktemp -d -t cutline-load.XXXXXX)"
 pids=()
 db_created=0
 
-psql_admin() { psql -X -q -v ON_ERROR_STOP=1 -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres "$@"; }
+# shellcheck source=../common.sh
+. "$root/scripts/common.sh"
 
 cleanup() {
   local rc=$?
   set +e
-  for pid in "${pids[@]}"; do
-    if kill -0 "$pid" 2>/dev/null; then kill "$pid" 2>/dev/null; fi
-  done
-  for pid in "${pids[@]}"; do
-    # bounded wait: escalate after 15 s
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
+  stop_pids "${pids[@]}"
   if [ "$db_created" = 1 ]; then
     if [ "${KEEP_DB:-0}" = 1 ]; then
       echo "kept database: $dburl" >&2
@@ -86,8 +79,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-log() { echo "== $*" >&2; }
 
 wait_http() { # url pid what
   for _ in $(seq 1 300); do
