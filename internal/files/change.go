@@ -10,6 +10,7 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
 	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
 
 	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/blobstore"
@@ -143,28 +144,21 @@ func (s *Service) Sweep(ctx context.Context, grace time.Duration) (removed int, 
 		removed++
 	}
 
-	it := s.bucket.List(&blobListOptions)
-	for {
-		obj, err := it.Next(ctx)
-		if err != nil {
-			if isEOF(err) {
-				break
-			}
-			return removed, fmt.Errorf("list objects: %w", err)
-		}
+	err = eachObject(ctx, s.bucket, func(obj *blob.ListObject) error {
 		if obj.IsDir || now.Sub(obj.ModTime) < grace {
-			continue
+			return nil
 		}
 		exists, err := s.db.NewSelect().Model((*File)(nil)).Where("object_key = ?", obj.Key).Exists(ctx)
 		if err != nil {
-			return removed, fmt.Errorf("check object: %w", err)
+			return fmt.Errorf("check object: %w", err)
 		}
 		if !exists {
 			s.removeObject(obj.Key)
 			removed++
 		}
-	}
-	return removed, nil
+		return nil
+	})
+	return removed, err
 }
 
 func trimTag(t string) string {
@@ -176,6 +170,50 @@ func trimTag(t string) string {
 }
 
 var blobListOptions = blob.ListOptions{Prefix: blobstore.Prefix}
+
+// listPageSize is how many objects the sweep lists at a time.
+const listPageSize = 1000
+
+// listAttempts bounds how often one page is listed again after an object
+// vanished while it was being listed.
+const listAttempts = 5
+
+// eachObject calls fn for every object under the files prefix, a page at a
+// time. A folder bucket lists by reading the directory and then each entry;
+// an upload finishing in between renames its temporary file away and fails
+// the whole page with NotFound. That object is simply gone, so the page is
+// read again rather than ending the sweep.
+func eachObject(ctx context.Context, b *blob.Bucket, fn func(*blob.ListObject) error) error {
+	token := blob.FirstPageToken
+	for {
+		var (
+			objs []*blob.ListObject
+			next []byte
+			err  error
+		)
+		for range listAttempts {
+			objs, next, err = b.ListPage(ctx, token, listPageSize, &blobListOptions)
+			if gcerrors.Code(err) != gcerrors.NotFound {
+				break
+			}
+		}
+		if isEOF(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("list objects: %w", err)
+		}
+		for _, obj := range objs {
+			if err := fn(obj); err != nil {
+				return err
+			}
+		}
+		if len(next) == 0 {
+			return nil
+		}
+		token = next
+	}
+}
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }
 
