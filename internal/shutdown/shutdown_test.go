@@ -124,3 +124,56 @@ func isDialError(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
 }
+
+// slowListener keeps Accept from returning, closed or not, until it has
+// been closed twice: a Serve goroutine that has not run since the listener
+// closed, until srv.Shutdown closes the listeners it still tracks.
+type slowListener struct {
+	net.Listener
+	accepting chan struct{} // closed by the first Accept
+	release   chan struct{} // closed by the second Close
+	once      sync.Once
+	closes    atomic.Int32
+}
+
+func (l *slowListener) Accept() (net.Conn, error) {
+	l.once.Do(func() { close(l.accepting) })
+	<-l.release
+	return l.Listener.Accept()
+}
+
+func (l *slowListener) Close() error {
+	err := l.Listener.Close()
+	if l.closes.Add(1) == 2 {
+		close(l.release)
+	}
+	return err
+}
+
+// Close closes the listener itself, and srv.Shutdown closes every listener
+// srv still tracks: when srv.Serve has not yet returned, that is the same
+// one again, which is no failure of the shutdown.
+func TestCloseBeforeServeReturns(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &slowListener{Listener: raw, accepting: make(chan struct{}), release: make(chan struct{})}
+	var tr Tracker
+	srv := &http.Server{Handler: http.NotFoundHandler(), ConnState: tr.ConnState}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	<-ln.accepting // Serve tracks a listener before it first accepts
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := tr.Close(ctx, srv, ln, 10*time.Millisecond); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if n := ln.closes.Load(); n != 2 {
+		t.Fatalf("listener closed %d times, want 2 (by Close, then by Shutdown)", n)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		t.Fatalf("Serve returned %v, want ErrServerClosed", err)
+	}
+}
