@@ -239,7 +239,11 @@ func (r *Resolver) lineageGraph(ctx context.Context, id string, dir *lineage.Dir
 	for i, n := range g.Nodes {
 		ids[i] = n.ID
 	}
-	m, err := r.Files.GetMany(ctx, c.UserID, ids)
+	get := r.Files.GetMany
+	if fc := graphql.GetFieldContext(ctx); fc != nil && !selectsHeavyFile(fc.Field.Selections, 0) {
+		get = r.Files.GetManyLight
+	}
+	m, err := get(ctx, c.UserID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -298,6 +302,40 @@ func (r *Resolver) fileConnection(ctx context.Context, owner int64, first *int, 
 // heavyFileFields are the File fields that read the column profile or the
 // metadata, which a light listing leaves out.
 var heavyFileFields = map[string]bool{"columns": true, "metadata": true, "rows": true}
+
+// selectsHeavyFile reports whether sel selects, at any depth and through
+// fragments, a File field that needs the column profile or the metadata.
+// It errs towards yes: @skip and @include are not read, type conditions
+// are not narrowed, and a selection deeper than maxInlineDepth counts as
+// one.
+func selectsHeavyFile(sel ast.SelectionSet, depth int) bool {
+	if depth > maxInlineDepth {
+		return true
+	}
+	for _, s := range sel {
+		var sub ast.SelectionSet
+		switch s := s.(type) {
+		case *ast.Field:
+			if s.ObjectDefinition == nil || s.ObjectDefinition.Name == "File" && heavyFileFields[s.Name] {
+				return true
+			}
+			sub = s.SelectionSet
+		case *ast.InlineFragment:
+			sub = s.SelectionSet
+		case *ast.FragmentSpread:
+			if s.Definition == nil {
+				return true
+			}
+			sub = s.Definition.SelectionSet
+		default:
+			return true
+		}
+		if selectsHeavyFile(sub, depth+1) {
+			return true
+		}
+	}
+	return false
+}
 
 // listed is what a query asks of a listing (a FileConnection field).
 type listed struct {

@@ -16,9 +16,9 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// edgesSelection parses query against the schema and returns the selection
-// under the first field named edges.
-func edgesSelection(t *testing.T, query string) ast.SelectionSet {
+// selectionUnder parses query against the schema and returns the selection
+// under the first field named field.
+func selectionUnder(t *testing.T, query, field string) ast.SelectionSet {
 	t.Helper()
 	doc, errs := gqlparser.LoadQueryWithRules(parsedSchema, query, nil)
 	if errs != nil {
@@ -30,7 +30,7 @@ func edgesSelection(t *testing.T, query string) ast.SelectionSet {
 			var sub ast.SelectionSet
 			switch s := s.(type) {
 			case *ast.Field:
-				if s.Name == "edges" {
+				if s.Name == field {
 					return s.SelectionSet
 				}
 				sub = s.SelectionSet
@@ -47,7 +47,7 @@ func edgesSelection(t *testing.T, query string) ast.SelectionSet {
 	}
 	sel := find(doc.Operations[0].SelectionSet)
 	if sel == nil {
-		t.Fatal("no edges field in the query")
+		t.Fatalf("no %s field in the query", field)
 	}
 	return sel
 }
@@ -70,7 +70,7 @@ func TestInlineSelection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := inlineSelection(edgesSelection(t, tt.query), 0); got != tt.want {
+			if got := inlineSelection(selectionUnder(t, tt.query, "edges"), 0); got != tt.want {
 				t.Errorf("inlineSelection = %v, want %v", got, tt.want)
 			}
 		})

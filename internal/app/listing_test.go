@@ -96,3 +96,85 @@ func TestListingReadsWhatTheQueryAsks(t *testing.T) {
 		}
 	})
 }
+
+// A lineage graph reads its files without their column profiles and
+// metadata unless the query asks for them somewhere under it; wherever it
+// asks, what it asks for must be there.
+func TestLineageReadsWhatTheQueryAsks(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		s := newServer(t, db, nil)
+		ada := s.register(t, "ada").AccessToken
+		src := s.uploadOK(t, ada, "people.csv", "name,age\nAda,36\nBob,17\n")
+		r := s.upload(t, ada, `mutation($f: Upload!, $p: [ID!]!) { saveGeneratedFile(file: $f, name: "adults.csv", parentIds: $p,
+			metadata: {note: "kept"}) { id } }`, map[string]any{"p": []string{src}}, "f", "adults.csv", "name,age\nAda,36\n")
+		if len(r.Errors) > 0 {
+			t.Fatal(r.Errors)
+		}
+
+		type file struct {
+			Name     string
+			Columns  []struct{ Name string }
+			Metadata map[string]any
+			Rows     *struct {
+				Edges []struct{ Node struct{ Values []string } }
+			}
+			Lineage *struct{ Root file }
+		}
+		type graph struct {
+			Lineage struct {
+				Root  file
+				Nodes []struct {
+					Distance int
+					File     file
+				}
+				Edges []struct{ Parent, Child file }
+			}
+		}
+		tests := []struct {
+			name, query string
+			check       func(t *testing.T, g graph)
+		}{
+			{"names only", `query($id: ID!) { lineage(fileId: $id) { root { name } nodes { distance file { name } } edges { parent { name } child { name } } } }`,
+				func(t *testing.T, g graph) {
+					l := g.Lineage
+					if l.Root.Name != "people.csv" || len(l.Nodes) != 2 || l.Nodes[1].File.Name != "adults.csv" || l.Edges[0].Child.Name != "adults.csv" {
+						t.Fatalf("got %+v", l)
+					}
+				}},
+			{"columns and metadata of the nodes through a fragment", `query($id: ID!) { lineage(fileId: $id) { nodes { file { ...Heavy } } } }
+				fragment Heavy on File { name columns { name } metadata }`,
+				func(t *testing.T, g graph) {
+					n := g.Lineage.Nodes
+					if len(n) != 2 || len(n[0].File.Columns) != 2 || n[1].File.Metadata["note"] != "kept" {
+						t.Fatalf("got %+v", n)
+					}
+				}},
+			{"rows of an edge's child", `query($id: ID!) { lineage(fileId: $id) { edges { child { rows(first: 1) { edges { node { values } } } } } } }`,
+				func(t *testing.T, g graph) {
+					if r := g.Lineage.Edges[0].Child.Rows; r == nil || len(r.Edges) != 1 || r.Edges[0].Node.Values[0] != "Ada" {
+						t.Fatalf("got %+v", g.Lineage.Edges)
+					}
+				}},
+			{"columns of the root in an inline fragment", `query($id: ID!) { lineage(fileId: $id) { root { ... on File { columns { name } } } } }`,
+				func(t *testing.T, g graph) {
+					if c := g.Lineage.Root.Columns; len(c) != 2 || c[1].Name != "age" {
+						t.Fatalf("got %+v", g.Lineage.Root)
+					}
+				}},
+			{"metadata under a nested lineage", `query($id: ID!) { lineage(fileId: $id, direction: DOWNSTREAM) { nodes { file { name lineage(direction: UPSTREAM) { root { metadata } } } } } }`,
+				func(t *testing.T, g graph) {
+					n := g.Lineage.Nodes
+					if len(n) != 2 || n[1].File.Lineage == nil || n[1].File.Lineage.Root.Metadata["note"] != "kept" {
+						t.Fatalf("got %+v", n)
+					}
+				}},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				var g graph
+				s.ok(t, ada, tc.query, map[string]any{"id": src}, &g)
+				tc.check(t, g)
+			})
+		}
+	})
+}

@@ -32,6 +32,7 @@ import (
 type Service struct {
 	db      *bun.DB
 	stmts   *database.Stmts
+	pg      bool
 	bucket  *blob.Bucket
 	maxSize int64
 	log     *slog.Logger
@@ -50,7 +51,7 @@ type Options struct {
 
 // NewService builds the files feature over a database and a bucket.
 func NewService(db *bun.DB, bucket *blob.Bucket, opts Options) *Service {
-	s := &Service{db: db, stmts: database.Prepared(db), bucket: bucket, maxSize: opts.MaxFileSize, log: opts.Logger, now: time.Now, publish: opts.Publish}
+	s := &Service{db: db, stmts: database.Prepared(db), pg: database.IsPostgres(db), bucket: bucket, maxSize: opts.MaxFileSize, log: opts.Logger, now: time.Now, publish: opts.Publish}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
