@@ -60,7 +60,7 @@ func (s *Service) UpdateTags(ctx context.Context, owner int64, id string, c TagC
 		if _, err := tx.NewUpdate().Model(f).Column("user_tags").WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("update tags: %w", err)
 		}
-		return insertTags(ctx, tx, f)
+		return replaceTags(ctx, tx, f)
 	})
 	if err != nil {
 		return nil, err

@@ -355,6 +355,11 @@ func TestTagsAndDelete(t *testing.T) {
 		if err != nil || strings.Join(f.UserTags, ",") != "two,three" {
 			t.Fatalf("tags = %v, %v", f.UserTags, err)
 		}
+		for tag, want := range map[string]int{"one": 0, "two": 1, "three": 1} {
+			if n, err := e.svc.Count(ctx, e.alice, files.Filter{Tags: []string{tag}}); err != nil || n != want {
+				t.Errorf("files tagged %q: %d, %v; want %d", tag, n, err, want)
+			}
+		}
 		for _, bad := range []files.TagChange{
 			{Add: []string{"uploaded"}},
 			{Add: []string{strings.Repeat("x", 65)}},

@@ -305,10 +305,16 @@ func (s *Service) insert(ctx context.Context, f *File, name string, nf NewFile) 
 	return err
 }
 
-func insertTags(ctx context.Context, db bun.IDB, f *File) error {
+// replaceTags rewrites the tag rows of an existing file.
+func replaceTags(ctx context.Context, db bun.IDB, f *File) error {
 	if _, err := db.NewDelete().Model((*tagRow)(nil)).Where("file_id = ?", f.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("clear tags: %w", err)
 	}
+	return insertTags(ctx, db, f)
+}
+
+// insertTags writes the tag rows of a file that has none yet.
+func insertTags(ctx context.Context, db bun.IDB, f *File) error {
 	all := f.Tags()
 	if len(all) == 0 {
 		return nil
