@@ -3,7 +3,12 @@ package csvio
 import (
 	"bufio"
 	"io"
+	"sync"
 )
+
+// sniffReaders holds the buffered readers Analyze sniffs through, for the
+// same reason as bufPool.
+var sniffReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, SniffSize) }}
 
 // Summary is the result of Analyze.
 type Summary struct {
@@ -24,7 +29,12 @@ type Summary struct {
 // with that error (PipeReader.CloseWithError) so that the writer does not
 // block forever.
 func Analyze(r io.Reader) (Summary, error) {
-	br := bufio.NewReaderSize(r, SniffSize)
+	br := sniffReaders.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() {
+		br.Reset(nil)
+		sniffReaders.Put(br)
+	}()
 	prefix, err := br.Peek(SniffSize)
 	if err != nil && err != io.EOF {
 		return Summary{}, err
@@ -34,6 +44,7 @@ func Analyze(r io.Reader) (Summary, error) {
 		return Summary{}, err
 	}
 	rd := NewReader(br, d)
+	defer rd.release()
 	header, err := rd.Header()
 	if err == io.EOF {
 		return Summary{}, &NotCSVError{reasonNoHeader}

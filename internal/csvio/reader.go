@@ -9,6 +9,7 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unsafe"
 
@@ -29,9 +30,15 @@ const (
 // than 16 MiB: the reader would otherwise have to hold it all in memory.
 var ErrRecordTooLarge = errors.New("csvio: record longer than 16 MiB")
 
+// bufPool holds read buffers of initialBufSize that a Reader gave back
+// (release). Most uploads are a few kilobytes: making and zeroing a fresh
+// 128 KiB buffer for each cost more than parsing them.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, initialBufSize); return &b }}
+
 var (
 	errHeaderNotRead = errors.New("csvio: Read called before Header")
 	errBufferLimit   = errors.New("csvio: buffer limit")
+	errReleased      = errors.New("csvio: Reader used after release")
 )
 
 // Reader reads records from CSV bytes in a given Dialect. It parses its own
@@ -132,6 +139,17 @@ func (r *Reader) Read() ([]string, error) {
 	return r.record, nil
 }
 
+// release gives the read buffer back for another Reader; r must not be
+// used afterwards, nor any record it returned. A buffer that grew for a
+// long record is left to the garbage collector.
+func (r *Reader) release() {
+	if len(r.buf) == initialBufSize {
+		b := r.buf
+		bufPool.Put(&b)
+	}
+	r.buf, r.record, r.err = nil, nil, errReleased
+}
+
 // Line returns the 1-based physical record number of the record returned
 // last (the header is 1). Blank lines count, quoted line breaks do not, so it
 // matches the row number a spreadsheet shows for the same file.
@@ -203,7 +221,11 @@ func (r *Reader) fill() error {
 		return r.err
 	}
 	if r.buf == nil {
-		r.buf = make([]byte, min(initialBufSize, r.maxBuf))
+		if r.maxBuf >= initialBufSize {
+			r.buf = *bufPool.Get().(*[]byte)
+		} else {
+			r.buf = make([]byte, r.maxBuf)
+		}
 	}
 	if r.pos > 0 {
 		r.end = copy(r.buf, r.buf[r.pos:r.end])

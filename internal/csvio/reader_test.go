@@ -3,9 +3,11 @@ package csvio
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 )
@@ -335,5 +337,54 @@ func TestSniffLongPrefix(t *testing.T) {
 	in := b.String()[:SniffSize-3]
 	if d, err := Sniff([]byte(in)); err != nil || d.Delimiter != ';' {
 		t.Fatalf("Sniff = %+v, %v", d, err)
+	}
+}
+
+// Analyze hands its buffers on to the next call: concurrent and successive
+// analyses of different files must each see only their own bytes, including
+// after one whose record outgrew the buffer.
+func TestAnalyzeReusesBuffers(t *testing.T) {
+	file := func(i int) []byte {
+		var b bytes.Buffer
+		fmt.Fprintf(&b, "id,word%d\n", i)
+		for r := 0; r < 50+i; r++ {
+			fmt.Fprintf(&b, "%d,%s\n", r*i, strings.Repeat(string(rune('a'+i%26)), 1+i%7))
+		}
+		return b.Bytes()
+	}
+	long := []byte("k,v\n1," + strings.Repeat("x", 3*initialBufSize) + "\n")
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; i < 64; i += 8 {
+				data := file(i)
+				if i%16 == 5 {
+					data = long
+				}
+				s, err := Analyze(bytes.NewReader(data))
+				if err != nil {
+					errs <- fmt.Errorf("file %d: %w", i, err)
+					return
+				}
+				if i%16 == 5 {
+					if s.Rows != 1 || *s.Columns[1].Max != strings.Repeat("x", 3*initialBufSize) {
+						errs <- fmt.Errorf("long file: %d rows, max of %d bytes", s.Rows, len(*s.Columns[1].Max))
+					}
+					continue
+				}
+				want := strings.Repeat(string(rune('a'+i%26)), 1+i%7)
+				if s.Rows != int64(50+i) || s.Header[1] != fmt.Sprintf("word%d", i) || *s.Columns[1].Min != want || *s.Columns[1].Max != want {
+					errs <- fmt.Errorf("file %d: %d rows, header %v, min %q max %q", i, s.Rows, s.Header, *s.Columns[1].Min, *s.Columns[1].Max)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

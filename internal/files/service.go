@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -165,6 +166,12 @@ type stored struct {
 	summary csvio.Summary
 }
 
+// copyBuffers holds the buffers uploads are copied through: large enough
+// that big files take few writes, and reused because most uploads are a
+// few kilobytes, for which making and zeroing a fresh one cost more than
+// the copy.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
 // store streams body into the bucket under key. The CSV analysis runs on a
 // pipe beside the upload, so the bytes are read exactly once.
 func (s *Service) store(ctx context.Context, key string, body io.Reader) (stored, error) {
@@ -186,7 +193,9 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader) (stored
 	}()
 
 	h := sha256.New()
-	n, copyErr := io.CopyBuffer(io.MultiWriter(w, h, pw), io.LimitReader(body, s.maxSize+1), make([]byte, 256<<10))
+	buf := copyBuffers.Get().(*[]byte)
+	n, copyErr := io.CopyBuffer(io.MultiWriter(w, h, pw), io.LimitReader(body, s.maxSize+1), *buf)
+	copyBuffers.Put(buf)
 	pw.CloseWithError(copyErr)
 	<-done
 
