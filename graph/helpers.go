@@ -18,24 +18,46 @@ import (
 type ctxKey int
 
 const (
-	clientIPKey ctxKey = iota
+	requestKey ctxKey = iota
 	cacheKey
 )
 
-// WithRequest stores what resolvers need from the HTTP request (the client
-// address for login limits) and a per-request user cache.
+// WithRequest keeps the HTTP request for what resolvers need from it (the
+// client address for login limits).
 func WithRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), clientIPKey, auth.ClientIP(r))
-		ctx = context.WithValue(ctx, cacheKey, newRequestCache())
-		next.ServeHTTP(w, r.WithContext(ctx))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey, r)))
 	})
 }
 
 // ClientIP is the address of the client that sent the operation.
 func ClientIP(ctx context.Context) string {
-	ip, _ := ctx.Value(clientIPKey).(string)
-	return ip
+	if r, ok := ctx.Value(requestKey).(*http.Request); ok {
+		return auth.ClientIP(r)
+	}
+	return ""
+}
+
+// RequestCache gives every response its own cache: one per query or
+// mutation, and one per event of a subscription, whose operation lives as
+// long as its websocket; what one event read is never served, stale, to
+// the next.
+type RequestCache struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.ResponseInterceptor
+} = RequestCache{}
+
+// ExtensionName names the extension for gqlgen.
+func (RequestCache) ExtensionName() string { return "RequestCache" }
+
+// Validate accepts any schema.
+func (RequestCache) Validate(graphql.ExecutableSchema) error { return nil }
+
+// InterceptResponse runs one response with a fresh cache.
+func (RequestCache) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	return next(context.WithValue(ctx, cacheKey, newRequestCache()))
 }
 
 // requestCache remembers, for one request, users (every file of a page has

@@ -360,3 +360,25 @@ func dialSmallBuffer(t *testing.T, s *server, tok string) *wsClient {
 	}
 	return w
 }
+
+// Each event is answered afresh: what a subscription read for one event
+// (here the children of a file) is not served again, stale, for the next.
+func TestFileEventsReadEachEventAfresh(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+		s := eventsServer(t, db)
+		ada := s.register(t, "ada").AccessToken
+		parent := s.uploadOK(t, ada, "p.csv", "a\n1\n")
+		w := mustDial(t, s, "graphql-transport-ws", ada)
+		w.subscribe("1", `subscription { fileEvents { type file { id children { name } } } }`)
+		waitSubscribers(t, s, 1)
+
+		s.tag(t, ada, parent, "first")
+		if got := w.expectEvent(`"UPDATED"`, parent); strings.Contains(got, "c.csv") {
+			t.Fatalf("a child before there is one: %s", got)
+		}
+		s.derive(t, ada, parent, "c.csv")
+		w.expectEvent(`"CREATED"`)
+		s.tag(t, ada, parent, "second")
+		w.expectEvent(`"UPDATED"`, parent, `"c.csv"`)
+	})
+}

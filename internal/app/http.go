@@ -202,6 +202,7 @@ func (a *App) graphQL(download *blobstore.Signer) http.Handler {
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(&graph.Limits{MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity})
+	srv.Use(graph.RequestCache{})
 	srv.Use(metrics.GraphQL{})
 	if a.Tracing {
 		srv.Use(tracing.GraphQL{})
