@@ -2,7 +2,9 @@ package files_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 	"github.com/cutline/cutline/internal/files"
+	"github.com/cutline/cutline/internal/filter"
 )
 
 // seedFiles inserts n file rows for owner straight into the database.
@@ -76,5 +79,36 @@ func BenchmarkList(b *testing.B) {
 			b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(times[len(times)*99/100].Microseconds())/1000, "p99-ms")
 		})
+	}
+}
+
+// BenchmarkRows reads a filtered page of 50 rows from a 300-row file in a
+// folder bucket, the shape of a `file { rows(first: 50, whereSql) }` query.
+func BenchmarkRows(b *testing.B) {
+	db := dbtest.SQLite(b)
+	e := newEnv(b, db, "file://"+b.TempDir(), 1<<20)
+	var body strings.Builder
+	body.WriteString("id,name,age,city,score\n")
+	cities := []string{"NYC", "LA", "SF", "Berlin", "Paris"}
+	for i := range 300 {
+		fmt.Fprintf(&body, "%d,person %d,%d,%s,%d.%02d\n", i, i, 18+i%60, cities[i%len(cities)], i%100, i%97)
+	}
+	f := e.upload(b, e.alice, "people.csv", body.String())
+	where, err := filter.ParseSQL("age >= 30 AND city IN ('NYC', 'LA', 'SF')")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sel, err := files.Select(f, nil, where)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		p, err := e.svc.Rows(ctx, f, sel, 50, "")
+		if err != nil || len(p.Rows) != 50 {
+			b.Fatalf("rows: %v, %v", p, err)
+		}
 	}
 }

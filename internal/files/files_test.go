@@ -34,7 +34,7 @@ type env struct {
 	bob    int64
 }
 
-func newEnv(t *testing.T, db *bun.DB, bucketURL string, maxSize int64) *env {
+func newEnv(t testing.TB, db *bun.DB, bucketURL string, maxSize int64) *env {
 	t.Helper()
 	ctx := context.Background()
 	b, err := blobstore.Open(ctx, bucketURL)
@@ -48,7 +48,7 @@ func newEnv(t *testing.T, db *bun.DB, bucketURL string, maxSize int64) *env {
 	return e
 }
 
-func addUser(t *testing.T, db *bun.DB, name string) int64 {
+func addUser(t testing.TB, db *bun.DB, name string) int64 {
 	t.Helper()
 	var id int64
 	name = fmt.Sprintf("%s-%d", name, userSeq.Add(1))
@@ -59,7 +59,7 @@ func addUser(t *testing.T, db *bun.DB, name string) int64 {
 	return id
 }
 
-func (e *env) upload(t *testing.T, owner int64, name, body string, tags ...string) *files.File {
+func (e *env) upload(t testing.TB, owner int64, name, body string, tags ...string) *files.File {
 	t.Helper()
 	f, err := e.svc.Create(context.Background(), files.NewFile{OwnerID: &owner, Name: name, Tags: tags}, strings.NewReader(body))
 	if err != nil {
