@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"hash"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -17,7 +19,13 @@ var ErrBadSignature = errors.New("invalid or expired signed token")
 // Signer makes and checks short, URL-safe, expiring tokens that name one
 // id. Each purpose derives its own key, so a token made for one use (a
 // download link, say) is worthless for another.
-type Signer struct{ key []byte }
+type Signer struct {
+	key []byte
+	// macs holds keyed HMAC states: Reset restores one, where hmac.New
+	// allocates and keys two fresh hashes (a listing signs a handle per
+	// file).
+	macs sync.Pool
+}
 
 // NewSigner derives a signer for purpose from the server secret.
 func NewSigner(secret []byte, purpose string) *Signer {
@@ -31,7 +39,14 @@ func (s *Signer) Sign(id string, expires time.Time) string {
 	payload := make([]byte, 8, 8+len(id))
 	binary.BigEndian.PutUint64(payload, uint64(expires.Unix()))
 	payload = append(payload, id...)
-	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(s.mac(payload))
+	sig := s.mac(payload)
+	enc := base64.RawURLEncoding
+	n := enc.EncodedLen(len(payload))
+	out := make([]byte, n+1+enc.EncodedLen(len(sig)))
+	enc.Encode(out, payload)
+	out[n] = '.'
+	enc.Encode(out[n+1:], sig)
+	return string(out)
 }
 
 // Verify returns the id a token carries, or ErrBadSignature.
@@ -55,7 +70,14 @@ func (s *Signer) Verify(token string, now time.Time) (string, error) {
 }
 
 func (s *Signer) mac(b []byte) []byte {
-	m := hmac.New(sha256.New, s.key)
+	m, _ := s.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, s.key)
+	} else {
+		m.Reset()
+	}
 	m.Write(b)
-	return m.Sum(nil)[:20]
+	sum := m.Sum(nil)[:20]
+	s.macs.Put(m)
+	return sum
 }
