@@ -554,7 +554,23 @@ func TestLightListing(t *testing.T) {
 				t.Errorf("full listing: columns %v, metadata %v", f.Columns(), f.Metadata())
 			}
 		}
-		for name, read := range map[string]func(){"Columns": func() { light.Files[0].Columns() }, "Metadata": func() { light.Files[0].Metadata() }} {
+		withMeta, err := e.svc.List(ctx, e.alice, files.ListOptions{Light: true, Metadata: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, f := range withMeta.Files {
+			if f.ID != full.Files[i].ID || f.MetadataJSON == nil || *f.MetadataJSON != meta || f.Metadata() == nil {
+				t.Errorf("light listing with metadata, file %d: %+v", i, f)
+			}
+		}
+		if light.Files[0].MetadataJSON != nil {
+			t.Error("a light listing read the metadata")
+		}
+		for name, read := range map[string]func(){
+			"Columns":                  func() { light.Files[0].Columns() },
+			"Metadata":                 func() { light.Files[0].Metadata() },
+			"Columns, metadata listed": func() { withMeta.Files[0].Columns() },
+		} {
 			func() {
 				defer func() {
 					if recover() == nil {

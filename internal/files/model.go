@@ -58,8 +58,10 @@ type File struct {
 	DeletedAt    *time.Time `bun:"deleted_at"`
 	ExpiresAt    *time.Time `bun:"expires_at"`
 
-	// partial: read by a light listing, without Profile and MetadataJSON.
-	partial bool `bun:"-"`
+	// noProfile and noMetadata: read without Profile or MetadataJSON (see
+	// columnSet).
+	noProfile  bool `bun:"-"`
+	noMetadata bool `bun:"-"`
 }
 
 // errPartial is the panic of Columns and Metadata on a file read without
@@ -68,7 +70,7 @@ const errPartial = "files: columns and metadata of a file from a light listing"
 
 // Columns is what the server learned about each column.
 func (f *File) Columns() []csvio.Column {
-	if f.partial {
+	if f.noProfile {
 		panic(errPartial)
 	}
 	return f.Profile.Columns()
@@ -140,7 +142,7 @@ func (f *File) Deleted() bool { return f.DeletedAt != nil }
 
 // Metadata decodes MetadataJSON; text that is not JSON comes back as a string.
 func (f *File) Metadata() any {
-	if f.partial {
+	if f.noMetadata {
 		panic(errPartial)
 	}
 	if f.MetadataJSON == nil {

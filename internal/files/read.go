@@ -23,11 +23,11 @@ func (s *Service) Get(ctx context.Context, owner int64, id string) (*File, error
 	if !ok {
 		return nil, apperr.ErrNotFound
 	}
-	rows, err := s.stmts.Query(ctx, "SELECT "+fileColumns+" FROM files f WHERE f.id = ? AND f.owner_id = ? AND f.deleted_at IS NULL", id, owner)
+	rows, err := s.stmts.Query(ctx, "SELECT "+allColumns.sql()+" FROM files f WHERE f.id = ? AND f.owner_id = ? AND f.deleted_at IS NULL", id, owner)
 	if err != nil {
 		return nil, fmt.Errorf("load file: %w", err)
 	}
-	list, err := scanFiles(rows)
+	list, err := allColumns.scan(rows)
 	if err != nil {
 		return nil, fmt.Errorf("load file: %w", err)
 	}
@@ -92,16 +92,16 @@ func (s *Service) getMany(ctx context.Context, owner int64, ids []string, light 
 	if len(valid) == 0 {
 		return out, nil
 	}
-	cols, scan := fileColumns, scanFiles
+	cols := allColumns
 	if light {
-		cols, scan = lightFileColumns, scanLightFiles
+		cols = lightColumns
 	}
 	cond, arg := s.idSetQuery(valid)
-	rows, err := s.stmts.Query(ctx, "SELECT "+cols+" FROM files f WHERE f.owner_id = ? AND "+cond, owner, arg)
+	rows, err := s.stmts.Query(ctx, "SELECT "+cols.sql()+" FROM files f WHERE f.owner_id = ? AND "+cond, owner, arg)
 	if err != nil {
 		return nil, fmt.Errorf("load files: %w", err)
 	}
-	list, err := scan(rows)
+	list, err := cols.scan(rows)
 	if err != nil {
 		return nil, fmt.Errorf("load files: %w", err)
 	}
@@ -172,6 +172,8 @@ type ListOptions struct {
 	// largest columns, for callers that show neither: the files' Columns
 	// and Metadata then panic rather than answer wrongly.
 	Light bool
+	// Metadata, with Light, reads the metadata all the same.
+	Metadata bool
 }
 
 // Page is one page of a listing.
@@ -276,11 +278,11 @@ func (s *Service) List(ctx context.Context, owner int64, o ListOptions) (*Page, 
 	}
 
 	var b strings.Builder
-	cols := fileColumns
+	cols := allColumns
 	if o.Light {
-		cols = lightFileColumns
+		cols = columnSet{metadata: o.Metadata}
 	}
-	b.WriteString("SELECT " + cols + " FROM files f WHERE ")
+	b.WriteString("SELECT " + cols.sql() + " FROM files f WHERE ")
 	args := filterSQL(&b, owner, o.Filter)
 	for _, c := range []struct{ field, val string }{{"after", o.After}, {"before", o.Before}} {
 		if c.val == "" {
@@ -305,11 +307,7 @@ func (s *Service) List(ctx context.Context, owner int64, o ListOptions) (*Page, 
 	if err != nil {
 		return nil, fmt.Errorf("list files: %w", err)
 	}
-	scan := scanFiles
-	if o.Light {
-		scan = scanLightFiles
-	}
-	list, err := scan(rows)
+	list, err := cols.scan(rows)
 	if err != nil {
 		return nil, fmt.Errorf("list files: %w", err)
 	}

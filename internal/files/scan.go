@@ -9,25 +9,38 @@ import (
 	"unicode/utf8"
 )
 
-// lightFileColumns is every column of files but the column profile and
-// the metadata, for ListOptions.Light; fileColumns adds those two. The hot
-// reads (one file, a page of files) use them with hand-written SQL and a
-// plain scan: bun's reflective scan was the largest part of a listing's
-// cost.
-const (
-	lightFileColumns = `f.id, f.owner_id, f.name, f.object_key, f.size, f.sha256, f.content_type, f.encoding,
-	f.delimiter, f.row_count, f.origin, f.system_tags, f.user_tags, f.created_at, f.deleted_at, f.expires_at`
-	fileColumns = lightFileColumns + ", f.columns, f.metadata"
+// A read of files names its columns by hand and scans them plainly: bun's
+// reflective scan was the largest part of a listing's cost. Two columns
+// are large and often unneeded, the column profile (about 1 KB of JSON)
+// and the metadata; a columnSet says which of them a read includes.
+type columnSet struct{ metadata, profile bool }
+
+var (
+	allColumns   = columnSet{metadata: true, profile: true}
+	lightColumns = columnSet{}
 )
 
-// scanFile reads one row of fileColumns.
-func scanFile(rows *sql.Rows) (*File, error) { return scanRow(rows, false) }
+// lightFileColumns is every column of files but the two large ones, which
+// follow it in this order when read.
+const lightFileColumns = `f.id, f.owner_id, f.name, f.object_key, f.size, f.sha256, f.content_type, f.encoding,
+	f.delimiter, f.row_count, f.origin, f.system_tags, f.user_tags, f.created_at, f.deleted_at, f.expires_at`
 
-// scanLightFile reads one row of lightFileColumns.
-func scanLightFile(rows *sql.Rows) (*File, error) { return scanRow(rows, true) }
+// sql is the select list of the set.
+func (c columnSet) sql() string {
+	switch {
+	case c.metadata && c.profile:
+		return lightFileColumns + ", f.metadata, f.columns"
+	case c.metadata:
+		return lightFileColumns + ", f.metadata"
+	case c.profile:
+		return lightFileColumns + ", f.columns"
+	}
+	return lightFileColumns
+}
 
-func scanRow(rows *sql.Rows, light bool) (*File, error) {
-	f := &File{partial: light}
+// scanRow reads one row of c's columns.
+func (c columnSet) scanRow(rows *sql.Rows) (*File, error) {
+	f := &File{noProfile: !c.profile, noMetadata: !c.metadata}
 	var (
 		owner                       sql.NullInt64
 		objectKey, metadata         sql.NullString
@@ -36,8 +49,11 @@ func scanRow(rows *sql.Rows, light bool) (*File, error) {
 	)
 	dest := []any{&f.ID, &owner, &f.Name, &objectKey, &f.Size, &f.SHA256, &f.ContentType, &f.Encoding,
 		&f.Delimiter, &f.RowCount, &origin, &systemTags, &userTag, &f.CreatedAt, &deletedAt, &expiresAt}
-	if !light {
-		dest = append(dest, &f.Profile, &metadata)
+	if c.metadata {
+		dest = append(dest, &metadata)
+	}
+	if c.profile {
+		dest = append(dest, &f.Profile)
 	}
 	if err := rows.Scan(dest...); err != nil {
 		return nil, err
@@ -64,11 +80,8 @@ func scanRow(rows *sql.Rows, light bool) (*File, error) {
 	return f, nil
 }
 
-// scanFiles reads every row of fileColumns and closes rows.
-func scanFiles(rows *sql.Rows) ([]*File, error) { return scanAll(rows, scanFile) }
-
-// scanLightFiles reads every row of lightFileColumns and closes rows.
-func scanLightFiles(rows *sql.Rows) ([]*File, error) { return scanAll(rows, scanLightFile) }
+// scan reads every row of c's columns and closes rows.
+func (c columnSet) scan(rows *sql.Rows) ([]*File, error) { return scanAll(rows, c.scanRow) }
 
 func scanAll(rows *sql.Rows, scan func(*sql.Rows) (*File, error)) ([]*File, error) {
 	defer rows.Close()

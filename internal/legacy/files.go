@@ -140,7 +140,8 @@ func (h *Handler) listSavedFiles(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := []savedFileJSON{}
 	seen := map[string]bool{}
-	opts := files.ListOptions{First: files.MaxPageSize, Order: files.OrderCreatedAt, Desc: true}
+	// The page shows the metadata, never the column profiles.
+	opts := files.ListOptions{First: files.MaxPageSize, Order: files.OrderCreatedAt, Desc: true, Light: true, Metadata: true}
 	for {
 		page, err := h.Files.List(r.Context(), caller.UserID, opts)
 		if err != nil {
