@@ -44,7 +44,7 @@ func Analyze(r io.Reader) (Summary, error) {
 		return Summary{}, err
 	}
 	rd := NewReader(br, d)
-	defer rd.Release()
+	defer rd.release()
 	header, err := rd.Header()
 	if err == io.EOF {
 		return Summary{}, &NotCSVError{reasonNoHeader}

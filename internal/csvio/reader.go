@@ -31,7 +31,7 @@ const (
 var ErrRecordTooLarge = errors.New("csvio: record longer than 16 MiB")
 
 // bufPool holds read buffers of initialBufSize that a Reader gave back
-// (Release). Most uploads are a few kilobytes: making and zeroing a fresh
+// (release). Most uploads are a few kilobytes: making and zeroing a fresh
 // 128 KiB buffer for each cost more than parsing them.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, initialBufSize); return &b }}
 
@@ -139,10 +139,10 @@ func (r *Reader) Read() ([]string, error) {
 	return r.record, nil
 }
 
-// Release gives the read buffer back for another Reader: the Reader must
-// not be used afterwards, nor any record it returned. Calling it is
-// optional; a Reader that is simply dropped costs a fresh buffer.
-func (r *Reader) Release() {
+// release gives the read buffer back for another Reader; r must not be
+// used afterwards, nor any record it returned. A buffer that grew for a
+// long record is left to the garbage collector.
+func (r *Reader) release() {
 	if len(r.buf) == initialBufSize {
 		b := r.buf
 		bufPool.Put(&b)

@@ -1,6 +1,7 @@
 package files
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -124,9 +125,7 @@ func (s *Service) scan(ctx context.Context, f *File, emit func(index int64, row 
 	}
 	defer r.Close()
 	d := csvio.Dialect{Encoding: f.Encoding, Delimiter: f.Delimiter[0]}
-	// The reader fills its own large buffer straight from the object.
-	cr := csvio.NewReader(r, d)
-	defer cr.Release()
+	cr := csvio.NewReader(bufio.NewReaderSize(r, 256<<10), d)
 	if _, err := cr.Header(); err != nil {
 		return fmt.Errorf("read header: %w", err)
 	}
