@@ -8,19 +8,28 @@ import (
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
+// parentAndChild registers ada with people.csv (two columns) and
+// adults.csv, saved from it with metadata {"note": "kept"}; it returns
+// ada's token and people.csv's id.
+func parentAndChild(t *testing.T, s *server) (token, parent string) {
+	t.Helper()
+	ada := s.register(t, "ada").AccessToken
+	src := s.uploadOK(t, ada, "people.csv", "name,age\nAda,36\nBob,17\n")
+	r := s.upload(t, ada, `mutation($f: Upload!, $p: [ID!]!) { saveGeneratedFile(file: $f, name: "adults.csv", parentIds: $p,
+		metadata: {note: "kept"}) { id } }`, map[string]any{"p": []string{src}}, "f", "adults.csv", "name,age\nAda,36\n")
+	if len(r.Errors) > 0 {
+		t.Fatal(r.Errors)
+	}
+	return ada, src
+}
+
 // A listing reads the column profile, the metadata and the cursors only
 // when the query asks for them; however it asks (fragments, @include),
 // what it asks for must be there.
 func TestListingReadsWhatTheQueryAsks(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
 		s := newServer(t, db, nil)
-		ada := s.register(t, "ada").AccessToken
-		src := s.uploadOK(t, ada, "people.csv", "name,age\nAda,36\nBob,17\n")
-		r := s.upload(t, ada, `mutation($f: Upload!, $p: [ID!]!) { saveGeneratedFile(file: $f, name: "adults.csv", parentIds: $p,
-			metadata: {note: "kept"}) { id } }`, map[string]any{"p": []string{src}}, "f", "adults.csv", "name,age\nAda,36\n")
-		if len(r.Errors) > 0 {
-			t.Fatal(r.Errors)
-		}
+		ada, _ := parentAndChild(t, s)
 		s.uploadOK(t, ada, "third.csv", "x\n1\n")
 
 		type node struct {
@@ -103,13 +112,7 @@ func TestListingReadsWhatTheQueryAsks(t *testing.T) {
 func TestLineageReadsWhatTheQueryAsks(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
 		s := newServer(t, db, nil)
-		ada := s.register(t, "ada").AccessToken
-		src := s.uploadOK(t, ada, "people.csv", "name,age\nAda,36\nBob,17\n")
-		r := s.upload(t, ada, `mutation($f: Upload!, $p: [ID!]!) { saveGeneratedFile(file: $f, name: "adults.csv", parentIds: $p,
-			metadata: {note: "kept"}) { id } }`, map[string]any{"p": []string{src}}, "f", "adults.csv", "name,age\nAda,36\n")
-		if len(r.Errors) > 0 {
-			t.Fatal(r.Errors)
-		}
+		ada, src := parentAndChild(t, s)
 
 		type file struct {
 			Name     string
