@@ -326,37 +326,14 @@ func (r *Resolver) fileConnection(ctx context.Context, owner int64, first *int, 
 var heavyFileFields = map[string]bool{"columns": true, "metadata": true, "rows": true}
 
 // selectsHeavyFile reports whether sel selects, at any depth and through
-// fragments, a File field that needs the column profile or the metadata.
-// It errs towards yes: @skip and @include are not read, type conditions
-// are not narrowed, and a selection deeper than maxInlineDepth counts as
-// one.
+// fragments, a File field that needs the column profile or the metadata,
+// erring towards yes as anySelected does.
 func selectsHeavyFile(sel ast.SelectionSet, depth int) bool {
-	if depth > maxInlineDepth {
-		return true
-	}
-	for _, s := range sel {
-		var sub ast.SelectionSet
-		switch s := s.(type) {
-		case *ast.Field:
-			if s.ObjectDefinition == nil || s.ObjectDefinition.Name == "File" && heavyFileFields[s.Name] {
-				return true
-			}
-			sub = s.SelectionSet
-		case *ast.InlineFragment:
-			sub = s.SelectionSet
-		case *ast.FragmentSpread:
-			if s.Definition == nil {
-				return true
-			}
-			sub = s.Definition.SelectionSet
-		default:
-			return true
-		}
-		if selectsHeavyFile(sub, depth+1) {
-			return true
-		}
-	}
-	return false
+	return anySelected(sel, depth, heavyFileField)
+}
+
+func heavyFileField(f *ast.Field) bool {
+	return f.ObjectDefinition == nil || f.ObjectDefinition.Name == "File" && heavyFileFields[f.Name]
 }
 
 // listed is what a query asks of a listing (a FileConnection field).

@@ -48,40 +48,13 @@ func marshalElement(ctx context.Context, i int, omitPanicHandler bool,
 	return marshal(ctx, i)
 }
 
-// maxInlineDepth bounds the walk of a selection; deeper selections are
-// marshalled concurrently, as gqlgen would.
-const maxInlineDepth = 8
-
 // inlineSelection reports whether every field in sel, through fragments and
 // nested selections, is resolved in place (inlineFields). Fields of
 // interfaces and unions are not in the table, so they count as blocking.
 func inlineSelection(sel ast.SelectionSet, depth int) bool {
-	if depth > maxInlineDepth {
-		return false
-	}
-	for _, s := range sel {
-		switch s := s.(type) {
-		case *ast.Field:
-			if s.Name == "__typename" {
-				continue
-			}
-			if s.ObjectDefinition == nil || !inlineFields[s.ObjectDefinition.Name][s.Name] {
-				return false
-			}
-			if !inlineSelection(s.SelectionSet, depth+1) {
-				return false
-			}
-		case *ast.InlineFragment:
-			if !inlineSelection(s.SelectionSet, depth+1) {
-				return false
-			}
-		case *ast.FragmentSpread:
-			if s.Definition == nil || !inlineSelection(s.Definition.SelectionSet, depth+1) {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return true
+	return !anySelected(sel, depth, blocks)
+}
+
+func blocks(f *ast.Field) bool {
+	return f.Name != "__typename" && (f.ObjectDefinition == nil || !inlineFields[f.ObjectDefinition.Name][f.Name])
 }

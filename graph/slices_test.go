@@ -80,7 +80,7 @@ func TestInlineSelection(t *testing.T) {
 func TestInlineSelectionDepth(t *testing.T) {
 	var sel ast.SelectionSet
 	def := &ast.Definition{Name: "FileEdge"}
-	for range maxInlineDepth + 2 {
+	for range maxSelectionDepth + 2 {
 		sel = ast.SelectionSet{&ast.Field{Name: "node", ObjectDefinition: def, SelectionSet: sel}}
 	}
 	if inlineSelection(sel, 0) {
