@@ -117,30 +117,10 @@ func (s *Service) getMany(ctx context.Context, owner int64, ids []string, light 
 // afresh, for every count). ids are canonical UUIDs: nothing in them
 // needs quoting in either list syntax.
 func (s *Service) idSetQuery(ids []string) (string, string) {
-	var b strings.Builder
-	b.Grow(len(ids) * 39)
 	if s.pg {
-		b.WriteByte('{')
-		for i, id := range ids {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(id)
-		}
-		b.WriteByte('}')
-		return "f.id = ANY(CAST(? AS uuid[]))", b.String()
+		return "f.id = ANY(CAST(? AS uuid[]))", "{" + strings.Join(ids, ",") + "}"
 	}
-	b.WriteByte('[')
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('"')
-		b.WriteString(id)
-		b.WriteByte('"')
-	}
-	b.WriteByte(']')
-	return "f.id IN (SELECT value FROM json_each(?))", b.String()
+	return "f.id IN (SELECT value FROM json_each(?))", `["` + strings.Join(ids, `","`) + `"]`
 }
 
 // OrderField and Order choose how a listing is sorted.
