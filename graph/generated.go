@@ -198,19 +198,19 @@ type ColumnResolver interface {
 	DateFormat(ctx context.Context, obj *csvio.Column) (*string, error)
 }
 type DerivationResolver interface {
-	Sources(ctx context.Context, obj *files.Derivation) ([]*files.File, error)
+	Sources(ctx context.Context, obj *files.Derivation) ([]*model.File, error)
 
 	CreatedBy(ctx context.Context, obj *files.Derivation) (*auth.User, error)
 }
 type FileResolver interface {
-	Owner(ctx context.Context, obj *files.File) (*auth.User, error)
+	Owner(ctx context.Context, obj *model.File) (*auth.User, error)
 
-	Rows(ctx context.Context, obj *files.File, first *int, after *string, columns []string, where *filter.Input, whereSQL *string) (*model.RowConnection, error)
-	Parents(ctx context.Context, objs []*files.File) ([][]*files.File, error)
-	Children(ctx context.Context, objs []*files.File) ([][]*files.File, error)
-	Lineage(ctx context.Context, obj *files.File, direction *lineage.Direction, depth *int, limit *int) (*model.LineageGraph, error)
-	Derivation(ctx context.Context, obj *files.File) (*files.Derivation, error)
-	DownloadURL(ctx context.Context, obj *files.File) (string, error)
+	Rows(ctx context.Context, obj *model.File, first *int, after *string, columns []string, where *filter.Input, whereSQL *string) (*model.RowConnection, error)
+	Parents(ctx context.Context, objs []*model.File) ([][]*model.File, error)
+	Children(ctx context.Context, objs []*model.File) ([][]*model.File, error)
+	Lineage(ctx context.Context, obj *model.File, direction *lineage.Direction, depth *int, limit *int) (*model.LineageGraph, error)
+	Derivation(ctx context.Context, obj *model.File) (*files.Derivation, error)
+	DownloadURL(ctx context.Context, obj *model.File) (string, error)
 }
 type FileConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.FileConnection) (int, error)
@@ -220,15 +220,15 @@ type MutationResolver interface {
 	Login(ctx context.Context, input model.LoginInput) (*model.AuthPayload, error)
 	RefreshToken(ctx context.Context, refreshToken string) (*model.AuthPayload, error)
 	Logout(ctx context.Context, refreshToken string) (bool, error)
-	UploadFile(ctx context.Context, file graphql.Upload, name *string, tags []string) (*files.File, error)
-	DeriveFile(ctx context.Context, input model.DeriveFileInput) (*files.File, error)
-	SaveGeneratedFile(ctx context.Context, file graphql.Upload, name string, parentIds []string, metadata any) (*files.File, error)
-	UpdateFileTags(ctx context.Context, id string, add []string, remove []string, set []string) (*files.File, error)
+	UploadFile(ctx context.Context, file graphql.Upload, name *string, tags []string) (*model.File, error)
+	DeriveFile(ctx context.Context, input model.DeriveFileInput) (*model.File, error)
+	SaveGeneratedFile(ctx context.Context, file graphql.Upload, name string, parentIds []string, metadata any) (*model.File, error)
+	UpdateFileTags(ctx context.Context, id string, add []string, remove []string, set []string) (*model.File, error)
 	DeleteFile(ctx context.Context, id string) (string, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*auth.User, error)
-	File(ctx context.Context, id string) (*files.File, error)
+	File(ctx context.Context, id string) (*model.File, error)
 	Files(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.FileFilter, orderBy *model.FileOrder) (*model.FileConnection, error)
 	Lineage(ctx context.Context, fileID string, direction *lineage.Direction, depth *int, limit *int) (*model.LineageGraph, error)
 }
@@ -2489,8 +2489,8 @@ func (ec *executionContext) _Derivation_sources(ctx context.Context, field graph
 			return ec.Resolvers.Derivation().Sources(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*files.File) graphql.Marshaler {
-			return ec.marshalNFile2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFileᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.File) graphql.Marshaler {
+			return ec.marshalNFile2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFileᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2610,7 +2610,7 @@ func (ec *executionContext) fieldContext_Derivation_createdBy(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _File_id(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_id(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2633,7 +2633,7 @@ func (ec *executionContext) fieldContext_File_id(_ context.Context, field graphq
 	return graphql.NewScalarFieldContext("File", field, false, false, "ID")
 }
 
-func (ec *executionContext) _File_name(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_name(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2656,7 +2656,7 @@ func (ec *executionContext) fieldContext_File_name(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("File", field, false, false, "String")
 }
 
-func (ec *executionContext) _File_owner(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_owner(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2688,7 +2688,7 @@ func (ec *executionContext) fieldContext_File_owner(_ context.Context, field gra
 	return fc, nil
 }
 
-func (ec *executionContext) _File_size(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_size(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2711,7 +2711,7 @@ func (ec *executionContext) fieldContext_File_size(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("File", field, false, false, "Int64")
 }
 
-func (ec *executionContext) _File_sha256(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_sha256(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2734,7 +2734,7 @@ func (ec *executionContext) fieldContext_File_sha256(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("File", field, false, false, "String")
 }
 
-func (ec *executionContext) _File_contentType(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_contentType(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2757,7 +2757,7 @@ func (ec *executionContext) fieldContext_File_contentType(_ context.Context, fie
 	return graphql.NewScalarFieldContext("File", field, false, false, "String")
 }
 
-func (ec *executionContext) _File_createdAt(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2780,7 +2780,7 @@ func (ec *executionContext) fieldContext_File_createdAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("File", field, false, false, "Time")
 }
 
-func (ec *executionContext) _File_origin(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_origin(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2803,7 +2803,7 @@ func (ec *executionContext) fieldContext_File_origin(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("File", field, false, false, "FileOrigin")
 }
 
-func (ec *executionContext) _File_systemTags(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_systemTags(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2826,7 +2826,7 @@ func (ec *executionContext) fieldContext_File_systemTags(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("File", field, false, false, "String")
 }
 
-func (ec *executionContext) _File_userTags(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_userTags(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2849,7 +2849,7 @@ func (ec *executionContext) fieldContext_File_userTags(_ context.Context, field 
 	return graphql.NewScalarFieldContext("File", field, false, false, "String")
 }
 
-func (ec *executionContext) _File_metadata(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_metadata(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2858,7 +2858,7 @@ func (ec *executionContext) _File_metadata(ctx context.Context, field graphql.Co
 			return ec.fieldContext_File_metadata(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Metadata(), nil
+			return obj.Metadata()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
@@ -2872,7 +2872,7 @@ func (ec *executionContext) fieldContext_File_metadata(_ context.Context, field 
 	return graphql.NewScalarFieldContext("File", field, true, false, "JSON")
 }
 
-func (ec *executionContext) _File_deleted(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_deleted(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2895,7 +2895,7 @@ func (ec *executionContext) fieldContext_File_deleted(_ context.Context, field g
 	return graphql.NewScalarFieldContext("File", field, true, false, "Boolean")
 }
 
-func (ec *executionContext) _File_rowCount(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_rowCount(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2918,7 +2918,7 @@ func (ec *executionContext) fieldContext_File_rowCount(_ context.Context, field 
 	return graphql.NewScalarFieldContext("File", field, false, false, "Int64")
 }
 
-func (ec *executionContext) _File_delimiter(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_delimiter(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2941,7 +2941,7 @@ func (ec *executionContext) fieldContext_File_delimiter(_ context.Context, field
 	return graphql.NewScalarFieldContext("File", field, false, false, "String")
 }
 
-func (ec *executionContext) _File_encoding(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_encoding(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2964,7 +2964,7 @@ func (ec *executionContext) fieldContext_File_encoding(_ context.Context, field 
 	return graphql.NewScalarFieldContext("File", field, false, false, "String")
 }
 
-func (ec *executionContext) _File_columns(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_columns(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2973,7 +2973,7 @@ func (ec *executionContext) _File_columns(ctx context.Context, field graphql.Col
 			return ec.fieldContext_File_columns(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Columns(), nil
+			return obj.Columns()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []csvio.Column) graphql.Marshaler {
@@ -2996,7 +2996,7 @@ func (ec *executionContext) fieldContext_File_columns(_ context.Context, field g
 	return fc, nil
 }
 
-func (ec *executionContext) _File_rows(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_rows(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3040,7 +3040,7 @@ func (ec *executionContext) fieldContext_File_rows(ctx context.Context, field gr
 	return fc, nil
 }
 
-func (ec *executionContext) _File_parents(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_parents(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3052,8 +3052,8 @@ func (ec *executionContext) _File_parents(ctx context.Context, field graphql.Col
 			return ec.resolveBatch_File_parents(ctx, field, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*files.File) graphql.Marshaler {
-			return ec.marshalNFile2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFileᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.File) graphql.Marshaler {
+			return ec.marshalNFile2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFileᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3071,13 +3071,13 @@ func (ec *executionContext) fieldContext_File_parents(_ context.Context, field g
 	}
 	return fc, nil
 }
-func (ec *executionContext) resolveBatch_File_parents(ctx context.Context, field graphql.CollectedField, obj *files.File) (any, error) {
+func (ec *executionContext) resolveBatch_File_parents(ctx context.Context, field graphql.CollectedField, obj *model.File) (any, error) {
 	resolver := ec.Resolvers.File()
-	if batch, ok := graphql.BatchParentsFor[*files.File](ctx, "File"); ok {
+	if batch, ok := graphql.BatchParentsFor[*model.File](ctx, "File"); ok {
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Parents(ctx, batch.Parents)
 		})
-		return graphql.ResolveBatchGroupResult[[]*files.File](
+		return graphql.ResolveBatchGroupResult[[]*model.File](
 			ctx,
 			batch.Index,
 			len(batch.Parents),
@@ -3086,8 +3086,8 @@ func (ec *executionContext) resolveBatch_File_parents(ctx context.Context, field
 			batch.IndexMap,
 		)
 	}
-	results, err := resolver.Parents(ctx, []*files.File{obj})
-	return graphql.ResolveBatchSingleResult[[]*files.File](
+	results, err := resolver.Parents(ctx, []*model.File{obj})
+	return graphql.ResolveBatchSingleResult[[]*model.File](
 		ctx,
 		results,
 		err,
@@ -3095,7 +3095,7 @@ func (ec *executionContext) resolveBatch_File_parents(ctx context.Context, field
 	)
 }
 
-func (ec *executionContext) _File_children(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_children(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3107,8 +3107,8 @@ func (ec *executionContext) _File_children(ctx context.Context, field graphql.Co
 			return ec.resolveBatch_File_children(ctx, field, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*files.File) graphql.Marshaler {
-			return ec.marshalNFile2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFileᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.File) graphql.Marshaler {
+			return ec.marshalNFile2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFileᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3126,13 +3126,13 @@ func (ec *executionContext) fieldContext_File_children(_ context.Context, field 
 	}
 	return fc, nil
 }
-func (ec *executionContext) resolveBatch_File_children(ctx context.Context, field graphql.CollectedField, obj *files.File) (any, error) {
+func (ec *executionContext) resolveBatch_File_children(ctx context.Context, field graphql.CollectedField, obj *model.File) (any, error) {
 	resolver := ec.Resolvers.File()
-	if batch, ok := graphql.BatchParentsFor[*files.File](ctx, "File"); ok {
+	if batch, ok := graphql.BatchParentsFor[*model.File](ctx, "File"); ok {
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Children(ctx, batch.Parents)
 		})
-		return graphql.ResolveBatchGroupResult[[]*files.File](
+		return graphql.ResolveBatchGroupResult[[]*model.File](
 			ctx,
 			batch.Index,
 			len(batch.Parents),
@@ -3141,8 +3141,8 @@ func (ec *executionContext) resolveBatch_File_children(ctx context.Context, fiel
 			batch.IndexMap,
 		)
 	}
-	results, err := resolver.Children(ctx, []*files.File{obj})
-	return graphql.ResolveBatchSingleResult[[]*files.File](
+	results, err := resolver.Children(ctx, []*model.File{obj})
+	return graphql.ResolveBatchSingleResult[[]*model.File](
 		ctx,
 		results,
 		err,
@@ -3150,7 +3150,7 @@ func (ec *executionContext) resolveBatch_File_children(ctx context.Context, fiel
 	)
 }
 
-func (ec *executionContext) _File_lineage(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_lineage(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3194,7 +3194,7 @@ func (ec *executionContext) fieldContext_File_lineage(ctx context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _File_derivation(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_derivation(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3226,7 +3226,7 @@ func (ec *executionContext) fieldContext_File_derivation(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _File_downloadUrl(ctx context.Context, field graphql.CollectedField, obj *files.File) (ret graphql.Marshaler) {
+func (ec *executionContext) _File_downloadUrl(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3371,8 +3371,8 @@ func (ec *executionContext) _FileEdge_node(ctx context.Context, field graphql.Co
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *files.File) graphql.Marshaler {
-			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {
+			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFile(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3426,8 +3426,8 @@ func (ec *executionContext) _FileEvent_file(ctx context.Context, field graphql.C
 			return obj.File, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *files.File) graphql.Marshaler {
-			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {
+			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFile(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3458,8 +3458,8 @@ func (ec *executionContext) _LineageEdge_parent(ctx context.Context, field graph
 			return obj.Parent, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *files.File) graphql.Marshaler {
-			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {
+			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFile(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3490,8 +3490,8 @@ func (ec *executionContext) _LineageEdge_child(ctx context.Context, field graphq
 			return obj.Child, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *files.File) graphql.Marshaler {
-			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {
+			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFile(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3568,8 +3568,8 @@ func (ec *executionContext) _LineageGraph_root(ctx context.Context, field graphq
 			return obj.Root, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *files.File) graphql.Marshaler {
-			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {
+			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFile(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3733,8 +3733,8 @@ func (ec *executionContext) _LineageNode_file(ctx context.Context, field graphql
 			return obj.File, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *files.File) graphql.Marshaler {
-			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {
+			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFile(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3965,8 +3965,8 @@ func (ec *executionContext) _Mutation_uploadFile(ctx context.Context, field grap
 			return ec.Resolvers.Mutation().UploadFile(ctx, fc.Args["file"].(graphql.Upload), fc.Args["name"].(*string), fc.Args["tags"].([]string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *files.File) graphql.Marshaler {
-			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {
+			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFile(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4009,8 +4009,8 @@ func (ec *executionContext) _Mutation_deriveFile(ctx context.Context, field grap
 			return ec.Resolvers.Mutation().DeriveFile(ctx, fc.Args["input"].(model.DeriveFileInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *files.File) graphql.Marshaler {
-			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {
+			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFile(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4059,8 +4059,8 @@ func (ec *executionContext) _Mutation_saveGeneratedFile(ctx context.Context, fie
 				}())
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *files.File) graphql.Marshaler {
-			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {
+			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFile(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4103,8 +4103,8 @@ func (ec *executionContext) _Mutation_updateFileTags(ctx context.Context, field 
 			return ec.Resolvers.Mutation().UpdateFileTags(ctx, fc.Args["id"].(string), fc.Args["add"].([]string), fc.Args["remove"].([]string), fc.Args["set"].([]string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *files.File) graphql.Marshaler {
-			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {
+			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFile(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4315,8 +4315,8 @@ func (ec *executionContext) _Query_file(ctx context.Context, field graphql.Colle
 			return ec.Resolvers.Query().File(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *files.File) graphql.Marshaler {
-			return ec.marshalOFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {
+			return ec.marshalOFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFile(ctx, selections, v)
 		},
 		true,
 		false,
@@ -6590,7 +6590,7 @@ func (ec *executionContext) _Derivation(ctx context.Context, sel ast.SelectionSe
 
 var fileImplementors = []string{"File"}
 
-func (ec *executionContext) _File(ctx context.Context, sel ast.SelectionSet, obj *files.File) graphql.Marshaler {
+func (ec *executionContext) _File(ctx context.Context, sel ast.SelectionSet, obj *model.File) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, fileImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -7853,12 +7853,12 @@ func (ec *executionContext) unmarshalNDeriveFileInput2githubᚗcomᚋcutlineᚋc
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNFile2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFileᚄ(ctx context.Context, sel ast.SelectionSet, v []*files.File) graphql.Marshaler {
+func (ec *executionContext) marshalNFile2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFileᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.File) graphql.Marshaler {
 	ctx = graphql.WithBatchParents(ctx, "File", v, nil)
 	ret := marshalSlice(ctx, len(v), 4, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFile(ctx, sel, v[i])
+		return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFile(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -7870,7 +7870,7 @@ func (ec *executionContext) marshalNFile2ᚕᚖgithubᚗcomᚋcutlineᚋcutline�
 	return ret
 }
 
-func (ec *executionContext) marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFile(ctx context.Context, sel ast.SelectionSet, v *files.File) graphql.Marshaler {
+func (ec *executionContext) marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFile(ctx context.Context, sel ast.SelectionSet, v *model.File) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "File!")
 		return graphql.Null
@@ -8445,7 +8445,7 @@ func (ec *executionContext) marshalODerivation2ᚖgithubᚗcomᚋcutlineᚋcutli
 	return ec._Derivation(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐFile(ctx context.Context, sel ast.SelectionSet, v *files.File) graphql.Marshaler {
+func (ec *executionContext) marshalOFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFile(ctx context.Context, sel ast.SelectionSet, v *model.File) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

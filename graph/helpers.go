@@ -65,7 +65,7 @@ func (RequestCache) InterceptResponse(ctx context.Context, next graphql.Response
 type requestCache struct {
 	mu    sync.Mutex
 	users map[int64]*auth.User
-	files map[string]*files.File
+	files map[string]*model.File
 	adj   map[string][]string // kind + "/" + id
 }
 
@@ -97,17 +97,17 @@ func (c *requestCache) setAdjacent(kind, id string, ids []string) {
 	c.mu.Unlock()
 }
 
-func (c *requestCache) file(id string) (*files.File, bool) {
+func (c *requestCache) file(id string) (*model.File, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	f, ok := c.files[id]
 	return f, ok
 }
 
-func (c *requestCache) pick(ids []string) []*files.File {
+func (c *requestCache) pick(ids []string) []*model.File {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]*files.File, 0, len(ids))
+	out := make([]*model.File, 0, len(ids))
 	for _, id := range ids {
 		if f := c.files[id]; f != nil {
 			out = append(out, f)
@@ -141,7 +141,7 @@ func (r *Resolver) user(ctx context.Context, id int64) (*auth.User, error) {
 // for them it loads the whole nested parents/children tree of the query
 // level by level (one edge query and one file query per level), so the
 // number of statements does not grow with the number of files.
-func (r *fileResolver) neighbours(ctx context.Context, objs []*files.File, kind string) ([][]*files.File, error) {
+func (r *fileResolver) neighbours(ctx context.Context, objs []*model.File, kind string) ([][]*model.File, error) {
 	c, err := auth.RequireCaller(ctx)
 	if err != nil {
 		return nil, err
@@ -162,7 +162,7 @@ func (r *fileResolver) neighbours(ctx context.Context, objs []*files.File, kind 
 			return nil, err
 		}
 	}
-	out := make([][]*files.File, len(objs))
+	out := make([][]*model.File, len(objs))
 	for i, f := range objs {
 		ids, _ := rc.adjacent(kind, f.ID)
 		out[i] = rc.pick(ids)
@@ -229,10 +229,10 @@ func (r *Resolver) loadFiles(ctx context.Context, owner int64, ids []string) err
 	}
 	rc.mu.Lock()
 	if rc.files == nil {
-		rc.files = make(map[string]*files.File, len(missing))
+		rc.files = make(map[string]*model.File, len(missing))
 	}
 	for _, id := range missing {
-		rc.files[id] = m[id] // nil records "not the caller's"
+		rc.files[id] = model.WholeFile(m[id]) // nil records "not the caller's"
 	}
 	rc.mu.Unlock()
 	return nil
@@ -243,7 +243,7 @@ func (r *Resolver) lineageGraph(ctx context.Context, id string, dir *lineage.Dir
 	if err != nil {
 		return nil, err
 	}
-	d, dp, lm := lineage.Both, 10, 1000
+	d, dp, lm := lineage.DefaultDirection, lineage.DefaultDepth, lineage.DefaultLimit
 	if dir != nil {
 		d = *dir
 	}
@@ -261,11 +261,12 @@ func (r *Resolver) lineageGraph(ctx context.Context, id string, dir *lineage.Dir
 	for i, n := range g.Nodes {
 		ids[i] = n.ID
 	}
-	get := r.Files.GetMany
-	if fc := graphql.GetFieldContext(ctx); fc != nil && !selectsHeavyFile(fc.Field.Selections, 0) {
-		get = r.Files.GetManyLight
+	var m map[string]*model.File
+	if fc := graphql.GetFieldContext(ctx); fc != nil && !selectsDetails(fc.Field.Selections, 0) {
+		m, err = r.summaries(ctx, c.UserID, ids)
+	} else {
+		m, err = r.wholeFiles(ctx, c.UserID, ids)
 	}
-	m, err := get(ctx, c.UserID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -301,15 +302,31 @@ func (r *Resolver) fileConnection(ctx context.Context, owner int64, first *int, 
 		o.Desc = order.Direction == model.OrderDirectionDesc
 	}
 	want := listingSelection(ctx)
-	o.Light = !want.heavy
-	p, err := r.Files.List(ctx, owner, o)
+	if want.details {
+		p, err := r.Files.List(ctx, owner, o)
+		if err != nil {
+			return nil, err
+		}
+		return connection(owner, o.Filter, want, p, model.WholeFile), nil
+	}
+	p, err := r.Files.ListSummaries(ctx, owner, o)
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.FileConnection{OwnerID: owner, Filter: o.Filter, Edges: make([]*model.FileEdge, len(p.Files)),
+	ids := make([]string, len(p.Files))
+	for i, f := range p.Files {
+		ids[i] = f.ID
+	}
+	rest := model.NewRest(func() (map[string]*files.File, error) { return r.Files.GetMany(ctx, owner, ids) })
+	return connection(owner, o.Filter, want, p, func(s *files.Summary) *model.File { return model.SummaryFile(s, rest) }), nil
+}
+
+// connection is a page of a listing as a FileConnection.
+func connection[R files.Record](owner int64, filter files.Filter, want listed, p *files.Page[R], wrap func(R) *model.File) *model.FileConnection {
+	conn := &model.FileConnection{OwnerID: owner, Filter: filter, Edges: make([]*model.FileEdge, len(p.Files)),
 		PageInfo: &model.PageInfo{HasNextPage: p.HasNextPage, HasPreviousPage: p.HasPreviousPage}}
 	for i, file := range p.Files {
-		conn.Edges[i] = &model.FileEdge{Node: file}
+		conn.Edges[i] = &model.FileEdge{Node: wrap(file)}
 		if want.cursors {
 			conn.Edges[i].Cursor = p.Cursor(i)
 		}
@@ -318,27 +335,61 @@ func (r *Resolver) fileConnection(ctx context.Context, owner int64, first *int, 
 		first, last := p.Cursor(0), p.Cursor(n-1)
 		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &first, &last
 	}
-	return conn, nil
+	return conn
 }
 
-// heavyFileFields are the File fields that read the column profile or the
-// metadata, which a light listing leaves out.
-var heavyFileFields = map[string]bool{"columns": true, "metadata": true, "rows": true}
-
-// selectsHeavyFile reports whether sel selects, at any depth and through
-// fragments, a File field that needs the column profile or the metadata,
-// erring towards yes as anySelected does.
-func selectsHeavyFile(sel ast.SelectionSet, depth int) bool {
-	return anySelected(sel, depth, heavyFileField)
+// wholeFiles reads owner's files of ids whole.
+func (r *Resolver) wholeFiles(ctx context.Context, owner int64, ids []string) (map[string]*model.File, error) {
+	m, err := r.Files.GetMany(ctx, owner, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*model.File, len(m))
+	for id, f := range m {
+		out[id] = model.WholeFile(f)
+	}
+	return out, nil
 }
 
-func heavyFileField(f *ast.Field) bool {
-	return f.ObjectDefinition == nil || f.ObjectDefinition.Name == "File" && heavyFileFields[f.Name]
+// summaries reads the summaries of owner's files of ids; the rest of them
+// is read, for all at once, if some field asks for it.
+func (r *Resolver) summaries(ctx context.Context, owner int64, ids []string) (map[string]*model.File, error) {
+	m, err := r.Files.GetSummaries(ctx, owner, ids)
+	if err != nil {
+		return nil, err
+	}
+	rest := model.NewRest(func() (map[string]*files.File, error) { return r.Files.GetMany(ctx, owner, ids) })
+	out := make(map[string]*model.File, len(m))
+	for id, s := range m {
+		out[id] = model.SummaryFile(s, rest)
+	}
+	return out, nil
+}
+
+// selectsDetails reports whether sel selects, at any depth and through
+// fragments, a File field that reads more than the file's summary, erring
+// towards yes as anySelected does. It only saves a query: a file read as a
+// summary reads the rest when a field asks for it.
+func selectsDetails(sel ast.SelectionSet, depth int) bool {
+	return anySelected(sel, depth, detailField)
+}
+
+func detailField(f *ast.Field) bool {
+	return f.ObjectDefinition == nil || f.ObjectDefinition.Name == "File" && needsDetails(f.Name)
+}
+
+// needsDetails reports whether a File field reads more than the summary:
+// the fields the executor reads in place from the model itself rather than
+// from the summary it embeds (graph/generate writes both tables from the
+// bindings, so they cannot drift), and rows, whose resolver reads the
+// column profile.
+func needsDetails(field string) bool {
+	return field == "rows" || inlineFields["File"][field] && !embeddedFields["File"][field]
 }
 
 // listed is what a query asks of a listing (a FileConnection field).
 type listed struct {
-	heavy       bool // some file field needs the profile or the metadata
+	details     bool // some file field reads more than the summary
 	cursors     bool // edges { cursor }
 	pageCursors bool // pageInfo, which holds the first and last cursors
 }
@@ -349,7 +400,7 @@ type listed struct {
 func listingSelection(ctx context.Context) listed {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil || !graphql.HasOperationContext(ctx) {
-		return listed{heavy: true, cursors: true, pageCursors: true}
+		return listed{details: true, cursors: true, pageCursors: true}
 	}
 	op := graphql.GetOperationContext(ctx)
 	var out listed
@@ -364,7 +415,7 @@ func listingSelection(ctx context.Context) listed {
 					out.cursors = true
 				case "node":
 					for _, n := range graphql.CollectFields(op, e.Selections, []string{"File"}) {
-						out.heavy = out.heavy || heavyFileFields[n.Name]
+						out.details = out.details || needsDetails(n.Name)
 					}
 				}
 			}
@@ -378,14 +429,22 @@ func authPayload(t *auth.Tokens) *model.AuthPayload {
 }
 
 // pick returns the files of ids found in m, in the order of ids.
-func pick(m map[string]*files.File, ids []string) []*files.File {
-	out := make([]*files.File, 0, len(ids))
+func pick(m map[string]*files.File, ids []string) []*model.File {
+	out := make([]*model.File, 0, len(ids))
 	for _, id := range ids {
 		if f := m[id]; f != nil {
-			out = append(out, f)
+			out = append(out, model.WholeFile(f))
 		}
 	}
 	return out
+}
+
+// whole is a feature call's file as the File type's model.
+func whole(f *files.File, err error) (*model.File, error) {
+	if err != nil {
+		return nil, err
+	}
+	return model.WholeFile(f), nil
 }
 
 func deref(s *string) string {

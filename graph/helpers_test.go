@@ -23,8 +23,8 @@ func TestSelectsHeavyFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := selectsHeavyFile(selectionUnder(t, tt.query, "lineage"), 0); got != tt.want {
-				t.Fatalf("selectsHeavyFile = %v, want %v", got, tt.want)
+			if got := selectsDetails(selectionUnder(t, tt.query, "lineage"), 0); got != tt.want {
+				t.Fatalf("selectsDetails = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -27,3 +27,9 @@ var inlineFields = map[string]map[string]bool{
 	"__Schema":       {"description": true, "types": true, "queryType": true, "mutationType": true, "subscriptionType": true, "directives": true},
 	"__Type":         {"kind": true, "name": true, "description": true, "specifiedByURL": true, "fields": true, "interfaces": true, "possibleTypes": true, "enumValues": true, "inputFields": true, "ofType": true, "isOneOf": true},
 }
+
+// embeddedFields holds, per object type, the inline fields read from a value
+// the model embeds (the summary inside a File), not from the model itself.
+var embeddedFields = map[string]map[string]bool{
+	"File": {"id": true, "name": true, "size": true, "sha256": true, "contentType": true, "createdAt": true, "origin": true, "systemTags": true, "userTags": true, "deleted": true, "rowCount": true, "delimiter": true, "encoding": true},
+}

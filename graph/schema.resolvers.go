@@ -37,7 +37,7 @@ func (r *columnResolver) DateFormat(ctx context.Context, obj *csvio.Column) (*st
 	return &f, nil
 }
 
-func (r *derivationResolver) Sources(ctx context.Context, obj *files.Derivation) ([]*files.File, error) {
+func (r *derivationResolver) Sources(ctx context.Context, obj *files.Derivation) ([]*model.File, error) {
 	c, err := auth.RequireCaller(ctx)
 	if err != nil {
 		return nil, err
@@ -53,14 +53,14 @@ func (r *derivationResolver) CreatedBy(ctx context.Context, obj *files.Derivatio
 	return r.user(ctx, obj.CreatedBy)
 }
 
-func (r *fileResolver) Owner(ctx context.Context, obj *files.File) (*auth.User, error) {
+func (r *fileResolver) Owner(ctx context.Context, obj *model.File) (*auth.User, error) {
 	if obj.OwnerID == nil {
 		return nil, apperr.ErrNotFound
 	}
 	return r.user(ctx, *obj.OwnerID)
 }
 
-func (r *fileResolver) Rows(ctx context.Context, obj *files.File, first *int, after *string, columns []string, where *filter.Input, whereSQL *string) (*model.RowConnection, error) {
+func (r *fileResolver) Rows(ctx context.Context, obj *model.File, first *int, after *string, columns []string, where *filter.Input, whereSQL *string) (*model.RowConnection, error) {
 	if obj.Deleted() {
 		return &model.RowConnection{PageInfo: &model.PageInfo{}}, nil
 	}
@@ -68,7 +68,11 @@ func (r *fileResolver) Rows(ctx context.Context, obj *files.File, first *int, af
 	if err != nil {
 		return nil, err
 	}
-	sel, err := files.Select(obj, columns, expr)
+	full, err := obj.Full()
+	if err != nil {
+		return nil, err
+	}
+	sel, err := files.Select(full, columns, expr)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +80,7 @@ func (r *fileResolver) Rows(ctx context.Context, obj *files.File, first *int, af
 	if first != nil {
 		n = *first
 	}
-	page, err := r.Files.Rows(ctx, obj, sel, n, deref(after))
+	page, err := r.Files.Rows(ctx, full, sel, n, deref(after))
 	if err != nil {
 		return nil, err
 	}
@@ -92,26 +96,26 @@ func (r *fileResolver) Rows(ctx context.Context, obj *files.File, first *int, af
 	return conn, nil
 }
 
-func (r *fileResolver) Parents(ctx context.Context, objs []*files.File) ([][]*files.File, error) {
+func (r *fileResolver) Parents(ctx context.Context, objs []*model.File) ([][]*model.File, error) {
 	return r.neighbours(ctx, objs, "parents")
 }
 
-func (r *fileResolver) Children(ctx context.Context, objs []*files.File) ([][]*files.File, error) {
+func (r *fileResolver) Children(ctx context.Context, objs []*model.File) ([][]*model.File, error) {
 	return r.neighbours(ctx, objs, "children")
 }
 
-func (r *fileResolver) Lineage(ctx context.Context, obj *files.File, direction *lineage.Direction, depth *int, limit *int) (*model.LineageGraph, error) {
+func (r *fileResolver) Lineage(ctx context.Context, obj *model.File, direction *lineage.Direction, depth *int, limit *int) (*model.LineageGraph, error) {
 	return r.lineageGraph(ctx, obj.ID, direction, depth, limit)
 }
 
-func (r *fileResolver) Derivation(ctx context.Context, obj *files.File) (*files.Derivation, error) {
+func (r *fileResolver) Derivation(ctx context.Context, obj *model.File) (*files.Derivation, error) {
 	if obj.Origin != files.OriginGenerated || obj.OwnerID == nil {
 		return nil, nil
 	}
 	return r.Files.LoadDerivation(ctx, *obj.OwnerID, obj.ID)
 }
 
-func (r *fileResolver) DownloadURL(ctx context.Context, obj *files.File) (string, error) {
+func (r *fileResolver) DownloadURL(ctx context.Context, obj *model.File) (string, error) {
 	if obj.Deleted() {
 		return "", nil
 	}
@@ -158,7 +162,7 @@ func (r *mutationResolver) Logout(ctx context.Context, refreshToken string) (boo
 	return true, nil
 }
 
-func (r *mutationResolver) UploadFile(ctx context.Context, file graphql.Upload, name *string, tags []string) (*files.File, error) {
+func (r *mutationResolver) UploadFile(ctx context.Context, file graphql.Upload, name *string, tags []string) (*model.File, error) {
 	c, err := auth.RequireCaller(ctx)
 	if err != nil {
 		return nil, err
@@ -167,10 +171,10 @@ func (r *mutationResolver) UploadFile(ctx context.Context, file graphql.Upload, 
 	if name != nil && *name != "" {
 		n = *name
 	}
-	return r.Files.Create(ctx, files.NewFile{OwnerID: &c.UserID, Name: n, Tags: tags, Origin: files.OriginUploaded}, file.File)
+	return whole(r.Files.Create(ctx, files.NewFile{OwnerID: &c.UserID, Name: n, Tags: tags, Origin: files.OriginUploaded}, file.File))
 }
 
-func (r *mutationResolver) DeriveFile(ctx context.Context, input model.DeriveFileInput) (*files.File, error) {
+func (r *mutationResolver) DeriveFile(ctx context.Context, input model.DeriveFileInput) (*model.File, error) {
 	c, err := auth.RequireCaller(ctx)
 	if err != nil {
 		return nil, err
@@ -179,12 +183,12 @@ func (r *mutationResolver) DeriveFile(ctx context.Context, input model.DeriveFil
 	if err != nil {
 		return nil, err
 	}
-	return r.Files.Derive(ctx, c.UserID, files.DeriveInput{
+	return whole(r.Files.Derive(ctx, c.UserID, files.DeriveInput{
 		SourceID: input.SourceID, Name: input.Name, Columns: input.Columns, Where: expr, Tags: input.Tags,
-	})
+	}))
 }
 
-func (r *mutationResolver) SaveGeneratedFile(ctx context.Context, file graphql.Upload, name string, parentIds []string, metadata any) (*files.File, error) {
+func (r *mutationResolver) SaveGeneratedFile(ctx context.Context, file graphql.Upload, name string, parentIds []string, metadata any) (*model.File, error) {
 	c, err := auth.RequireCaller(ctx)
 	if err != nil {
 		return nil, err
@@ -201,17 +205,17 @@ func (r *mutationResolver) SaveGeneratedFile(ctx context.Context, file graphql.U
 		s := string(b)
 		meta = &s
 	}
-	return r.Files.Create(ctx, files.NewFile{
+	return whole(r.Files.Create(ctx, files.NewFile{
 		OwnerID: &c.UserID, Name: name, Origin: files.OriginGenerated, ParentIDs: parentIds, Metadata: meta,
-	}, file.File)
+	}, file.File))
 }
 
-func (r *mutationResolver) UpdateFileTags(ctx context.Context, id string, add []string, remove []string, set []string) (*files.File, error) {
+func (r *mutationResolver) UpdateFileTags(ctx context.Context, id string, add []string, remove []string, set []string) (*model.File, error) {
 	c, err := auth.RequireCaller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.Files.UpdateTags(ctx, c.UserID, id, files.TagChange{Add: add, Remove: remove, Set: set, Replace: set != nil})
+	return whole(r.Files.UpdateTags(ctx, c.UserID, id, files.TagChange{Add: add, Remove: remove, Set: set, Replace: set != nil}))
 }
 
 func (r *mutationResolver) DeleteFile(ctx context.Context, id string) (string, error) {
@@ -240,7 +244,7 @@ func (r *queryResolver) Me(ctx context.Context) (*auth.User, error) {
 	return r.user(ctx, c.UserID)
 }
 
-func (r *queryResolver) File(ctx context.Context, id string) (*files.File, error) {
+func (r *queryResolver) File(ctx context.Context, id string) (*model.File, error) {
 	c, err := auth.RequireCaller(ctx)
 	if err != nil {
 		return nil, err
@@ -249,7 +253,7 @@ func (r *queryResolver) File(ctx context.Context, id string) (*files.File, error
 	if errors.Is(err, apperr.ErrNotFound) {
 		return nil, nil
 	}
-	return f, err
+	return whole(f, err)
 }
 
 func (r *queryResolver) Files(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.FileFilter, orderBy *model.FileOrder) (*model.FileConnection, error) {
@@ -348,7 +352,7 @@ func (r *subscriptionResolver) FileEvents(ctx context.Context, lineageOf *string
 				continue // not the subscriber's file
 			}
 			select {
-			case out <- &model.FileEvent{Type: model.FileEventType(d.Type), File: f}:
+			case out <- &model.FileEvent{Type: model.FileEventType(d.Type), File: model.WholeFile(f)}:
 			case <-ctx.Done():
 				return
 			}

@@ -11,7 +11,7 @@ import (
 
 // LineageGraph is a lineage.Graph with its files loaded.
 type LineageGraph struct {
-	Root      *files.File
+	Root      *File
 	Nodes     []*LineageNode
 	Edges     []*LineageEdge
 	Truncated bool
@@ -20,14 +20,14 @@ type LineageGraph struct {
 
 // LineageNode is a file in a lineage graph.
 type LineageNode struct {
-	File     *files.File
+	File     *File
 	Distance int
 }
 
 // LineageEdge says child was derived from parent.
 type LineageEdge struct {
-	Parent    *files.File
-	Child     *files.File
+	Parent    *File
+	Child     *File
 	Kind      string
 	CreatedAt time.Time
 }
@@ -44,7 +44,7 @@ type FileConnection struct {
 // FileEvent is one change to a file of the subscriber's.
 type FileEvent struct {
 	Type FileEventType
-	File *files.File
+	File *File
 }
 
 // Dot renders the graph in Graphviz DOT.

@@ -34,8 +34,8 @@ type DeriveFileInput struct {
 }
 
 type FileEdge struct {
-	Cursor string      `json:"cursor"`
-	Node   *files.File `json:"node"`
+	Cursor string `json:"cursor"`
+	Node   *File  `json:"node"`
 }
 
 type FileFilter struct {

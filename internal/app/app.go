@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/extra/bunotel"
 	"gocloud.dev/blob"
 
@@ -34,7 +33,7 @@ import (
 type App struct {
 	Config  config.Config
 	Log     *slog.Logger
-	DB      *bun.DB
+	DB      *database.DB
 	Bucket  *blob.Bucket
 	Auth    *auth.Service
 	Files   *files.Service
@@ -100,7 +99,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 
 // Build assembles an App over storage the caller opened (and closes):
 // tests use it with their own database and bucket.
-func Build(cfg config.Config, log *slog.Logger, db *bun.DB, bucket *blob.Bucket) (*App, error) {
+func Build(cfg config.Config, log *slog.Logger, db *database.DB, bucket *blob.Bucket) (*App, error) {
 	a := &App{Config: cfg, Log: log, DB: db, Bucket: bucket}
 	return a, a.build()
 }
@@ -108,12 +107,10 @@ func Build(cfg config.Config, log *slog.Logger, db *bun.DB, bucket *blob.Bucket)
 func (a *App) build() error {
 	cfg := a.Config
 	var err error
-	metrics.RegisterDB(a.DB.DB)
+	metrics.RegisterDB(a.DB.SQL())
 	a.Tracing = tracing.Enabled(os.Getenv)
 	if a.Tracing {
-		hook := bunotel.NewQueryHook(bunotel.WithDBName("cutline"))
-		a.DB.AddQueryHook(hook)
-		database.Prepared(a.DB).AddQueryHook(hook)
+		a.DB.AddQueryHook(bunotel.NewQueryHook(bunotel.WithDBName("cutline")))
 	}
 	a.Auth, err = auth.NewService(a.DB, auth.Config{
 		Secret: cfg.JWTSecret, PreviousSecrets: cfg.JWTPreviousSecrets,
@@ -125,15 +122,10 @@ func (a *App) build() error {
 	if err != nil {
 		return err
 	}
-	// PostgreSQL may be shared by several replicas: relay events through
-	// it so each delivers the others'. SQLite means one process.
-	if database.IsPostgres(a.DB) {
-		a.Events, err = events.NewPostgres(context.Background(), a.DB, events.PostgresOptions{Logger: a.Log})
-		if err != nil {
-			return err
-		}
-	} else {
-		a.Events = events.NewBroker()
+	// A database several replicas may share relays events, so that each
+	// delivers the others'.
+	if a.Events, err = events.Open(context.Background(), a.DB, events.PostgresOptions{Logger: a.Log}); err != nil {
+		return err
 	}
 	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, Logger: a.Log, Publish: a.Events.Publish})
 	a.Lineage = lineage.NewService(a.DB, cfg.LineageMaxDepth, cfg.LineageMaxLimit)

@@ -8,14 +8,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/uptrace/bun"
-
 	"github.com/cutline/cutline/internal/config"
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
 func TestHealthAndPlayground(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/playground": 200} {
 			resp, err := http.Get(s.URL + path)
@@ -63,7 +62,7 @@ func TestReadyzFailsWithoutDatabase(t *testing.T) {
 }
 
 func TestAccountStory(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		reg := s.register(t, "ada")
 		if reg.User.Username != "ada" || reg.AccessToken == "" {
@@ -124,7 +123,7 @@ func TestAccountStory(t *testing.T) {
 }
 
 func TestFilesOverGraphQL(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		ada := s.register(t, "ada").AccessToken
 		bob := s.register(t, "bob").AccessToken
@@ -276,7 +275,7 @@ func TestFilesOverGraphQL(t *testing.T) {
 }
 
 func TestUploadLimits(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, func(c *config.Config) { c.MaxFileSize = 100 })
 		tok := s.register(t, "ada").AccessToken
 		big := "a,b\n" + strings.Repeat("1,2\n", 50)
@@ -357,7 +356,7 @@ func TestQueryLimits(t *testing.T) {
 // Nesting children costs a fixed number of statements per level, however
 // many files each level holds.
 func TestNestedLineageQueriesAreBatched(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		tok := s.register(t, "ada").AccessToken
 		count := func(width int) int64 {

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	coderws "github.com/coder/websocket"
-	"github.com/uptrace/bun"
 
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 	"github.com/cutline/cutline/internal/events/wsconn"
 	"github.com/cutline/cutline/internal/testwait"
@@ -23,7 +23,7 @@ import (
 
 // eventsServer is newServer whose event broker is closed with the test, so
 // a PostgreSQL relay does not outlive its schema.
-func eventsServer(t *testing.T, db *bun.DB) *server {
+func eventsServer(t *testing.T, db *database.DB) *server {
 	t.Helper()
 	s := newServer(t, db, nil)
 	t.Cleanup(func() { s.app.Events.Close() })
@@ -97,7 +97,7 @@ const eventsQuery = `subscription { fileEvents { type file { id name userTags } 
 // No event for work that was rolled back, nor for anyone else's files: the
 // first event the subscriber sees is the marker committed after them.
 func TestFileEventsOnlyCommittedAndOwn(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := eventsServer(t, db)
 		ada, bob := s.register(t, "ada").AccessToken, s.register(t, "bob").AccessToken
 		id := s.uploadOK(t, ada, "a.csv", "a\n1\n")
@@ -142,7 +142,7 @@ func TestFileEventsNeedAuthentication(t *testing.T) {
 // lineageOf narrows the stream to the files connected to one file, and
 // follows files derived later.
 func TestFileEventsLineageOf(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := eventsServer(t, db)
 		ada, bob := s.register(t, "ada").AccessToken, s.register(t, "bob").AccessToken
 		root := s.uploadOK(t, ada, "root.csv", "a,b\n1,2\n")
@@ -206,7 +206,7 @@ func TestFileEventsAcrossReplicas(t *testing.T) {
 	}
 }
 
-func listenerPID(t *testing.T, db *bun.DB, channel string) int {
+func listenerPID(t *testing.T, db *database.DB, channel string) int {
 	t.Helper()
 	var pids []int
 	if err := db.NewRaw(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = ?`,
@@ -364,7 +364,7 @@ func dialSmallBuffer(t *testing.T, s *server, tok string) *wsClient {
 // Each event is answered afresh: what a subscription read for one event
 // (here the children of a file) is not served again, stale, for the next.
 func TestFileEventsReadEachEventAfresh(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := eventsServer(t, db)
 		ada := s.register(t, "ada").AccessToken
 		parent := s.uploadOK(t, ada, "p.csv", "a\n1\n")

@@ -34,13 +34,13 @@ type countHook struct{ n *atomic.Int64 }
 func (h countHook) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
 func (h countHook) AfterQuery(context.Context, *bun.QueryEvent)                        { h.n.Add(1) }
 
-func newServer(t *testing.T, db *bun.DB, edit func(*config.Config)) *server {
+func newServer(t *testing.T, db *database.DB, edit func(*config.Config)) *server {
 	return newServerTB(t, db, edit)
 }
 
-func newServerB(b *testing.B, db *bun.DB) *server { return newServerTB(b, db, nil) }
+func newServerB(b *testing.B, db *database.DB) *server { return newServerTB(b, db, nil) }
 
-func newServerTB(t testing.TB, db *bun.DB, edit func(*config.Config)) *server {
+func newServerTB(t testing.TB, db *database.DB, edit func(*config.Config)) *server {
 	t.Helper()
 	cfg := config.Default()
 	cfg.JWTSecret = "test-secret-0123456789abcdef0123456789abcdef"
@@ -63,7 +63,6 @@ func newServerTB(t testing.TB, db *bun.DB, edit func(*config.Config)) *server {
 	t.Cleanup(func() { a.Events.Close() })
 	s := &server{app: a}
 	db.AddQueryHook(countHook{&s.queries})
-	database.Prepared(db).AddQueryHook(countHook{&s.queries})
 	s.Server = httptest.NewServer(a.Handler)
 	t.Cleanup(s.Close)
 	return s

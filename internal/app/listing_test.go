@@ -3,8 +3,7 @@ package app_test
 import (
 	"testing"
 
-	"github.com/uptrace/bun"
-
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
@@ -27,7 +26,7 @@ func parentAndChild(t *testing.T, s *server) (token, parent string) {
 // when the query asks for them; however it asks (fragments, @include),
 // what it asks for must be there.
 func TestListingReadsWhatTheQueryAsks(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		ada, _ := parentAndChild(t, s)
 		s.uploadOK(t, ada, "third.csv", "x\n1\n")
@@ -110,7 +109,7 @@ func TestListingReadsWhatTheQueryAsks(t *testing.T) {
 // metadata unless the query asks for them somewhere under it; wherever it
 // asks, what it asks for must be there.
 func TestLineageReadsWhatTheQueryAsks(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		ada, src := parentAndChild(t, s)
 

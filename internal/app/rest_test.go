@@ -9,8 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/uptrace/bun"
-
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
@@ -33,7 +32,7 @@ func (s *server) call(t *testing.T, method, path, token, contentType string, bod
 }
 
 func TestRESTCutLineageAndMultipartUpload(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		ada := s.register(t, "ada").AccessToken
 		bob := s.register(t, "bob").AccessToken

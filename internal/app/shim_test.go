@@ -9,14 +9,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/uptrace/bun"
-
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
 // The shim and GraphQL are two doors to the same files.
 func TestShimAndGraphQLShareFiles(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		gqlToken := s.register(t, "ada").AccessToken
 		code, _, body := s.call(t, "POST", "/api/accounts/login/", "", "application/json",

@@ -7,8 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/uptrace/bun"
-
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
@@ -35,7 +34,7 @@ func TestCSVVariantsThroughGraphQL(t *testing.T) {
 		{"header_only.csv", "utf-8", "", 0, ""},
 	}
 	rejected := []string{"binary.png", "nul.csv", "empty.csv", "controls.bin"}
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		tok := s.register(t, "ada").AccessToken
 		for _, c := range cases {

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	coderws "github.com/coder/websocket"
-	"github.com/uptrace/bun"
 
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
@@ -105,7 +105,7 @@ func (w *wsClient) next(timeout time.Duration) (string, error) {
 }
 
 func TestFileEventsSubscription(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		ada := s.register(t, "ada").AccessToken
 		bob := s.register(t, "bob").AccessToken

@@ -19,6 +19,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/database"
 )
 
 // User is one account. PasswordHash never leaves the package in JSON so a
@@ -89,7 +90,7 @@ const (
 
 // Service implements accounts and tokens. It is safe for concurrent use.
 type Service struct {
-	db      *bun.DB
+	db      *database.DB
 	cfg     Config
 	keys    map[string][]byte // kid -> HMAC key, current and previous
 	signKid string
@@ -110,7 +111,7 @@ type Service struct {
 }
 
 // NewService checks cfg, fills in defaults and returns a Service on db.
-func NewService(db *bun.DB, cfg Config) (*Service, error) {
+func NewService(db *database.DB, cfg Config) (*Service, error) {
 	if db == nil {
 		return nil, errors.New("auth: nil database")
 	}

@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/database"
 )
 
 const testSecret = "test-secret-0123456789abcdef-0123456789abcdef"
@@ -42,7 +41,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // newTestService returns a Service with cheap hashing and a fake clock;
 // edit adjusts the config first.
-func newTestService(t testing.TB, db *bun.DB, edit func(*Config)) (*Service, *fakeClock) {
+func newTestService(t testing.TB, db *database.DB, edit func(*Config)) (*Service, *fakeClock) {
 	t.Helper()
 	cfg := Config{Secret: testSecret, Argon2: cheapArgon2, HashConcurrency: 4}
 	if edit != nil {

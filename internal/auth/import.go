@@ -181,8 +181,11 @@ func (s *Service) importAttempt(ctx context.Context, u *User, in ImportedUser, w
 			res.ID = u.ID
 			return nil
 		}
-		if u.ID != 0 && database.IsPostgres(tx) {
-			if err := bumpUserSequence(ctx, tx, u.ID); err != nil {
+		if u.ID != 0 {
+			// An id once handed out is never handed out again, so a
+			// still-valid access token of a deleted account cannot start
+			// naming somebody new.
+			if err := s.db.AdvanceSequence(ctx, tx, "users", "id", u.ID); err != nil {
 				return err
 			}
 		}
@@ -194,21 +197,6 @@ func (s *Service) importAttempt(ctx context.Context, u *User, in ImportedUser, w
 		return nil
 	})
 	return res, err
-}
-
-// bumpUserSequence moves the users identity sequence to at least id and
-// at least the highest id in use, never backwards: an id once handed out is
-// never handed out again, so a still-valid access token of a deleted
-// account cannot start naming somebody new.
-func bumpUserSequence(ctx context.Context, db bun.IDB, id int64) error {
-	_, err := db.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('users', 'id'), GREATEST(
-		?,
-		(SELECT COALESCE(max(id), 1) FROM users),
-		COALESCE(pg_sequence_last_value(pg_get_serial_sequence('users', 'id')::regclass), 1)))`, id)
-	if err != nil {
-		return fmt.Errorf("move users id sequence: %w", err)
-	}
-	return nil
 }
 
 // importedHash turns an old system's stored hash into one VerifyPassword
@@ -251,11 +239,8 @@ func validateImportedUsername(name string) error {
 	return nil
 }
 
-// isUniqueViolation is true for a unique-index violation in either dialect.
+// isUniqueViolation is true for a unique-index violation.
 func isUniqueViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	_, ok := uniqueViolation(err)
+	_, ok := database.IsDuplicate(err)
 	return ok
 }

@@ -9,13 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
 func TestImportUser(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		ctx := context.Background()
 		joined := time.Date(2021, 6, 7, 8, 9, 10, 123456000, time.UTC)

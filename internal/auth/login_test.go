@@ -12,14 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
 func TestLogin(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, clk := newTestService(t, db, nil)
 		ctx := context.Background()
 		u := mustRegister(t, s, "Alice", "right password")
@@ -70,6 +69,11 @@ func TestLogin(t *testing.T) {
 			wantUnauth(t, err, "invalid username or password")
 			msgs = append(msgs, err.Error())
 		}
+		for _, m := range msgs[1:] {
+			if m != msgs[0] {
+				t.Fatalf("failed logins answered differently: %q", msgs)
+			}
+		}
 		if _, err := s.Login(ctx, "Alice", "right password", "", "bogus"); !errors.Is(err, apperr.ErrInvalidInput) {
 			t.Fatalf("unknown class: err = %v", err)
 		}
@@ -102,7 +106,7 @@ func TestLoginUnknownUserCostsAHash(t *testing.T) {
 }
 
 func TestLoginRateLimit(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, clk := newTestService(t, db, func(c *Config) { c.LoginFailureLimit = 3 })
 		ctx := context.Background()
 		mustRegister(t, s, "victim", "right password")
@@ -195,7 +199,7 @@ func TestLegacyHashUpgradedOnLogin(t *testing.T) {
 		{"django pbkdf2", djangoHash("old secret", "Xy7sAlt", 1000)},
 		{"unsalted sha256", hex.EncodeToString(sum[:])},
 	}
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		ctx := context.Background()
 		for i, tc := range tests {

@@ -16,7 +16,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/cutline/cutline/internal/apperr"
-	"github.com/cutline/cutline/internal/database"
 )
 
 // refreshRow is a stored refresh token. Only the SHA-256 of the token is
@@ -80,22 +79,19 @@ func (s *Service) insertRefresh(ctx context.Context, db bun.IDB, userID int64, f
 	return token, nil
 }
 
-// lockFamily serialises work on one token family. On PostgreSQL it takes a
-// transaction-scoped advisory lock: without it, a logout running beside a
+// lockFamily serialises work on one token family with a lock held until
+// the transaction ends: without it, a logout running beside a
 // refresh could revoke the family's rows while the refresh inserts a new
 // token its UPDATE never sees, and that token would outlive the logout.
-// SQLite transactions already take the write lock up front (_txlock=immediate).
-func lockFamily(ctx context.Context, tx bun.Tx, family string) error {
-	if !database.IsPostgres(tx) {
-		return nil
-	}
-	// Two-key form with a constant namespace ("auth") keeps clear of the
-	// single-key locks used elsewhere (migrations).
-	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(1635087464, hashtext(?))", family); err != nil {
+func (s *Service) lockFamily(ctx context.Context, tx bun.Tx, family string) error {
+	// A constant class ("auth") keeps clear of the other users of locks.
+	if err := s.db.LockName(ctx, tx, familyLockClass, family); err != nil {
 		return fmt.Errorf("lock token family: %w", err)
 	}
 	return nil
 }
+
+const familyLockClass = 1635087464 // "auth"
 
 // loadRefresh finds a token by hash; nil without error when there is none.
 func loadRefresh(ctx context.Context, db bun.IDB, hash string) (*refreshRow, error) {
@@ -134,7 +130,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Tokens, er
 		if rt == nil {
 			return errBadRefresh
 		}
-		if err := lockFamily(ctx, tx, rt.FamilyID); err != nil {
+		if err := s.lockFamily(ctx, tx, rt.FamilyID); err != nil {
 			return err
 		}
 		// Read again under the lock: the row may have changed while waiting.
@@ -223,7 +219,7 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 		if rt, err = loadRefresh(ctx, tx, h); err != nil || rt == nil {
 			return err
 		}
-		if err := lockFamily(ctx, tx, rt.FamilyID); err != nil {
+		if err := s.lockFamily(ctx, tx, rt.FamilyID); err != nil {
 			return err
 		}
 		return revokeFamily(ctx, tx, rt.FamilyID, now)

@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
@@ -39,7 +38,7 @@ func wantRefreshFails(t *testing.T, s *Service, token string) {
 
 // register -> login -> refresh -> reuse detection -> logout, rotating class.
 func TestRotatingStory(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, clk := newTestService(t, db, nil)
 		ctx := context.Background()
 		u := mustRegister(t, s, "rotor", "right password")
@@ -83,7 +82,7 @@ func TestRotatingStory(t *testing.T) {
 // The old frontend keeps presenting its login refresh token: it must keep
 // working after rotation, and die with the family on logout.
 func TestLegacyTokens(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		ctx := context.Background()
 		mustRegister(t, s, "legacy", "right password")
@@ -107,7 +106,7 @@ func TestLegacyTokens(t *testing.T) {
 }
 
 func TestRefreshExpiry(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, clk := newTestService(t, db, func(c *Config) { c.RefreshTTL = time.Hour; c.AccessTTL = 5 * time.Minute })
 		mustRegister(t, s, "expiring", "right password")
 		for _, class := range []TokenClass{ClassRotating, ClassLegacy} {
@@ -135,7 +134,7 @@ func TestRefreshExpiry(t *testing.T) {
 }
 
 func TestRefreshRejectsGarbage(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		mustRegister(t, s, "garbage", "right password")
 		login := mustLogin(t, s, "garbage", "right password", ClassRotating)
@@ -159,7 +158,7 @@ func TestRefreshRejectsGarbage(t *testing.T) {
 
 // Two concurrent uses of one rotating token cannot both succeed.
 func TestConcurrentRotatingRefresh(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		mustRegister(t, s, "racer", "right password")
 		login := mustLogin(t, s, "racer", "right password", ClassRotating)
@@ -198,7 +197,7 @@ func TestConcurrentRotatingRefresh(t *testing.T) {
 }
 
 func TestSweepExpired(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, clk := newTestService(t, db, func(c *Config) { c.RefreshTTL = time.Hour })
 		ctx := context.Background()
 		mustRegister(t, s, "sweeper", "right password")
@@ -228,7 +227,7 @@ func TestSweepExpired(t *testing.T) {
 // A logout racing refreshes of the same family must win for good: no token
 // handed out by a concurrent refresh may outlive it.
 func TestLogoutRacesRefresh(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		mustRegister(t, s, "racy", "right password")
 		for round := range 5 {

@@ -2,17 +2,14 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/uptrace/bun/driver/pgdriver"
-	"modernc.org/sqlite"
-
 	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/database"
 )
 
 // RegisterInput is what a new account needs. Email nil or "" means none.
@@ -109,19 +106,11 @@ func takenError(field string) error {
 // which column it hit. Both dialects name the index after the column
 // (users_email_key_key on PostgreSQL, users.email_key on SQLite).
 func uniqueViolation(err error) (field string, ok bool) {
-	var msg string
-	var pgErr pgdriver.Error
-	var sqErr *sqlite.Error
-	switch {
-	case errors.As(err, &pgErr) && pgErr.Field('C') == "23505":
-		msg = pgErr.Field('n') + " " + pgErr.Field('M')
-	case errors.As(err, &sqErr) && (sqErr.Code() == 2067 || sqErr.Code() == 1555):
-		// SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
-		msg = sqErr.Error()
-	default:
+	constraint, ok := database.IsDuplicate(err)
+	if !ok {
 		return "", false
 	}
-	if strings.Contains(msg, "email_key") {
+	if strings.Contains(constraint, "email_key") {
 		return "email", true
 	}
 	return "username", true

@@ -7,14 +7,13 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/uptrace/bun"
-
 	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
 func TestRegisterValidation(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		const pw = "correct horse"
 		tests := []struct {
@@ -84,7 +83,7 @@ func TestRegisterValidation(t *testing.T) {
 }
 
 func TestRegisterStoresUser(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, clk := newTestService(t, db, nil)
 		u, err := s.Register(context.Background(), RegisterInput{Username: "Carol", Email: ptr("Carol@Example.com"), Password: "long enough"})
 		if err != nil {
@@ -108,7 +107,7 @@ func TestRegisterStoresUser(t *testing.T) {
 }
 
 func TestRegisterDuplicates(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		ctx := context.Background()
 		if _, err := s.Register(ctx, RegisterInput{Username: "Alice", Email: ptr("Alice@Example.com"), Password: "password one"}); err != nil {
@@ -140,7 +139,7 @@ func TestRegisterDuplicates(t *testing.T) {
 // The unique index is the real guarantee: a duplicate that slips past the
 // pre-check must still come back as an InvalidError on the right field.
 func TestUniqueViolationMapping(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		ctx := context.Background()
 		mustRegister(t, s, "dora", "password one")
@@ -172,7 +171,7 @@ func TestUniqueViolationMapping(t *testing.T) {
 // Concurrent registrations of one name: one wins, the rest get the same
 // InvalidError whether the pre-check or the unique index caught them.
 func TestRegisterRace(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		const n = 8
 		var wg sync.WaitGroup

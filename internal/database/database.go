@@ -1,5 +1,9 @@
-// Package database opens bun over PostgreSQL or SQLite from one URL and
-// applies the embedded migrations. Both dialects carry the same schema.
+// Package database opens bun over PostgreSQL or SQLite from one URL,
+// applies the embedded migrations, and is the one place that knows how the
+// dialects differ: the stores of the feature packages ask the handle (DB)
+// for id sets, row and advisory locks, prepared statements, and get
+// unique violations and missing rows as ErrDuplicate and ErrNotFound.
+// Both dialects carry the same schema.
 package database
 
 import (
@@ -17,7 +21,6 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/driver/pgdriver"
@@ -30,7 +33,7 @@ var migrations embed.FS
 // Open connects to dsn: postgres:// or postgresql:// selects PostgreSQL
 // through pgdriver; sqlite://PATH, file:PATH or a bare path selects SQLite.
 // It checks the connection before returning.
-func Open(ctx context.Context, dsn string) (*bun.DB, error) {
+func Open(ctx context.Context, dsn string) (*DB, error) {
 	var db *bun.DB
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
@@ -50,7 +53,7 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 	for {
 		err := db.PingContext(pingCtx)
 		if err == nil {
-			return db, nil
+			return New(db), nil
 		}
 		// A new SQLite connection switches the file to WAL, which needs a
 		// moment of exclusive access: another process starting at the same
@@ -123,9 +126,6 @@ func openSQLite(path string) (*bun.DB, error) {
 	return bun.NewDB(sqldb, sqlitedialect.New()), nil
 }
 
-// IsPostgres reports whether db speaks PostgreSQL.
-func IsPostgres(db bun.IDB) bool { return db.Dialect().Name() == dialect.PG }
-
 // migrationLockKey is an arbitrary constant shared by every replica.
 const migrationLockKey = 0x6375746c696e65 // "cutline"
 
@@ -134,11 +134,8 @@ const migrationLockKey = 0x6375746c696e65 // "cutline"
 // PostgreSQL, the write lock on SQLite): replicas starting together queue up,
 // and the lock is released by commit, rollback or a dropped connection, so it
 // cannot be left behind.
-func Migrate(ctx context.Context, db *bun.DB) (applied []string, err error) {
-	dir := "migrations/sqlite"
-	if IsPostgres(db) {
-		dir = "migrations/postgres"
-	}
+func Migrate(ctx context.Context, db *DB) (applied []string, err error) {
+	dir := db.eng.migrations()
 	entries, err := fs.ReadDir(migrations, dir)
 	if err != nil {
 		return nil, err
@@ -152,10 +149,8 @@ func Migrate(ctx context.Context, db *bun.DB) (applied []string, err error) {
 	sort.Strings(names)
 
 	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if IsPostgres(db) {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", migrationLockKey); err != nil {
-				return fmt.Errorf("take migration lock: %w", err)
-			}
+		if err := db.eng.lock(ctx, tx, 0, int64(migrationLockKey)); err != nil {
+			return fmt.Errorf("take migration lock: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version TEXT PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`); err != nil {

@@ -6,14 +6,12 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/uptrace/bun"
-
 	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
 func TestMigrateIsIdempotent(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		applied, err := database.Migrate(context.Background(), db)
 		if err != nil {
 			t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 // both dialects (SQLite compares them as text), and so must every other
 // kind of argument.
 func TestStmtsBindsLikeBunWrites(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		at := time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC)
 		if _, err := db.NewRaw(`INSERT INTO users (id, username, username_key, password_hash, created_at)
@@ -24,7 +24,7 @@ func TestStmtsBindsLikeBunWrites(t *testing.T) {
 			1, "Ann", "ann", "x", at, 2, "Bob", "bob", "x", at.Add(time.Second)).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
-		st := database.NewStmts(db)
+		st := db.Prepared()
 		defer st.Close()
 		tests := []struct {
 			name  string
@@ -54,8 +54,8 @@ func TestStmtsBindsLikeBunWrites(t *testing.T) {
 
 // Past its bound the cache stops growing and queries still answer.
 func TestStmtsBeyondTheBound(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
-		st := database.NewStmts(db)
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		st := db.Prepared()
 		defer st.Close()
 		for i := range 300 {
 			var n int
@@ -102,13 +102,13 @@ func queryNames(t *testing.T, st *database.Stmts, query string, args ...any) []s
 
 // Hooks see every query, with its text and its error, like bun's own.
 func TestStmtsHooks(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
-		st := database.Prepared(db)
-		if database.Prepared(db) != st {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		st := db.Prepared()
+		if db.Prepared() != st {
 			t.Fatal("Prepared gave two caches for one database")
 		}
 		h := &recorder{}
-		st.AddQueryHook(h)
+		db.AddQueryHook(h)
 		queryNames(t, st, "SELECT username FROM users WHERE id = ?", int64(1))
 		if _, err := st.Query(context.Background(), "SELECT no_such_column FROM users WHERE id = ?", int64(1)); err == nil {
 			t.Fatal("a bad query succeeded")

@@ -169,7 +169,7 @@ func TestLoadSharesOneRead(t *testing.T) {
 	read := func(ctx context.Context) (*files.File, error) {
 		reads.Add(1)
 		<-release
-		return &files.File{ID: "f"}, nil
+		return &files.File{Annotated: files.Annotated{Summary: files.Summary{ID: "f"}}}, nil
 	}
 	// One caller gives up while the read is in flight; the others still
 	// get the file.

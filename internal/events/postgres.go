@@ -198,14 +198,26 @@ type pgRelay struct {
 	activePeers  atomic.Int64
 }
 
+// Open returns the broker that suits db: one that relays events through the
+// database when it can carry them between processes (several replicas may
+// share it), otherwise one for this process alone (an embedded database
+// has one process).
+func Open(ctx context.Context, db *database.DB, opts PostgresOptions) (*Broker, error) {
+	if db.CanNotify() {
+		return NewPostgres(ctx, db, opts)
+	}
+	return NewBroker(), nil
+}
+
 // NewPostgres returns a broker that also relays events through db's
 // LISTEN/NOTIFY, so every process sharing the database delivers every
 // event. It returns once its listener is known to receive. Close it to stop
 // the relay and tell the other replicas this one is gone.
-func NewPostgres(ctx context.Context, db *bun.DB, opts PostgresOptions) (*Broker, error) {
-	if !database.IsPostgres(db) {
+func NewPostgres(ctx context.Context, handle *database.DB, opts PostgresOptions) (*Broker, error) {
+	if !handle.CanNotify() {
 		return nil, errors.New("events: NewPostgres needs a PostgreSQL database")
 	}
+	db := handle.DB
 	channel := opts.Channel
 	if channel == "" {
 		var schema string

@@ -10,14 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/testwait"
 )
 
-func newPG(t *testing.T, db *bun.DB, opts PostgresOptions) *Broker {
+func newPG(t *testing.T, db *database.DB, opts PostgresOptions) *Broker {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -30,7 +29,7 @@ func newPG(t *testing.T, db *bun.DB, opts PostgresOptions) *Broker {
 }
 
 // listenerPIDs returns the backends listening on channel.
-func listenerPIDs(t *testing.T, db *bun.DB, channel string) []int {
+func listenerPIDs(t *testing.T, db *database.DB, channel string) []int {
 	t.Helper()
 	var pids []int
 	err := db.NewRaw(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = ?`,
@@ -42,7 +41,7 @@ func listenerPIDs(t *testing.T, db *bun.DB, channel string) []int {
 }
 
 // onlyListener returns the one backend listening on channel.
-func onlyListener(t *testing.T, db *bun.DB, channel string) int {
+func onlyListener(t *testing.T, db *database.DB, channel string) int {
 	t.Helper()
 	pids := listenerPIDs(t, db, channel)
 	if len(pids) != 1 {
@@ -51,7 +50,7 @@ func onlyListener(t *testing.T, db *bun.DB, channel string) int {
 	return pids[0]
 }
 
-func terminate(t *testing.T, db *bun.DB, pid int) {
+func terminate(t *testing.T, db *database.DB, pid int) {
 	t.Helper()
 	var ok bool
 	if err := db.NewRaw("SELECT pg_terminate_backend(?)", pid).Scan(context.Background(), &ok); err != nil || !ok {
@@ -59,7 +58,7 @@ func terminate(t *testing.T, db *bun.DB, pid int) {
 	}
 }
 
-func notify(t *testing.T, db *bun.DB, channel, payload string) {
+func notify(t *testing.T, db *database.DB, channel, payload string) {
 	t.Helper()
 	if _, err := db.ExecContext(context.Background(), "SELECT pg_notify(?, ?)", channel, payload); err != nil {
 		t.Fatal(err)

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 	"github.com/cutline/cutline/internal/files"
@@ -17,11 +15,11 @@ import (
 )
 
 // seedFiles inserts n file rows for owner straight into the database.
-func seedFiles(b *testing.B, db *bun.DB, owner int64, n int) {
+func seedFiles(b *testing.B, db *database.DB, owner int64, n int) {
 	b.Helper()
 	ctx := context.Background()
 	var q string
-	if database.IsPostgres(db) {
+	if db.Postgres() {
 		q = `INSERT INTO files (id, owner_id, name, object_key, size, sha256, content_type, encoding, delimiter,
 			row_count, columns, origin, system_tags, user_tags, created_at)
 		SELECT md5(i::text)::uuid, ?, 'file_' || i || '.csv', 'files/x' || i, i * 10, md5(i::text), 'text/csv', 'utf-8', ',',
@@ -40,7 +38,7 @@ func seedFiles(b *testing.B, db *bun.DB, owner int64, n int) {
 	if _, err := db.ExecContext(ctx, q, owner, n); err != nil {
 		b.Fatal(err)
 	}
-	if database.IsPostgres(db) {
+	if db.Postgres() {
 		db.ExecContext(ctx, "ANALYZE files")
 	}
 }
@@ -50,7 +48,7 @@ func seedFiles(b *testing.B, db *bun.DB, owner int64, n int) {
 func BenchmarkList(b *testing.B) {
 	for _, d := range []string{"sqlite", "postgres"} {
 		b.Run(d, func(b *testing.B) {
-			var db *bun.DB
+			var db *database.DB
 			if d == "postgres" {
 				db = dbtest.PostgresOrSkip(b)
 			} else {

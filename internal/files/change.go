@@ -7,8 +7,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 
@@ -27,19 +25,13 @@ type TagChange struct {
 // UpdateTags changes owner's file's user tags. System tags cannot be
 // touched: naming one is a BAD_USER_INPUT error.
 func (s *Service) UpdateTags(ctx context.Context, owner int64, id string, c TagChange) (*File, error) {
-	var f *File
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var err error
-		f, err = s.getForUpdate(ctx, tx, owner, id)
-		if err != nil {
-			return err
-		}
+	f, err := s.st.change(ctx, owner, id, func(f *File) (string, error) {
 		var next []string
 		if c.Replace {
 			next = c.Set
 		} else {
 			if _, err := cleanTags(c.Remove); err != nil {
-				return err
+				return "", err
 			}
 			drop := map[string]bool{}
 			for _, t := range c.Remove {
@@ -54,13 +46,10 @@ func (s *Service) UpdateTags(ctx context.Context, owner int64, id string, c TagC
 		}
 		tags, err := cleanTags(next)
 		if err != nil {
-			return err
+			return "", err
 		}
 		f.UserTags = tags
-		if _, err := tx.NewUpdate().Model(f).Column("user_tags").WherePK().Exec(ctx); err != nil {
-			return fmt.Errorf("update tags: %w", err)
-		}
-		return replaceTags(ctx, tx, f)
+		return "user_tags", nil
 	})
 	if err != nil {
 		return nil, err
@@ -74,18 +63,11 @@ func (s *Service) UpdateTags(ctx context.Context, owner int64, id string, c TagC
 // already deleted succeeds and changes nothing.
 func (s *Service) Delete(ctx context.Context, owner int64, id string) error {
 	var key *string
-	var f *File
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var err error
-		f, err = s.getForUpdate(ctx, tx, owner, id)
-		if err != nil {
-			return err
-		}
+	f, err := s.st.change(ctx, owner, id, func(f *File) (string, error) {
 		key = f.ObjectKey
 		now := s.now().UTC()
 		f.DeletedAt, f.ObjectKey = &now, nil
-		_, err = tx.NewUpdate().Model(f).Column("deleted_at", "object_key").WherePK().Exec(ctx)
-		return err
+		return "deleted", nil
 	})
 	if errors.Is(err, apperr.ErrNotFound) && s.isTombstone(ctx, owner, id) {
 		return nil
@@ -101,27 +83,8 @@ func (s *Service) Delete(ctx context.Context, owner int64, id string) error {
 }
 
 func (s *Service) isTombstone(ctx context.Context, owner int64, id string) bool {
-	m, err := s.GetMany(ctx, owner, []string{id})
+	m, err := s.GetSummaries(ctx, owner, []string{id})
 	return err == nil && m[id] != nil && m[id].Deleted()
-}
-
-func (s *Service) getForUpdate(ctx context.Context, tx bun.Tx, owner int64, id string) (*File, error) {
-	f, err := s.Get(ctx, owner, id)
-	if err != nil {
-		return nil, err
-	}
-	// Re-read inside the transaction so concurrent edits serialize.
-	q := tx.NewSelect().Model(f).WherePK()
-	if isPostgres(tx) {
-		q = q.For("UPDATE")
-	}
-	if err := q.Scan(ctx); err != nil {
-		return nil, fmt.Errorf("lock file: %w", err)
-	}
-	if f.Deleted() {
-		return nil, apperr.ErrNotFound
-	}
-	return f, nil
 }
 
 // Sweep removes what nobody needs any more: expired scratch files (row and
@@ -129,14 +92,13 @@ func (s *Service) getForUpdate(ctx context.Context, tx bun.Tx, owner int64, id s
 // upload still in flight is never touched.
 func (s *Service) Sweep(ctx context.Context, grace time.Duration) (removed int, err error) {
 	now := s.now().UTC()
-	var expired []*File
-	if err := s.db.NewSelect().Model(&expired).Where("expires_at IS NOT NULL").Where("expires_at < ?", now).
-		Limit(1000).Scan(ctx); err != nil {
-		return 0, fmt.Errorf("find expired files: %w", err)
+	expired, err := s.st.expired(ctx, now, 1000)
+	if err != nil {
+		return 0, err
 	}
 	for _, f := range expired {
-		if _, err := s.db.NewDelete().Model(f).WherePK().Exec(ctx); err != nil {
-			return removed, fmt.Errorf("delete expired file: %w", err)
+		if err := s.st.remove(ctx, f.ID); err != nil {
+			return removed, err
 		}
 		if f.ObjectKey != nil {
 			s.removeObject(*f.ObjectKey)
@@ -148,9 +110,9 @@ func (s *Service) Sweep(ctx context.Context, grace time.Duration) (removed int, 
 		if obj.IsDir || now.Sub(obj.ModTime) < grace {
 			return nil
 		}
-		exists, err := s.db.NewSelect().Model((*File)(nil)).Where("object_key = ?", obj.Key).Exists(ctx)
+		exists, err := s.st.referenced(ctx, obj.Key)
 		if err != nil {
-			return fmt.Errorf("check object: %w", err)
+			return err
 		}
 		if !exists {
 			s.removeObject(obj.Key)
@@ -216,5 +178,3 @@ func eachObject(ctx context.Context, b *blob.Bucket, fn func(*blob.ListObject) e
 }
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }
-
-func isPostgres(db bun.IDB) bool { return db.Dialect().Name() == dialect.PG }

@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/uptrace/bun"
-
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/filter"
@@ -21,7 +20,7 @@ func TestDateColumnsFilterChronologically(t *testing.T) {
 		"2,2020-01-01 12:30,1/1/2020 12:30 PM,1/1/2020 12:30,1.1.2020 12:30,1.1.2020\n" +
 		"3,2020-02-01,02/01/2020,01/02/2020,01.02.2020,2020-02-01\n" +
 		"4,2021-06-15,06/15/2021,15/06/2021,15.06.2021,06/15/2021\n"
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		ctx := context.Background()
 		up := e.upload(t, e.alice, "dates.csv", body)
@@ -84,8 +83,8 @@ func TestDateColumnsFilterChronologically(t *testing.T) {
 		// Files stored before DateFormat existed have no format: ISO.
 		cols := append(f.Columns()[:0:0], f.Columns()...)
 		cols[1].DateFormat = ""
-		old := files.File{ID: f.ID, ObjectKey: f.ObjectKey, Encoding: f.Encoding, Delimiter: f.Delimiter,
-			Profile: files.NewProfile(cols)}
+		old := files.File{Annotated: files.Annotated{Summary: files.Summary{ID: f.ID, ObjectKey: f.ObjectKey, Encoding: f.Encoding,
+			Delimiter: f.Delimiter}}, Profile: files.NewProfile(cols)}
 		if got := ids(&old, "iso > '2020-01-01'"); got != "[2 3 4]" {
 			t.Errorf("iso column without a format: ids %s, want [2 3 4]", got)
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -27,14 +28,14 @@ import (
 var userSeq atomic.Int64
 
 type env struct {
-	db     *bun.DB
+	db     *database.DB
 	bucket *blob.Bucket
 	svc    *files.Service
 	alice  int64
 	bob    int64
 }
 
-func newEnv(t testing.TB, db *bun.DB, bucketURL string, maxSize int64) *env {
+func newEnv(t testing.TB, db *database.DB, bucketURL string, maxSize int64) *env {
 	t.Helper()
 	ctx := context.Background()
 	b, err := blobstore.Open(ctx, bucketURL)
@@ -48,7 +49,7 @@ func newEnv(t testing.TB, db *bun.DB, bucketURL string, maxSize int64) *env {
 	return e
 }
 
-func addUser(t testing.TB, db *bun.DB, name string) int64 {
+func addUser(t testing.TB, db *database.DB, name string) int64 {
 	t.Helper()
 	var id int64
 	name = fmt.Sprintf("%s-%d", name, userSeq.Add(1))
@@ -84,7 +85,7 @@ func objectCount(t *testing.T, b *blob.Bucket) int {
 	}
 }
 
-func fileCount(t *testing.T, db *bun.DB) int {
+func fileCount(t *testing.T, db *database.DB) int {
 	t.Helper()
 	n, err := db.NewSelect().Table("files").Count(context.Background())
 	if err != nil {
@@ -94,7 +95,7 @@ func fileCount(t *testing.T, db *bun.DB) int {
 }
 
 func TestUploadUnderstandsFile(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		f := e.upload(t, e.alice, "people.csv", "name;age;joined\nAda;36;2024-01-02\nBob;;2023-05-06\n", "team")
 		if f.Delimiter != ";" || f.Encoding != "utf-8" || f.RowCount != 2 || f.Size != 50 {
@@ -118,7 +119,7 @@ func TestUploadUnderstandsFile(t *testing.T) {
 }
 
 func TestUniqueNames(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		var names []string
 		for range 3 {
@@ -133,7 +134,7 @@ func TestUniqueNames(t *testing.T) {
 }
 
 func TestRejectedUploadsLeaveNothing(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 64)
 		cases := []struct {
 			name, body string
@@ -182,7 +183,7 @@ func (f *failingReader) Read(p []byte) (int, error) {
 }
 
 func TestFailuresMidwayLeaveNothing(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		body := "id,v\n" + strings.Repeat("1,abc\n", 10000)
 		t.Run("client drops", func(t *testing.T) {
 			e := newEnv(t, db, "mem://", 1<<20)
@@ -218,7 +219,7 @@ func TestFailuresMidwayLeaveNothing(t *testing.T) {
 			defer cancel()
 			// The client goes away after the last statement, before the
 			// commit: the transaction is rolled back under the upload.
-			db.AddQueryHook(&cancelOn{prefix: "INSERT INTO \"file_tags\"", cancel: cancel})
+			db.AddQueryHook(&cancelOn{prefix: "INSERT INTO file_tags", cancel: cancel})
 			_, err := e.svc.Create(ctx, files.NewFile{OwnerID: &e.alice, Name: "x.csv", Tags: []string{"a"}}, strings.NewReader(body))
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("got %v, want an error that says the request was cancelled", err)
@@ -260,7 +261,7 @@ func TestFailuresMidwayLeaveNothing(t *testing.T) {
 }
 
 func TestOtherUsersFilesDoNotExist(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		f := e.upload(t, e.alice, "a.csv", "a\n1\n")
 		ctx := context.Background()
@@ -287,7 +288,7 @@ func TestOtherUsersFilesDoNotExist(t *testing.T) {
 }
 
 func TestListPagingAndOrder(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		ctx := context.Background()
 		for i, n := range []string{"c.csv", "a.csv", "e.csv", "b.csv", "d.csv"} {
@@ -347,7 +348,7 @@ func TestListPagingAndOrder(t *testing.T) {
 }
 
 func TestTagsAndDelete(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		ctx := context.Background()
 		f := e.upload(t, e.alice, "a.csv", "a\n1\n", "one")
@@ -389,7 +390,7 @@ func TestTagsAndDelete(t *testing.T) {
 }
 
 func TestRowsCutAndDerive(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		ctx := context.Background()
 		src := e.upload(t, e.alice, "people.csv", "name,age,city\nAda,36,NYC\nBob,17,LA\n\"Cy, Jr\",45,SF\nDee,,NYC\n")
@@ -457,7 +458,7 @@ func TestRowsCutAndDerive(t *testing.T) {
 }
 
 func TestSweepRemovesOrphansAndExpired(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		ctx := context.Background()
 		keep := e.upload(t, e.alice, "keep.csv", "a\n1\n")
@@ -521,9 +522,26 @@ func (c *cancelOn) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
 }
 
 // A light listing holds the same files with the same fields, less the
-// profile and the metadata, and refuses loudly to answer those.
+// profile and the metadata, and its rows cannot be asked for those: the
+// light types have no such fields or methods, so such a call does not
+// compile.
 func TestLightListing(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	for _, c := range []struct {
+		typ     reflect.Type
+		missing []string
+	}{
+		{reflect.TypeFor[*files.Summary](), []string{"Columns", "Metadata", "MetadataJSON", "Profile"}},
+		{reflect.TypeFor[*files.Annotated](), []string{"Columns", "Profile"}},
+	} {
+		for _, name := range c.missing {
+			_, method := c.typ.MethodByName(name)
+			_, field := c.typ.Elem().FieldByName(name)
+			if method || field {
+				t.Errorf("%s has %s: a light row could be asked for what it did not read", c.typ, name)
+			}
+		}
+	}
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		ctx := context.Background()
 		meta := `{"k":1}`
@@ -537,7 +555,7 @@ func TestLightListing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		light, err := e.svc.List(ctx, e.alice, files.ListOptions{Light: true})
+		light, err := e.svc.ListSummaries(ctx, e.alice, files.ListOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -554,31 +572,19 @@ func TestLightListing(t *testing.T) {
 				t.Errorf("full listing: columns %v, metadata %v", f.Columns(), f.Metadata())
 			}
 		}
-		withMeta, err := e.svc.List(ctx, e.alice, files.ListOptions{Light: true, Metadata: true})
+		withMeta, err := e.svc.ListAnnotated(ctx, e.alice, files.ListOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, f := range withMeta.Files {
-			if f.ID != full.Files[i].ID || f.MetadataJSON == nil || *f.MetadataJSON != meta || f.Metadata() == nil {
+			if f.ID != full.Files[i].ID || f.MetadataJSON == nil || *f.MetadataJSON != meta || f.Metadata() == nil ||
+				withMeta.Cursor(i) != full.Cursor(i) {
 				t.Errorf("light listing with metadata, file %d: %+v", i, f)
 			}
 		}
-		if light.Files[0].MetadataJSON != nil {
-			t.Error("a light listing read the metadata")
-		}
-		for name, read := range map[string]func(){
-			"Columns":                  func() { light.Files[0].Columns() },
-			"Metadata":                 func() { light.Files[0].Metadata() },
-			"Columns, metadata listed": func() { withMeta.Files[0].Columns() },
-		} {
-			func() {
-				defer func() {
-					if recover() == nil {
-						t.Errorf("%s of a light file answered", name)
-					}
-				}()
-				read()
-			}()
+		sums, err := e.svc.GetSummaries(ctx, e.alice, []string{full.Files[0].ID, full.Files[1].ID})
+		if err != nil || len(sums) != 2 || sums[full.Files[0].ID].Name != full.Files[0].Name {
+			t.Errorf("GetSummaries: %v, %v", sums, err)
 		}
 	})
 }
@@ -586,7 +592,7 @@ func TestLightListing(t *testing.T) {
 // A tag filter has one condition per tag, so its SQL text depends on the
 // client: such listings must not fill the prepared-statement cache.
 func TestTagListingsPrepareNothing(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		ctx := context.Background()
 		if _, err := e.svc.Create(ctx, files.NewFile{OwnerID: &e.alice, Name: "a.csv", Tags: []string{"t0", "t1", "t2"}},
@@ -596,7 +602,7 @@ func TestTagListingsPrepareNothing(t *testing.T) {
 		if _, err := e.svc.List(ctx, e.alice, files.ListOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		kept := database.Prepared(db).Len()
+		kept := db.Prepared().Len()
 		var tags []string
 		for i := range 3 {
 			tags = append(tags, fmt.Sprintf("t%d", i))
@@ -608,8 +614,30 @@ func TestTagListingsPrepareNothing(t *testing.T) {
 				t.Fatalf("count with %d tags: %d, %v", len(tags), n, err)
 			}
 		}
-		if n := database.Prepared(db).Len(); n != kept {
+		if n := db.Prepared().Len(); n != kept {
 			t.Fatalf("%d statements prepared after tag listings, %d before", n, kept)
+		}
+	})
+}
+
+// An anonymous scratch file has no lineage: asking for parents is bad
+// input, answered before anything is written, not a crash.
+func TestAnonymousFileWithParents(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db, "mem://", 1<<20)
+		parent := e.upload(t, e.alice, "p.csv", "a\n1\n")
+		soon := time.Now().Add(time.Hour)
+		_, err := e.svc.Create(context.Background(), files.NewFile{Name: "s.csv", ExpiresAt: &soon, ParentIDs: []string{parent.ID}},
+			strings.NewReader("a\n1\n"))
+		var inv *apperr.InvalidError
+		if !errors.As(err, &inv) || inv.Field != "parentIds" {
+			t.Fatalf("got %v, want a BAD_USER_INPUT error on parentIds", err)
+		}
+		if n := fileCount(t, db); n != 1 {
+			t.Fatalf("%d files after the refused upload, want the parent only", n)
+		}
+		if objectCount(t, e.bucket) != 1 {
+			t.Fatal("the refused upload left an object")
 		}
 	})
 }

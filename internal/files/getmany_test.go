@@ -7,13 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/uptrace/bun"
-
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
 func TestGetMany(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		ctx := context.Background()
 		var mine []string

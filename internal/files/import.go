@@ -2,13 +2,9 @@ package files
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 
 	"github.com/cutline/cutline/internal/apperr"
 )
@@ -18,19 +14,11 @@ import (
 // for the operator (the importer asks "is this id already here?"); request
 // handlers must use the owner-scoped reads.
 func (s *Service) Find(ctx context.Context, id string) (*File, error) {
-	u, err := uuid.Parse(id)
-	if err != nil {
-		return nil, apperr.ErrNotFound
-	}
-	f := new(File)
-	err = s.db.NewSelect().Model(f).Where("id = ?", u.String()).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, apperr.ErrNotFound
-	}
-	if err != nil {
+	f, err := s.st.anyOwner(ctx, id, false)
+	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 		return nil, fmt.Errorf("load file: %w", err)
 	}
-	return f, nil
+	return f, err
 }
 
 // CreateTombstone records a file whose bytes are lost: the row an import
@@ -60,22 +48,14 @@ func (s *Service) CreateTombstone(ctx context.Context, nf NewFile, reason string
 	if origin == "" {
 		origin = OriginUploaded
 	}
-	f := &File{
+	f := &File{Annotated: Annotated{Summary: Summary{
 		ID: id, OwnerID: nf.OwnerID, Name: name, ContentType: "text/csv",
+		Origin: origin, SystemTags: []string{origin.SystemTag()},
+		UserTags: tags, CreatedAt: created, DeletedAt: &now,
+	}, MetadataJSON: nf.Metadata},
 		// Empty, not nil: the columns are NOT NULL JSON lists.
-		Profile: NewProfile(nil), Origin: origin, SystemTags: []string{origin.SystemTag()},
-		UserTags: tags, MetadataJSON: nf.Metadata, CreatedAt: created, DeletedAt: &now,
-	}
-	// Tombstones are outside the unique-name index (it only covers live
-	// files), so the name is kept as it was.
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(f).Exec(ctx); err != nil {
-			return fmt.Errorf("insert tombstone: %w", err)
-		}
-		// Deleted files keep their tag rows too; do the same.
-		return insertTags(ctx, tx, f)
-	})
-	if err != nil {
+		Profile: NewProfile(nil)}
+	if err := s.st.insertTombstone(ctx, f); err != nil {
 		return nil, err
 	}
 	s.log.Info("recorded a tombstone for a file whose bytes are lost", "file_id", id, "reason", reason)

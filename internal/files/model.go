@@ -4,13 +4,10 @@
 package files
 
 import (
-	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/uptrace/bun"
 
 	"github.com/cutline/cutline/internal/csvio"
 )
@@ -32,49 +29,56 @@ func (o Origin) SystemTag() string {
 	return "uploaded"
 }
 
-// File is one row of the files table. A deleted file keeps its row as a
+// Summary is a file without its two large columns, the column profile and
+// the metadata: what a listing shows. A deleted file keeps its row as a
 // tombstone (DeletedAt set, ObjectKey nil) so lineage through it stays whole.
-type File struct {
-	bun.BaseModel `bun:"table:files"`
-
-	ID          string  `bun:"id,pk"`
-	OwnerID     *int64  `bun:"owner_id"`
-	Name        string  `bun:"name"`
-	ObjectKey   *string `bun:"object_key"`
-	Size        int64   `bun:"size"`
-	SHA256      string  `bun:"sha256"`
-	ContentType string  `bun:"content_type"`
-	Encoding    string  `bun:"encoding"`
-	Delimiter   string  `bun:"delimiter"`
-	RowCount    int64   `bun:"row_count"`
-	// Profile is the column profile; Columns decodes it on first use.
-	Profile    Profile  `bun:"columns"`
-	Origin     Origin   `bun:"origin"`
-	SystemTags []string `bun:"system_tags,type:text"`
-	UserTags   []string `bun:"user_tags,type:text"`
-	// MetadataJSON is the JSON text a client attached, kept verbatim.
-	MetadataJSON *string    `bun:"metadata"`
-	CreatedAt    time.Time  `bun:"created_at"`
-	DeletedAt    *time.Time `bun:"deleted_at"`
-	ExpiresAt    *time.Time `bun:"expires_at"`
-
-	// noProfile and noMetadata: read without Profile or MetadataJSON (see
-	// columnSet).
-	noProfile  bool `bun:"-"`
-	noMetadata bool `bun:"-"`
+//
+// Reads that need less than a whole file return a Summary, so that asking
+// one for its columns does not compile.
+type Summary struct {
+	ID          string
+	OwnerID     *int64
+	Name        string
+	ObjectKey   *string
+	Size        int64
+	SHA256      string
+	ContentType string
+	Encoding    string
+	Delimiter   string
+	RowCount    int64
+	Origin      Origin
+	SystemTags  []string
+	UserTags    []string
+	CreatedAt   time.Time
+	DeletedAt   *time.Time
+	ExpiresAt   *time.Time
 }
 
-// errPartial is the panic of Columns and Metadata on a file read without
-// them: a caller asked for a light listing and then for what it left out.
-const errPartial = "files: columns and metadata of a file from a light listing"
+// Annotated is a Summary with the metadata a client attached, for
+// listings that show the metadata but not the columns.
+type Annotated struct {
+	Summary
+	// MetadataJSON is the JSON text a client attached, kept verbatim.
+	MetadataJSON *string
+}
+
+// File is a whole row of the files table.
+type File struct {
+	Annotated
+	// Profile is the column profile; Columns decodes it on first use.
+	Profile Profile
+}
 
 // Columns is what the server learned about each column.
-func (f *File) Columns() []csvio.Column {
-	if f.noProfile {
-		panic(errPartial)
-	}
-	return f.Profile.Columns()
+func (f *File) Columns() []csvio.Column { return f.Profile.Columns() }
+
+// Record is what a read of files can return: a Summary, an Annotated or a File.
+type Record interface {
+	*Summary | *Annotated | *File
+	summary() *Summary
 }
+
+func (s *Summary) summary() *Summary { return s }
 
 // Profile is a file's column profile as stored: JSON text, decoded only
 // when someone reads it. Listings load many files and rarely show columns,
@@ -129,22 +133,19 @@ func (p *Profile) Scan(src any) error {
 	return nil
 }
 
-// Value stores the JSON text.
-func (p Profile) Value() (driver.Value, error) {
+// text is the JSON text to store.
+func (p Profile) text() string {
 	if p.raw == "" {
-		return "[]", nil
+		return "[]"
 	}
-	return p.raw, nil
+	return p.raw
 }
 
 // Deleted reports whether the file is a tombstone.
-func (f *File) Deleted() bool { return f.DeletedAt != nil }
+func (s *Summary) Deleted() bool { return s.DeletedAt != nil }
 
 // Metadata decodes MetadataJSON; text that is not JSON comes back as a string.
-func (f *File) Metadata() any {
-	if f.noMetadata {
-		panic(errPartial)
-	}
+func (f *Annotated) Metadata() any {
 	if f.MetadataJSON == nil {
 		return nil
 	}
@@ -156,29 +157,20 @@ func (f *File) Metadata() any {
 }
 
 // Tags returns system and user tags together.
-func (f *File) Tags() []string {
+func (f *Summary) Tags() []string {
 	out := make([]string, 0, len(f.SystemTags)+len(f.UserTags))
 	out = append(out, f.SystemTags...)
 	return append(out, f.UserTags...)
 }
 
-// tagRow is one row of file_tags, the index that tag filters use.
-type tagRow struct {
-	bun.BaseModel `bun:"table:file_tags"`
-	FileID        string `bun:"file_id,pk"`
-	Tag           string `bun:"tag,pk"`
-}
-
 // Derivation records how deriveFile made a file, so it can be re-run.
 type Derivation struct {
-	bun.BaseModel `bun:"table:derivations"`
-
-	FileID    string    `bun:"file_id,pk"`
-	SourceIDs []string  `bun:"source_ids,type:text"`
-	Columns   []string  `bun:"columns,type:text"`
-	FilterSQL string    `bun:"filter_sql"`
-	CreatedBy int64     `bun:"created_by"`
-	CreatedAt time.Time `bun:"created_at"`
+	FileID    string
+	SourceIDs []string
+	Columns   []string
+	FilterSQL string
+	CreatedBy int64
+	CreatedAt time.Time
 }
 
 // EventType says what happened to a file.

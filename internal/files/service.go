@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"path"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 
@@ -25,15 +23,12 @@ import (
 	"github.com/cutline/cutline/internal/blobstore"
 	"github.com/cutline/cutline/internal/csvio"
 	"github.com/cutline/cutline/internal/database"
-	"github.com/cutline/cutline/internal/lineage"
 	"github.com/cutline/cutline/internal/metrics"
 )
 
 // Service is the files feature. It is safe for concurrent use.
 type Service struct {
-	db      *bun.DB
-	stmts   *database.Stmts
-	pg      bool
+	st      *store
 	bucket  *blob.Bucket
 	maxSize int64
 	log     *slog.Logger
@@ -51,8 +46,8 @@ type Options struct {
 }
 
 // NewService builds the files feature over a database and a bucket.
-func NewService(db *bun.DB, bucket *blob.Bucket, opts Options) *Service {
-	s := &Service{db: db, stmts: database.Prepared(db), pg: database.IsPostgres(db), bucket: bucket, maxSize: opts.MaxFileSize, log: opts.Logger, now: time.Now, publish: opts.Publish}
+func NewService(db *database.DB, bucket *blob.Bucket, opts Options) *Service {
+	s := &Service{st: newStore(db), bucket: bucket, maxSize: opts.MaxFileSize, log: opts.Logger, now: time.Now, publish: opts.Publish}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -107,6 +102,10 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 		return nil, errors.New("files: an anonymous file must expire")
 	}
 	if len(nf.ParentIDs) > 0 {
+		if nf.OwnerID == nil {
+			// Lineage belongs to an owner: a scratch file has none.
+			return nil, apperr.Invalid("parentIds", "a file without an owner cannot have parent files")
+		}
 		// Validate before writing anything; the transaction checks again.
 		if err := s.checkParents(ctx, *nf.OwnerID, nf.ParentIDs); err != nil {
 			return nil, err
@@ -124,17 +123,17 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 		return nil, err
 	}
 
-	f := &File{
+	origin := nf.Origin
+	if origin == "" {
+		origin = OriginUploaded
+	}
+	f := &File{Annotated: Annotated{Summary: Summary{
 		ID: id, OwnerID: nf.OwnerID, ObjectKey: &key, Size: st.size, SHA256: st.sha256,
 		ContentType: "text/csv", Encoding: st.summary.Dialect.Encoding,
 		Delimiter: string(st.summary.Dialect.Delimiter), RowCount: st.summary.Rows,
-		Profile: NewProfile(st.summary.Columns), Origin: nf.Origin, SystemTags: []string{nf.Origin.SystemTag()},
-		UserTags: tags, MetadataJSON: nf.Metadata, CreatedAt: now, ExpiresAt: nf.ExpiresAt,
-	}
-	if f.Origin == "" {
-		f.Origin = OriginUploaded
-		f.SystemTags = []string{OriginUploaded.SystemTag()}
-	}
+		Origin: origin, SystemTags: []string{origin.SystemTag()},
+		UserTags: tags, CreatedAt: now, ExpiresAt: nf.ExpiresAt,
+	}, MetadataJSON: nf.Metadata}, Profile: NewProfile(st.summary.Columns)}
 	if err := s.insert(ctx, f, name, nf); err != nil {
 		s.removeObject(key)
 		return nil, err
@@ -268,41 +267,9 @@ func (s *Service) removeObject(key string) {
 }
 
 // insert commits the file row with a unique name, its tags, lineage edges
-// and derivation in one transaction, retrying when a concurrent upload
-// took the same name first.
+// and derivation in one transaction.
 func (s *Service) insert(ctx context.Context, f *File, name string, nf NewFile) error {
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			unique, err := uniqueName(ctx, tx, f.OwnerID, name)
-			if err != nil {
-				return err
-			}
-			f.Name = unique
-			if _, err := tx.NewInsert().Model(f).Exec(ctx); err != nil {
-				return err
-			}
-			if err := insertTags(ctx, tx, f); err != nil {
-				return err
-			}
-			if len(nf.ParentIDs) > 0 {
-				if err := lineage.AddEdges(ctx, tx, *f.OwnerID, f.ID, nf.ParentIDs, "CUT_TO", f.CreatedAt); err != nil {
-					return err
-				}
-			}
-			if d := nf.Derivation; d != nil {
-				d.FileID = f.ID
-				d.CreatedAt = f.CreatedAt
-				if _, err := tx.NewInsert().Model(d).Exec(ctx); err != nil {
-					return fmt.Errorf("insert derivation: %w", err)
-				}
-			}
-			return nil
-		})
-		if !isUniqueViolation(err) {
-			break
-		}
-	}
+	err := s.st.insert(ctx, f, name, nf.ParentIDs, nf.Derivation)
 	if err != nil && ctx.Err() != nil {
 		// The request ended mid-transaction: database/sql rolled it back and
 		// reports only that the transaction is gone. Say why.
@@ -314,83 +281,18 @@ func (s *Service) insert(ctx context.Context, f *File, name string, nf NewFile) 
 	return err
 }
 
-// replaceTags rewrites the tag rows of an existing file.
-func replaceTags(ctx context.Context, db bun.IDB, f *File) error {
-	if _, err := db.NewDelete().Model((*tagRow)(nil)).Where("file_id = ?", f.ID).Exec(ctx); err != nil {
-		return fmt.Errorf("clear tags: %w", err)
-	}
-	return insertTags(ctx, db, f)
-}
-
-// insertTags writes the tag rows of a file that has none yet.
-func insertTags(ctx context.Context, db bun.IDB, f *File) error {
-	all := f.Tags()
-	if len(all) == 0 {
-		return nil
-	}
-	rows := make([]tagRow, 0, len(all))
-	seen := map[string]bool{}
-	for _, t := range all {
-		if !seen[t] {
-			seen[t] = true
-			rows = append(rows, tagRow{FileID: f.ID, Tag: t})
-		}
-	}
-	if _, err := db.NewInsert().Model(&rows).Exec(ctx); err != nil {
-		return fmt.Errorf("insert tags: %w", err)
-	}
-	return nil
-}
-
-func isUniqueViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "23505") || strings.Contains(msg, "UNIQUE constraint failed")
-}
-
-// uniqueName returns name, or name_1, name_2... (before the extension), the
-// first that none of the owner's live files has.
-func uniqueName(ctx context.Context, db bun.IDB, owner *int64, name string) (string, error) {
-	if owner == nil {
-		return name, nil // scratch files have no namespace
-	}
-	live := func() *bun.SelectQuery {
-		return db.NewSelect().Model((*File)(nil)).Where("owner_id = ?", *owner).Where("deleted_at IS NULL")
-	}
-	// The common case, a new name, is one probe of the unique index; only
-	// a taken name pays for looking at the numbered ones.
-	taken, err := live().Where("name = ?", name).Exists(ctx)
-	if err != nil {
-		return "", fmt.Errorf("read names: %w", err)
-	}
-	if !taken {
-		return name, nil
-	}
-	ext := path.Ext(name)
-	base := strings.TrimSuffix(name, ext)
-	var numbered []string
-	if err := live().Column("name").
-		Where("name LIKE ? ESCAPE '\\'", escapeLike(base)+"\\_%"+escapeLike(ext)).
-		Scan(ctx, &numbered); err != nil {
-		return "", fmt.Errorf("read names: %w", err)
-	}
-	used := make(map[string]bool, len(numbered))
-	for _, t := range numbered {
-		used[t] = true
+// numberedName is the first of base_1ext, base_2ext... not in used.
+func numberedName(base, ext string, used []string) string {
+	taken := make(map[string]bool, len(used))
+	for _, t := range used {
+		taken[t] = true
 	}
 	for i := 1; ; i++ {
 		c := fmt.Sprintf("%s_%d%s", base, i, ext)
-		if !used[c] {
-			return c, nil
+		if !taken[c] {
+			return c
 		}
 	}
-}
-
-func escapeLike(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s)
 }
 
 // CleanName turns a client-supplied name into a display name: only the
@@ -449,31 +351,19 @@ func cleanTags(tags []string) ([]string, error) {
 
 func (s *Service) checkParents(ctx context.Context, owner int64, ids []string) error {
 	for _, id := range ids {
-		if _, err := uuid.Parse(id); err != nil {
+		if _, ok := database.CanonicalID(id); !ok {
 			return apperr.Invalid("parentIds", "file %s not found", id)
 		}
 	}
-	n, err := s.db.NewSelect().Model((*File)(nil)).
-		Where("owner_id = ?", owner).Where("deleted_at IS NULL").Where("id IN (?)", bun.In(dedupe(ids))).Count(ctx)
+	want := database.CanonicalIDs(ids)
+	n, err := s.st.countLive(ctx, owner, want)
 	if err != nil {
 		return fmt.Errorf("check parents: %w", err)
 	}
-	if int(n) != len(dedupe(ids)) {
+	if n != len(want) {
 		return apperr.Invalid("parentIds", "a parent file was not found")
 	}
 	return nil
-}
-
-func dedupe(ids []string) []string {
-	seen := make(map[string]bool, len(ids))
-	out := ids[:0:0]
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
 }
 
 func (s *Service) emit(t EventType, f *File) {

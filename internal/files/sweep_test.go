@@ -6,12 +6,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/uptrace/bun"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/gcerrors"
 
 	"github.com/cutline/cutline/internal/blobstore"
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 	"github.com/cutline/cutline/internal/files"
 )
@@ -77,7 +77,7 @@ func TestSweepListsAgainWhenAnObjectVanishes(t *testing.T) {
 		{"several in a row", 4, false},
 		{"never settles", 1000, true},
 	}
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				e := newEnv(t, db, "mem://", 1<<20)

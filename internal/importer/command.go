@@ -13,8 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/uptrace/bun"
-
 	"github.com/cutline/cutline/internal/app"
 	"github.com/cutline/cutline/internal/blobstore"
 	"github.com/cutline/cutline/internal/config"
@@ -109,7 +107,7 @@ func Command(ctx context.Context, args []string, getenv func(string) string, std
 	log.Info("importing", "source", src.Describe(), "database", database.Redact(cfg.DatabaseURL),
 		"blobs", blobstore.Redact(cfg.BlobURL), "dry_run", *dry)
 
-	im := New(target.DB, target.Auth, target.Files, target.Lineage, Options{DryRun: *dry, Progress: NewProgress(stderr)})
+	im := New(target.Auth, target.Files, target.Lineage, Options{DryRun: *dry, Progress: NewProgress(stderr)})
 	sum, runErr := im.Run(ctx, src)
 	if sum != nil {
 		sum.Remark = remark
@@ -179,7 +177,7 @@ func openDryTarget(ctx context.Context, cfg config.Config, log *slog.Logger) (a 
 
 // openExisting opens the target database when it exists and has the
 // schema, without creating or migrating anything; nil when it does not.
-func openExisting(ctx context.Context, dsn string) (*bun.DB, error) {
+func openExisting(ctx context.Context, dsn string) (*database.DB, error) {
 	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
 		p := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:"), "file:")
 		if i := strings.IndexByte(p, '?'); i >= 0 {

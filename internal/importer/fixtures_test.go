@@ -193,7 +193,7 @@ func newDjangoFixture(t *testing.T, pg bool) djangoFixture {
 	ctx := context.Background()
 	media := t.TempDir()
 	bobAbs := "/srv/oldsite/media/uploads/bob.csv" // the old server's MEDIA_ROOT is gone
-	var db *bun.DB
+	var db *database.DB
 	var dsn string
 	if pg {
 		base := os.Getenv("TEST_DATABASE_URL")
@@ -214,7 +214,7 @@ func newDjangoFixture(t *testing.T, pg bool) djangoFixture {
 		})
 		sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(base),
 			pgdriver.WithConnParams(map[string]any{"search_path": schema})))
-		db = bun.NewDB(sqldb, pgdialect.New())
+		db = database.New(bun.NewDB(sqldb, pgdialect.New()))
 		u, _ := url.Parse(base)
 		q := u.Query()
 		q.Set("search_path", schema)
@@ -413,12 +413,11 @@ func newWorkersFixture(t *testing.T) workersFixture {
 // one account ("zed", id 1) registered before the import.
 type target struct {
 	app *app.App
-	db  *bun.DB
-	url string // the real HTTP handler
+	db  *database.DB
 	zed int64
 }
 
-func newTarget(t *testing.T, db *bun.DB) *target {
+func newTarget(t *testing.T, db *database.DB) *target {
 	t.Helper()
 	cfg := config.Default()
 	cfg.JWTSecret = "test-secret-0123456789abcdef0123456789abcdef"

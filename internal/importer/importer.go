@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 
 	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/auth"
@@ -36,7 +35,6 @@ type Options struct {
 // Importer moves a Source into this server's database and bucket through
 // the same services the server uses.
 type Importer struct {
-	db      *bun.DB
 	auth    *auth.Service
 	files   *files.Service
 	lineage *lineage.Service
@@ -45,11 +43,11 @@ type Importer struct {
 
 // New returns an Importer writing through the given services (app.App
 // holds them all).
-func New(db *bun.DB, a *auth.Service, f *files.Service, l *lineage.Service, opts Options) *Importer {
+func New(a *auth.Service, f *files.Service, l *lineage.Service, opts Options) *Importer {
 	if opts.Progress == nil {
 		opts.Progress = noProgress{}
 	}
-	return &Importer{db: db, auth: a, files: f, lineage: l, opts: opts}
+	return &Importer{auth: a, files: f, lineage: l, opts: opts}
 }
 
 // fileIDSpace is the namespace of the name-based UUIDs given to old
@@ -661,14 +659,11 @@ func (r *run) importEdge(e pendingEdge) error {
 		r.sum.record("edge", item, OutcomeImported, "", "")
 		return nil
 	}
-	if ps.deleted {
-		err = r.addEdgeFromTombstone(cs.owner, e.parent, e.child, cs.created)
-	} else {
-		err = r.db.RunInTx(r.ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			// The derivation happened when the child was made.
-			return lineage.AddEdges(ctx, tx, cs.owner, e.child, []string{e.parent}, "CUT_TO", cs.created)
-		})
-	}
+	// The derivation happened when the child was made. A tombstone parent
+	// is a derivation made before the parent's bytes were lost: lineage
+	// must show it, so it is accepted here (users cannot derive from one).
+	err = r.lineage.AddEdges(r.ctx, cs.owner, e.child, []string{e.parent}, lineage.KindCut, cs.created,
+		lineage.AddOptions{DeletedParents: ps.deleted})
 	if err != nil {
 		return r.edgeError(item, err)
 	}
@@ -706,30 +701,4 @@ func (r *run) fileState(id string) (*fileState, error) {
 	st := stateOf(f)
 	r.state[id] = st
 	return st, nil
-}
-
-// addEdgeFromTombstone records parent -> child when parent is a
-// tombstone. AddEdges refuses deleted parents, rightly for users (nobody
-// derives a new file from a deleted one); an import records a derivation
-// that happened before the parent's bytes were lost, and lineage must show
-// it. The same cycle check runs first, through the lineage walk.
-func (r *run) addEdgeFromTombstone(owner int64, parent, child string, at time.Time) error {
-	g, err := r.lineage.Graph(r.ctx, owner, child, lineage.Downstream, r.lineage.MaxDepth(), r.lineage.MaxLimit())
-	if err != nil {
-		return err
-	}
-	for _, n := range g.Nodes {
-		if n.ID == parent {
-			return apperr.Invalid("parentIds", "file %s is derived from this file: linking it would create a cycle", parent)
-		}
-	}
-	if g.Truncated {
-		return apperr.Invalid("parentIds", "the lineage below %s is too large to check for cycles", child)
-	}
-	_, err = r.db.NewRaw(`INSERT INTO edges (parent_id, child_id, kind, created_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (parent_id, child_id) DO NOTHING`, parent, child, "CUT_TO", at.UTC()).Exec(r.ctx)
-	if err != nil {
-		return fmt.Errorf("insert edge: %w", err)
-	}
-	return nil
 }

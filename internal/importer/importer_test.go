@@ -18,6 +18,7 @@ import (
 
 	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/auth"
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/importer"
@@ -60,7 +61,7 @@ func openWorkers(t *testing.T, fx workersFixture) importer.Source {
 
 func run(t *testing.T, ctx context.Context, tg *target, src importer.Source, dry bool) (*importer.Summary, error) {
 	t.Helper()
-	im := importer.New(tg.app.DB, tg.app.Auth, tg.app.Files, tg.app.Lineage, importer.Options{DryRun: dry})
+	im := importer.New(tg.app.Auth, tg.app.Files, tg.app.Lineage, importer.Options{DryRun: dry})
 	return im.Run(ctx, src)
 }
 
@@ -79,7 +80,7 @@ func mustRun(t *testing.T, tg *target, src importer.Source, dry bool) *importer.
 func TestImport(t *testing.T) {
 	for _, sc := range sourceCases() {
 		t.Run(sc.name, func(t *testing.T) {
-			dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+			dbtest.Each(t, func(t *testing.T, db *database.DB) {
 				tg := newTarget(t, db)
 				src := sc.open(t)
 				sum := mustRun(t, tg, src, false)
@@ -516,7 +517,7 @@ func (c *cancelAfter) Open(ctx context.Context, f importer.File) (io.ReadCloser,
 func TestImportInterrupted(t *testing.T) {
 	for _, sc := range sourceCases() {
 		t.Run(sc.name, func(t *testing.T) {
-			dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+			dbtest.Each(t, func(t *testing.T, db *database.DB) {
 				tg := newTarget(t, db)
 				src := sc.open(t)
 				ctx, cancel := context.WithCancel(context.Background())
@@ -560,7 +561,7 @@ func TestImportInterrupted(t *testing.T) {
 func TestImportDryRun(t *testing.T) {
 	for _, sc := range sourceCases() {
 		t.Run(sc.name, func(t *testing.T) {
-			dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+			dbtest.Each(t, func(t *testing.T, db *database.DB) {
 				tg := newTarget(t, db)
 				src := sc.open(t)
 				empty := snapshot(t, tg)
@@ -592,7 +593,7 @@ func TestImportDryRun(t *testing.T) {
 // TestImportUsernameTaken: an account made here under an old username is
 // somebody else's; the old account and its files are reported, not merged.
 func TestImportUsernameTaken(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		tg := newTarget(t, db)
 		ctx := context.Background()
 		if _, err := tg.app.Auth.Register(ctx, auth.RegisterInput{Username: "Bob", Password: "a different person"}); err != nil {

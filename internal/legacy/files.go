@@ -141,9 +141,9 @@ func (h *Handler) listSavedFiles(w http.ResponseWriter, r *http.Request) error {
 	out := []savedFileJSON{}
 	seen := map[string]bool{}
 	// The page shows the metadata, never the column profiles.
-	opts := files.ListOptions{First: files.MaxPageSize, Order: files.OrderCreatedAt, Desc: true, Light: true, Metadata: true}
+	opts := files.ListOptions{First: files.MaxPageSize, Order: files.OrderCreatedAt, Desc: true}
 	for {
-		page, err := h.Files.List(r.Context(), caller.UserID, opts)
+		page, err := h.Files.ListAnnotated(r.Context(), caller.UserID, opts)
 		if err != nil {
 			return err
 		}

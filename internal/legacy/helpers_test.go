@@ -22,11 +22,11 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 	"gocloud.dev/blob"
 
 	"github.com/cutline/cutline/internal/auth"
 	"github.com/cutline/cutline/internal/blobstore"
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/lineage"
 )
@@ -42,7 +42,7 @@ const (
 // served through the auth middleware as the app serves it.
 type env struct {
 	t       *testing.T
-	db      *bun.DB
+	db      *database.DB
 	bucket  *blob.Bucket
 	auth    *auth.Service
 	files   *files.Service
@@ -77,11 +77,7 @@ type option func(*Handler, *files.Options)
 
 func withRate(n int) option { return func(h *Handler, _ *files.Options) { h.RatePerMinute = n } }
 
-func withMaxSize(n int64) option {
-	return func(_ *Handler, o *files.Options) { o.MaxFileSize = n }
-}
-
-func newEnv(t *testing.T, db *bun.DB, opts ...option) *env {
+func newEnv(t *testing.T, db *database.DB, opts ...option) *env {
 	t.Helper()
 	ctx := context.Background()
 	b, err := blobstore.Open(ctx, "mem://")
@@ -322,7 +318,7 @@ func expiredAccess(t *testing.T, u *user) string {
 func (e *env) fileCounts(t *testing.T) (rows, objects int) {
 	t.Helper()
 	ctx := context.Background()
-	n, err := e.db.NewSelect().Model((*files.File)(nil)).Count(ctx)
+	n, err := e.db.NewSelect().Table("files").Count(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

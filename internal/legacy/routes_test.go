@@ -5,8 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/uptrace/bun"
-
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
@@ -14,7 +13,7 @@ import (
 // trailing slash: the right method must reach the handler (no redirect, no
 // mux 404), a wrong one must get DRF's 405 with Allow.
 func TestRoutes(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		id := missingID
 		type rt struct {

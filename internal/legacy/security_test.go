@@ -12,16 +12,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/cutline/cutline/internal/blobstore"
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
 // TestForeignFiles: another user's file id (or name) is answered like a
 // missing one on every endpoint, and changes nothing.
 func TestForeignFiles(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		ctx := context.Background()
 		alice, bob := e.newUser(t, "alice"), e.newUser(t, "bob")
@@ -71,7 +70,7 @@ func TestForeignFiles(t *testing.T) {
 // altered, foreign-purpose and expired ones are 404s, and no server path
 // can be named.
 func TestHandles(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		alice, bob := e.newUser(t, "alice"), e.newUser(t, "bob")
 		f := e.upload(t, alice, "a.csv", csvFile)
@@ -146,7 +145,7 @@ func TestHandles(t *testing.T) {
 // become paths, in the bucket or on disk, and odd names never reach a query
 // as something else.
 func TestPathLikeNames(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		ctx := context.Background()
 		u := e.newUser(t, "alice")
@@ -214,7 +213,7 @@ func TestSaveValidatesFirst(t *testing.T) {
 			t.Errorf("spool files left behind: %v", left)
 		}
 	}()
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		alice, bob := e.newUser(t, "alice"), e.newUser(t, "bob")
 		orig := e.upload(t, alice, "orig.csv", csvFile)
@@ -271,7 +270,7 @@ func TestSaveValidatesFirst(t *testing.T) {
 // TestThrottle: past the budget a client gets DRF's 429 with Retry-After,
 // other clients do not, and the bucket refills with time.
 func TestThrottle(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, withRate(3))
 		for i := 0; i < 3; i++ {
 			e.get(t, "/api/list_cutter/", "").want(t, http.StatusOK)

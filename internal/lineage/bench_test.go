@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
@@ -40,9 +38,9 @@ func uuidExpr(pg bool, g int, expr string) string {
 	return fmt.Sprintf("'0000000%d-0000-4000-8000-' || printf('%%012d', %s)", g, expr)
 }
 
-func seedBench(b *testing.B, db *bun.DB) {
+func seedBench(b *testing.B, db *database.DB) {
 	b.Helper()
-	pg := database.IsPostgres(db)
+	pg := db.Postgres()
 	start := time.Now()
 	ctx := context.Background()
 	// One connection for the whole load, so that session settings hold.
@@ -185,7 +183,7 @@ func benchCases() []benchCase {
 func BenchmarkGraph(b *testing.B) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		b.Run(dialect, func(b *testing.B) {
-			var db *bun.DB
+			var db *database.DB
 			if dialect == "postgres" {
 				db = dbtest.PostgresOrSkip(b)
 			} else {
@@ -234,9 +232,9 @@ type cpuMeter struct {
 	haveServer bool
 }
 
-func newCPUMeter(tb testing.TB, db *bun.DB) *cpuMeter {
+func newCPUMeter(tb testing.TB, db *database.DB) *cpuMeter {
 	m := &cpuMeter{}
-	if database.IsPostgres(db) {
+	if db.Postgres() {
 		db.SetMaxOpenConns(1)
 		if err := db.NewRaw("SELECT pg_backend_pid()").Scan(context.Background(), &m.backend); err != nil {
 			tb.Fatal(err)

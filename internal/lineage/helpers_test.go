@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutline/cutline/internal/database"
 	"github.com/uptrace/bun"
 )
 
@@ -14,7 +15,7 @@ import (
 // depend on the files package.
 type fixture struct {
 	t     testing.TB
-	db    *bun.DB
+	db    *database.DB
 	owner int64
 	ids   map[string]string // name -> id, for the owner's files
 	names map[string]string // id -> name
@@ -24,7 +25,7 @@ type fixture struct {
 
 var base = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func newFixture(t testing.TB, db *bun.DB) *fixture {
+func newFixture(t testing.TB, db *database.DB) *fixture {
 	t.Helper()
 	for _, id := range []int64{1, 2} {
 		mustExec(t, db, `INSERT INTO users (id, username, username_key, password_hash, created_at) VALUES (?, ?, ?, 'x', ?)`,

@@ -15,10 +15,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/database"
+	"github.com/uptrace/bun"
 )
 
 // Direction selects which side of the root a walk follows.
@@ -32,6 +31,18 @@ const (
 	Downstream Direction = "DOWNSTREAM"
 	// Both is Upstream and Downstream together (not descendants of ancestors).
 	Both Direction = "BOTH"
+)
+
+// KindCut is the kind of the edges that cuts, derived files and saved
+// generated files record: the child was cut from the parent.
+const KindCut = "CUT_TO"
+
+// The defaults of a lineage read that names no direction, depth or limit,
+// in every adapter.
+const (
+	DefaultDirection = Both
+	DefaultDepth     = 10
+	DefaultLimit     = 1000
 )
 
 // Valid reports whether d is one of the three directions.
@@ -80,9 +91,7 @@ type Graph struct {
 
 // Service answers lineage reads with server-side maxima for depth and limit.
 type Service struct {
-	db       *bun.DB
-	stmts    *database.Stmts // the walks: a few fixed texts, planned once
-	pg       bool
+	store    *Store
 	maxDepth int
 	maxLimit int
 	// Test knobs: force a walk shape; change the caps that make a sorted
@@ -96,14 +105,14 @@ type Service struct {
 // maxDepth or maxLimit are clamped to them (and say Truncated when the clamp
 // cut something). Non-positive maxima select DefaultMaxDepth and
 // DefaultMaxLimit.
-func NewService(db *bun.DB, maxDepth, maxLimit int) *Service {
+func NewService(db *database.DB, maxDepth, maxLimit int) *Service {
 	if maxDepth <= 0 {
 		maxDepth = DefaultMaxDepth
 	}
 	if maxLimit <= 0 {
 		maxLimit = DefaultMaxLimit
 	}
-	return &Service{db: db, stmts: database.Prepared(db), pg: database.IsPostgres(db), maxDepth: maxDepth, maxLimit: maxLimit}
+	return &Service{store: NewStore(db), maxDepth: maxDepth, maxLimit: maxLimit}
 }
 
 // MaxDepth is the largest depth a walk goes to.
@@ -134,11 +143,20 @@ func (s *Service) Graph(ctx context.Context, ownerID int64, rootID string, dir D
 	}
 	depth = min(depth, s.maxDepth)
 	limit = min(limit, s.maxLimit)
-	root, ok := normalizeID(rootID)
+	root, ok := database.CanonicalID(rootID)
 	if !ok {
 		return nil, errNotFound("lineage root", rootID)
 	}
-	return s.walk(ctx, ownerID, root, dir, depth, limit)
+	return s.store.walk(ctx, ownerID, root, dir, depth, limit, tuning{s.shape, s.rowsFactor, s.levelCap})
+}
+
+// AddEdges records, in a transaction of its own, that childID was derived
+// from each of parentIDs, under the same lock and cycle check as every
+// other lineage write (Store.AddEdges).
+func (s *Service) AddEdges(ctx context.Context, ownerID int64, childID string, parentIDs []string, kind string, at time.Time, opts AddOptions) error {
+	return s.store.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		return s.store.AddEdges(ctx, tx, ownerID, childID, parentIDs, kind, at, opts)
+	})
 }
 
 // Connected returns every file linked to rootID through edges in either
@@ -152,35 +170,4 @@ func (s *Service) Connected(ctx context.Context, ownerID int64, rootID string) (
 // errNotFound wraps apperr.ErrNotFound with the id that was looked up.
 func errNotFound(what, id string) error {
 	return fmt.Errorf("%s %s: %w", what, id, apperr.ErrNotFound)
-}
-
-// normalizeID accepts a UUID in its canonical 8-4-4-4-12 spelling in either
-// case and returns it in lower case. PostgreSQL stores ids as uuid and would
-// fail the whole statement on a malformed one, while SQLite stores TEXT and
-// compares case-sensitively; checking here makes both behave alike: a
-// malformed id is simply a file that does not exist.
-func normalizeID(id string) (string, bool) {
-	if len(id) != 36 {
-		return "", false
-	}
-	var b [36]byte
-	for i := 0; i < 36; i++ {
-		c := id[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return "", false
-			}
-		default:
-			switch {
-			case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
-			case c >= 'A' && c <= 'F':
-				c += 'a' - 'A'
-			default:
-				return "", false
-			}
-		}
-		b[i] = c
-	}
-	return string(b[:]), true
 }

@@ -40,7 +40,7 @@ type variant struct {
 
 func variantsFor(svc *Service) []variant {
 	vs := []variant{{name: "auto"}, {name: "ids", shape: shapeIDs}}
-	if svc.pg {
+	if svc.store.db.Postgres() {
 		return append(vs, variant{name: "handover", levelCap: 2})
 	}
 	return append(vs, variant{name: "handover", rowsFactor: 1})
@@ -76,7 +76,7 @@ func runCases(t *testing.T, f *fixture, svc *Service, cases []walkCase) {
 }
 
 func TestGraphChain(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("a", "b", "c", "d", "e")
 		f.edges("a>b", "b>c", "c>d", "d>e")
@@ -101,7 +101,7 @@ func TestGraphChain(t *testing.T) {
 }
 
 func TestGraphDiamondAndShortestDistance(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("a", "b", "c", "d", "e", "x")
 		// a -> b -> d, a -> c -> d, d -> e; x is a second parent of d and a
@@ -117,7 +117,7 @@ func TestGraphDiamondAndShortestDistance(t *testing.T) {
 }
 
 func TestGraphCrossEdgeWithBoth(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("p", "r", "c")
 		f.edges("p>r", "r>c", "p>c") // p -> c skips r: seen by neither walk alone
@@ -129,7 +129,7 @@ func TestGraphCrossEdgeWithBoth(t *testing.T) {
 }
 
 func TestGraphLimitCutsByID(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		// Ids grow in creation order. The walk meets level 2 through pa (the
 		// smaller id of level 1) first, so a1 and a2 come before y1 and y2,
@@ -153,7 +153,7 @@ func TestGraphLimitCutsByID(t *testing.T) {
 }
 
 func TestGraphClampedByServiceMaxima(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("a", "b", "c", "d")
 		f.edges("a>b", "b>c", "c>d")
@@ -169,7 +169,7 @@ func TestGraphClampedByServiceMaxima(t *testing.T) {
 }
 
 func TestGraphTombstones(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("a", "b", "c")
 		f.edges("a>b", "b>c")
@@ -204,7 +204,7 @@ func TestGraphTombstones(t *testing.T) {
 }
 
 func TestGraphTerminatesOnCycle(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("a", "b", "c", "d")
 		// AddEdges refuses cycles; data written around it must not hang a walk.
@@ -221,7 +221,7 @@ func TestGraphTerminatesOnCycle(t *testing.T) {
 }
 
 func TestGraphErrors(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("mine")
 		foreign := f.fileOf(2, "theirs")
@@ -255,7 +255,7 @@ func TestGraphErrors(t *testing.T) {
 }
 
 func TestGraphIgnoresForeignFilesOnEdges(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("a", "b")
 		x := f.fileOf(2, "x")
@@ -273,7 +273,7 @@ func TestGraphIgnoresForeignFilesOnEdges(t *testing.T) {
 }
 
 func TestConnected(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("gp", "p", "me", "sib", "kid", "other")
 		f.edges("gp>p", "p>me", "p>sib", "me>kid")
@@ -293,11 +293,11 @@ func TestConnected(t *testing.T) {
 }
 
 func TestEdgeFieldsAndOrder(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("a", "b")
 		when := base.Add(42 * time.Second)
-		if err := AddEdges(ctx, db, f.owner, f.id("b"), []string{f.id("a")}, "GENERATED_FROM", when); err != nil {
+		if err := NewStore(db).AddEdges(ctx, db, f.owner, f.id("b"), []string{f.id("a")}, "GENERATED_FROM", when, AddOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		g, err := NewService(db, 100, 1000).Graph(ctx, f.owner, f.id("a"), Downstream, 1, 10)
@@ -313,7 +313,7 @@ func TestEdgeFieldsAndOrder(t *testing.T) {
 }
 
 func TestAddEdges(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("a", "b", "c", "gone", "child")
 		f.edges("a>b", "b>c")
@@ -330,7 +330,7 @@ func TestAddEdges(t *testing.T) {
 		}
 		add := func(child string, parents ...string) error {
 			return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-				return AddEdges(ctx, tx, f.owner, child, parents, "CUT_TO", f.tick())
+				return NewStore(db).AddEdges(ctx, tx, f.owner, child, parents, KindCut, f.tick(), AddOptions{})
 			})
 		}
 		invalid("cycle", add(f.id("a"), f.id("c")), "would create a cycle")
@@ -343,7 +343,7 @@ func TestAddEdges(t *testing.T) {
 		if err := add(foreign, f.id("a")); !errors.Is(err, apperr.ErrNotFound) {
 			t.Errorf("foreign child: %v", err)
 		}
-		if err := AddEdges(ctx, db, f.owner, f.id("child"), []string{f.id("a")}, " ", base); !errors.Is(err, apperr.ErrInvalidInput) {
+		if err := NewStore(db).AddEdges(ctx, db, f.owner, f.id("child"), []string{f.id("a")}, " ", base, AddOptions{}); !errors.Is(err, apperr.ErrInvalidInput) {
 			t.Errorf("empty kind: %v", err)
 		}
 		// A refused call leaves nothing behind, even for its valid parents.
@@ -381,7 +381,7 @@ func TestAddEdges(t *testing.T) {
 }
 
 func TestParentsChildrenBatch(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("p1", "p2", "p3")
 		for i := range 20 {
@@ -397,7 +397,6 @@ func TestParentsChildrenBatch(t *testing.T) {
 		svc := NewService(db, 100, 1000)
 		counter := &queryCounter{}
 		db.AddQueryHook(counter)
-		database.Prepared(db).AddQueryHook(counter)
 
 		count := func(fn func() error) int64 {
 			t.Helper()
@@ -482,7 +481,7 @@ func TestParentsChildrenBatch(t *testing.T) {
 // row cap runs out among the revisits must notice it did not see enough and
 // walk again (runCases includes a depth walk with the smallest cap).
 func TestGraphRevisits(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		for i := range 10 {
 			f.files(fmt.Sprintf("x%d", i))
@@ -514,7 +513,6 @@ func TestGraphRevisits(t *testing.T) {
 		// (sorted walk, ids walk, names and edges) instead of one.
 		counter := &queryCounter{}
 		db.AddQueryHook(counter)
-		database.Prepared(db).AddQueryHook(counter)
 		tight := *svc
 		tight.rowsFactor, tight.levelCap = 1, 2
 		g, err := tight.Graph(ctx, f.owner, f.id("x0"), Downstream, 5, 20)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/uptrace/bun"
+	"github.com/cutline/cutline/internal/database"
 )
 
 // Parents returns the direct parents of each of ids, read in one query so a
@@ -15,21 +15,21 @@ import (
 // id), possibly none. Ids that are malformed, missing or someone else's get no
 // entry. Tombstone parents are included, as in Graph.
 func (s *Service) Parents(ctx context.Context, ownerID int64, ids []string) (map[string][]string, error) {
-	return neighbours(ctx, s.db, ownerID, ids, up)
+	return s.store.neighbours(ctx, ownerID, ids, up)
 }
 
 // Children is Parents the other way: the direct children of each of ids.
 func (s *Service) Children(ctx context.Context, ownerID int64, ids []string) (map[string][]string, error) {
-	return neighbours(ctx, s.db, ownerID, ids, down)
+	return s.store.neighbours(ctx, ownerID, ids, down)
 }
 
-func neighbours(ctx context.Context, db bun.IDB, ownerID int64, ids []string, sd side) (map[string][]string, error) {
+func (st *Store) neighbours(ctx context.Context, ownerID int64, ids []string, sd side) (map[string][]string, error) {
 	// Callers key their results by the id they asked with; the query speaks
 	// the normalized spelling.
 	asked := make(map[string][]string, len(ids))
 	norm := make([]string, 0, len(ids))
 	for _, id := range ids {
-		n, ok := normalizeID(id)
+		n, ok := database.CanonicalID(id)
 		if !ok {
 			continue
 		}
@@ -49,30 +49,37 @@ func neighbours(ctx context.Context, db bun.IDB, ownerID int64, ids []string, sd
 	// the neighbour's owner check inside the join made SQLite build the join
 	// of all edges and files first. A neighbour of another owner (only if an
 	// edge crossed owners) comes back as NULL and is skipped.
+	cond, arg := st.db.IDSet("f.id", norm)
 	query := fmt.Sprintf(`SELECT f.id AS id, n.id AS nb
 FROM files f
 LEFT JOIN edges e ON e.%[1]s = f.id
 LEFT JOIN files n ON n.id = e.%[2]s AND n.owner_id = f.owner_id
-WHERE f.owner_id = ? AND f.id IN (?)
-ORDER BY f.id, e.created_at, e.%[2]s`, sd.from, sd.to)
-	var rows []struct {
-		ID string         `bun:"id"`
-		NB sql.NullString `bun:"nb"`
-	}
-	if err := db.NewRaw(query, ownerID, bun.In(norm)).Scan(ctx, &rows); err != nil {
+WHERE f.owner_id = ? AND %[3]s
+ORDER BY f.id, e.created_at, e.%[2]s`, sd.from, sd.to, cond)
+	rows, err := st.db.Prepared().Query(ctx, query, ownerID, arg)
+	if err != nil {
 		return nil, fmt.Errorf("lineage neighbours: %w", err)
 	}
-	for _, r := range rows {
-		for _, key := range asked[r.ID] {
+	defer rows.Close()
+	var id string
+	var nb sql.NullString
+	for rows.Next() {
+		if err := rows.Scan(&id, &nb); err != nil {
+			return nil, fmt.Errorf("lineage neighbours: %w", err)
+		}
+		for _, key := range asked[id] {
 			list, ok := out[key]
 			if !ok {
 				list = []string{}
 			}
-			if r.NB.Valid {
-				list = append(list, r.NB.String)
+			if nb.Valid {
+				list = append(list, nb.String)
 			}
 			out[key] = list
 		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("lineage neighbours: %w", err)
 	}
 	return out, nil
 }

@@ -23,7 +23,7 @@ import (
 // Each runs fn as a subtest named "sqlite" and, when TEST_DATABASE_URL is
 // set, "postgres". Under CI=true a missing TEST_DATABASE_URL fails the test:
 // CI must never silently skip PostgreSQL.
-func Each(t *testing.T, fn func(t *testing.T, db *bun.DB)) {
+func Each(t *testing.T, fn func(t *testing.T, db *database.DB)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
 	if havePostgres(t) {
@@ -34,7 +34,7 @@ func Each(t *testing.T, fn func(t *testing.T, db *bun.DB)) {
 // PostgresOrSkip is Postgres for tests and benchmarks that only make sense
 // on PostgreSQL: without TEST_DATABASE_URL it skips t, but fails it under
 // CI=true, as Each does.
-func PostgresOrSkip(t testing.TB) *bun.DB {
+func PostgresOrSkip(t testing.TB) *database.DB {
 	t.Helper()
 	if !havePostgres(t) {
 		t.Skip("TEST_DATABASE_URL is not set")
@@ -56,7 +56,7 @@ func havePostgres(t testing.TB) bool {
 }
 
 // SQLite returns a migrated SQLite database in a temporary folder.
-func SQLite(t testing.TB) *bun.DB {
+func SQLite(t testing.TB) *database.DB {
 	t.Helper()
 	db, err := database.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
@@ -71,7 +71,7 @@ func SQLite(t testing.TB) *bun.DB {
 
 // Postgres returns a migrated PostgreSQL database living in a schema of its
 // own inside TEST_DATABASE_URL, dropped when the test ends.
-func Postgres(t testing.TB) *bun.DB {
+func Postgres(t testing.TB) *database.DB {
 	t.Helper()
 	dsn := os.Getenv("TEST_DATABASE_URL")
 	if dsn == "" {
@@ -95,7 +95,7 @@ func Postgres(t testing.TB) *bun.DB {
 	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn),
 		pgdriver.WithConnParams(map[string]any{"search_path": schema})))
 	sqldb.SetMaxOpenConns(10)
-	db := bun.NewDB(sqldb, pgdialect.New())
+	db := database.New(bun.NewDB(sqldb, pgdialect.New()))
 	t.Cleanup(func() { db.Close() })
 	if _, err := database.Migrate(ctx, db); err != nil {
 		t.Fatalf("migrate postgres: %v", err)

@@ -1,0 +1,448 @@
+package files
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/database"
+	"github.com/cutline/cutline/internal/lineage"
+)
+
+// store is the only code of the package that speaks SQL: the files,
+// file_tags and derivations tables, and, through the lineage store, the
+// edges a new file brings. The Service above it holds the rules. Reads are
+// prepared statements (database.Stmts); what differs between dialects comes
+// from the handle.
+//
+// Ids reach the store as clients wrote them: a malformed one is a file that
+// does not exist. Every read of a user's files is scoped to its owner, and
+// another owner's file is apperr.ErrNotFound like a missing one.
+type store struct {
+	db    *database.DB
+	edges *lineage.Store
+}
+
+func newStore(db *database.DB) *store { return &store{db: db, edges: lineage.NewStore(db)} }
+
+// one runs a prepared read of at most one file.
+func one[R Record](ctx context.Context, st *store, sh shape[R], where string, args ...any) (R, error) {
+	rows, err := st.db.Prepared().Query(ctx, "SELECT "+sh.columns+" FROM files f WHERE "+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	list, err := scanAll(rows, sh.scan)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, apperr.ErrNotFound
+	}
+	return list[0], nil
+}
+
+// live is one of owner's live files.
+func (st *store) live(ctx context.Context, owner int64, id string) (*File, error) {
+	id, ok := database.CanonicalID(id)
+	if !ok {
+		return nil, apperr.ErrNotFound
+	}
+	return one(ctx, st, fileShape, "f.id = ? AND f.owner_id = ? AND f.deleted_at IS NULL", id, owner)
+}
+
+// newestNamed is owner's newest live file called name.
+func (st *store) newestNamed(ctx context.Context, owner int64, name string) (*File, error) {
+	return one(ctx, st, fileShape,
+		"f.name = ? AND f.owner_id = ? AND f.deleted_at IS NULL ORDER BY f.created_at DESC, f.id DESC LIMIT 1", name, owner)
+}
+
+// anyOwner is the file with id whoever owns it; with liveOnly, not a tombstone.
+func (st *store) anyOwner(ctx context.Context, id string, liveOnly bool) (*File, error) {
+	id, ok := database.CanonicalID(id)
+	if !ok {
+		return nil, apperr.ErrNotFound
+	}
+	if liveOnly {
+		return one(ctx, st, fileShape, "f.id = ? AND f.deleted_at IS NULL", id)
+	}
+	return one(ctx, st, fileShape, "f.id = ?", id)
+}
+
+// many reads owner's files among ids, tombstones included, keyed by id.
+// Ids that are malformed, missing or someone else's are absent.
+func many[R Record](ctx context.Context, st *store, owner int64, ids []string, sh shape[R]) (map[string]R, error) {
+	valid := database.CanonicalIDs(ids)
+	out := make(map[string]R, len(valid))
+	if len(valid) == 0 {
+		return out, nil
+	}
+	cond, arg := st.db.IDSet("f.id", valid)
+	rows, err := st.db.Prepared().Query(ctx, "SELECT "+sh.columns+" FROM files f WHERE f.owner_id = ? AND "+cond, owner, arg)
+	if err != nil {
+		return nil, fmt.Errorf("load files: %w", err)
+	}
+	list, err := scanAll(rows, sh.scan)
+	if err != nil {
+		return nil, fmt.Errorf("load files: %w", err)
+	}
+	for _, r := range list {
+		out[r.summary().ID] = r
+	}
+	return out, nil
+}
+
+// countLive counts the distinct ids among ids that are owner's live files.
+func (st *store) countLive(ctx context.Context, owner int64, ids []string) (int, error) {
+	cond, arg := st.db.IDSet("f.id", ids)
+	return st.countRows(ctx, st.db.Prepared().Query,
+		"SELECT count(*) FROM files f WHERE f.owner_id = ? AND f.deleted_at IS NULL AND "+cond, owner, arg)
+}
+
+// listQuery is one page of a listing as the store runs it: the service has
+// checked the options and decoded the cursors.
+type listQuery struct {
+	owner  int64
+	filter Filter
+	order  OrderField
+	desc   bool       // in walking order
+	bounds []keyBound // from the cursors
+	limit  int
+}
+
+// keyBound keeps the rows on one side of a cursor's (sort value, id).
+type keyBound struct {
+	after bool // in walking order: rows after the position, else before
+	value any
+	id    string
+}
+
+// orderColumns are the sortable columns.
+var orderColumns = map[OrderField]string{OrderCreatedAt: "created_at", OrderName: "name", OrderSize: "size"}
+
+// list reads one page of a listing, in walking order.
+func list[R Record](ctx context.Context, st *store, q listQuery, sh shape[R]) ([]R, error) {
+	col := orderColumns[q.order]
+	dir, cmp := "ASC", ">"
+	if q.desc {
+		dir, cmp = "DESC", "<"
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + sh.columns + " FROM files f WHERE ")
+	args := filterSQL(&b, q.owner, q.filter)
+	for _, k := range q.bounds {
+		op := cmp
+		if !k.after {
+			op = map[string]string{"<": ">", ">": "<"}[cmp]
+		}
+		fmt.Fprintf(&b, " AND (f.%s %s ? OR (f.%s = ? AND f.id %s ?))", col, op, col, op)
+		args = append(args, k.value, k.value, k.id)
+	}
+	fmt.Fprintf(&b, " ORDER BY f.%s %s, f.id %s LIMIT ?", col, dir, dir)
+	args = append(args, q.limit)
+	rows, err := st.query(q.filter)(ctx, b.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list files: %w", err)
+	}
+	out, err := scanAll(rows, sh.scan)
+	if err != nil {
+		return nil, fmt.Errorf("list files: %w", err)
+	}
+	return out, nil
+}
+
+// count counts owner's live files that match f.
+func (st *store) count(ctx context.Context, owner int64, f Filter) (int, error) {
+	var b strings.Builder
+	b.WriteString("SELECT count(*) FROM files f WHERE ")
+	args := filterSQL(&b, owner, f)
+	n, err := st.countRows(ctx, st.query(f), b.String(), args...)
+	if err != nil {
+		return 0, fmt.Errorf("count files: %w", err)
+	}
+	return n, nil
+}
+
+func (st *store) countRows(ctx context.Context, run queryFunc, query string, args ...any) (int, error) {
+	rows, err := run(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var n int
+	if rows.Next() {
+		err = rows.Scan(&n)
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	return n, err
+}
+
+type queryFunc func(context.Context, string, ...any) (*sql.Rows, error)
+
+// query picks how a listing's SQL runs: prepared, unless f's tags (one
+// condition each, as many as the client sent) make its text unbounded.
+func (st *store) query(f Filter) queryFunc {
+	if len(f.Tags) > 0 {
+		return st.db.Prepared().QueryOnce
+	}
+	return st.db.Prepared().Query
+}
+
+// filterSQL writes the conditions selecting owner's live files that match
+// f, for a query over files aliased f, and returns their arguments.
+func filterSQL(b *strings.Builder, owner int64, f Filter) []any {
+	b.WriteString("f.owner_id = ? AND f.deleted_at IS NULL")
+	args := []any{owner}
+	for _, t := range f.Tags {
+		b.WriteString(" AND EXISTS (SELECT 1 FROM file_tags ft WHERE ft.file_id = f.id AND ft.tag = ?)")
+		args = append(args, t)
+	}
+	if f.NameContains != "" {
+		b.WriteString(" AND LOWER(f.name) LIKE ? ESCAPE '\\'")
+		args = append(args, "%"+escapeLike(strings.ToLower(f.NameContains))+"%")
+	}
+	if f.Origin != "" {
+		b.WriteString(" AND f.origin = ?")
+		args = append(args, string(f.Origin))
+	}
+	return args
+}
+
+func escapeLike(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// derivation is how owner's file id was derived, or nil.
+func (st *store) derivation(ctx context.Context, owner int64, id string) (*Derivation, error) {
+	id, ok := database.CanonicalID(id)
+	if !ok {
+		return nil, nil
+	}
+	rows, err := st.db.Prepared().Query(ctx, `SELECT d.file_id, d.source_ids, d.columns, d.filter_sql, d.created_by, d.created_at
+FROM derivations d WHERE d.file_id = ? AND EXISTS (SELECT 1 FROM files f WHERE f.id = d.file_id AND f.owner_id = ?)`, id, owner)
+	if err != nil {
+		return nil, fmt.Errorf("load derivation: %w", err)
+	}
+	list, err := scanAll(rows, func(rows *sql.Rows) (*Derivation, error) {
+		d := new(Derivation)
+		var sources, columns string
+		if err := rows.Scan(&d.FileID, &sources, &columns, &d.FilterSQL, &d.CreatedBy, &d.CreatedAt); err != nil {
+			return nil, err
+		}
+		var err error
+		if d.SourceIDs, err = decodeTags(sources); err != nil {
+			return nil, fmt.Errorf("source ids: %w", err)
+		}
+		if d.Columns, err = decodeTags(columns); err != nil {
+			return nil, fmt.Errorf("columns: %w", err)
+		}
+		return d, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load derivation: %w", err)
+	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	return list[0], nil
+}
+
+// nameAttempts bounds the retries of an insert that lost its name to a
+// concurrent one.
+const nameAttempts = 5
+
+// insert commits a new file with a name unique among owner's live files
+// (name, or name_1, name_2...), its tag rows, its lineage edges from
+// parents and its derivation in one transaction, trying again when a
+// concurrent insert took the same name first. f.Name is set to the name
+// given.
+func (st *store) insert(ctx context.Context, f *File, name string, parents []string, d *Derivation) error {
+	var err error
+	for range nameAttempts {
+		err = st.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			unique, err := uniqueName(ctx, tx, f.OwnerID, name)
+			if err != nil {
+				return err
+			}
+			f.Name = unique
+			if _, err := tx.ExecContext(ctx, insertFile, fileArgs(f)...); err != nil {
+				return err
+			}
+			if err := insertTags(ctx, tx, f); err != nil {
+				return err
+			}
+			if len(parents) > 0 {
+				if err := st.edges.AddEdges(ctx, tx, *f.OwnerID, f.ID, parents, lineage.KindCut, f.CreatedAt, lineage.AddOptions{}); err != nil {
+					return err
+				}
+			}
+			if d != nil {
+				d.FileID, d.CreatedAt = f.ID, f.CreatedAt
+				if _, err := tx.ExecContext(ctx, `INSERT INTO derivations (file_id, source_ids, columns, filter_sql, created_by, created_at)
+VALUES (?, ?, ?, ?, ?, ?)`, d.FileID, encodeTags(d.SourceIDs), encodeTags(d.Columns), d.FilterSQL, d.CreatedBy, d.CreatedAt); err != nil {
+					return fmt.Errorf("insert derivation: %w", err)
+				}
+			}
+			return nil
+		})
+		if _, dup := database.IsDuplicate(err); !dup {
+			break
+		}
+	}
+	return err
+}
+
+// insertTombstone commits a file that is deleted from the start, with its
+// tag rows (deleted files keep theirs). Tombstones are outside the
+// unique-name index, which only covers live files: the name is kept.
+func (st *store) insertTombstone(ctx context.Context, f *File) error {
+	return st.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, insertFile, fileArgs(f)...); err != nil {
+			return fmt.Errorf("insert tombstone: %w", err)
+		}
+		return insertTags(ctx, tx, f)
+	})
+}
+
+// insertTags writes the tag rows of a file that has none yet.
+func insertTags(ctx context.Context, q bun.IDB, f *File) error {
+	all := f.Tags()
+	if len(all) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO file_tags (file_id, tag) VALUES ")
+	args := make([]any, 0, 2*len(all))
+	seen := make(map[string]bool, len(all))
+	for _, t := range all {
+		if seen[t] {
+			continue
+		}
+		if len(seen) > 0 {
+			b.WriteString(", ")
+		}
+		seen[t] = true
+		b.WriteString("(?, ?)")
+		args = append(args, f.ID, t)
+	}
+	if _, err := q.ExecContext(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("insert tags: %w", err)
+	}
+	return nil
+}
+
+// uniqueName returns name, or name_1, name_2... (before the extension), the
+// first that none of the owner's live files has.
+func uniqueName(ctx context.Context, q bun.IDB, owner *int64, name string) (string, error) {
+	if owner == nil {
+		return name, nil // scratch files have no namespace
+	}
+	// The common case, a new name, is one probe of the unique index; only
+	// a taken name pays for looking at the numbered ones.
+	var taken []string
+	if err := q.NewRaw("SELECT name FROM files WHERE owner_id = ? AND deleted_at IS NULL AND name = ?", *owner, name).
+		Scan(ctx, &taken); err != nil {
+		return "", fmt.Errorf("read names: %w", err)
+	}
+	if len(taken) == 0 {
+		return name, nil
+	}
+	ext := path.Ext(name)
+	base := strings.TrimSuffix(name, ext)
+	var numbered []string
+	if err := q.NewRaw(`SELECT name FROM files WHERE owner_id = ? AND deleted_at IS NULL AND name LIKE ? ESCAPE '\'`,
+		*owner, escapeLike(base)+"\\_%"+escapeLike(ext)).Scan(ctx, &numbered); err != nil {
+		return "", fmt.Errorf("read names: %w", err)
+	}
+	return numberedName(base, ext, numbered), nil
+}
+
+// change runs edit on owner's live file id inside a transaction that holds
+// the row, then stores the columns edit reports changed ("user_tags",
+// "deleted"), so that concurrent changes of one file serialize.
+func (st *store) change(ctx context.Context, owner int64, id string, edit func(f *File) (changed string, err error)) (*File, error) {
+	id, ok := database.CanonicalID(id)
+	if !ok {
+		return nil, apperr.ErrNotFound
+	}
+	var f *File
+	err := st.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		rows, err := tx.QueryContext(ctx, "SELECT "+fileColumns+
+			" FROM files f WHERE f.id = ? AND f.owner_id = ? AND f.deleted_at IS NULL"+st.db.ForUpdate(), id, owner)
+		if err != nil {
+			return fmt.Errorf("lock file: %w", err)
+		}
+		list, err := scanAll(rows, scanFile)
+		if err != nil {
+			return fmt.Errorf("lock file: %w", err)
+		}
+		if len(list) == 0 {
+			return apperr.ErrNotFound
+		}
+		f = list[0]
+		changed, err := edit(f)
+		if err != nil {
+			return err
+		}
+		switch changed {
+		case "user_tags":
+			if _, err := tx.ExecContext(ctx, "UPDATE files SET user_tags = ? WHERE id = ?", encodeTags(f.UserTags), f.ID); err != nil {
+				return fmt.Errorf("update tags: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM file_tags WHERE file_id = ?", f.ID); err != nil {
+				return fmt.Errorf("clear tags: %w", err)
+			}
+			return insertTags(ctx, tx, f)
+		case "deleted":
+			_, err := tx.ExecContext(ctx, "UPDATE files SET deleted_at = ?, object_key = ? WHERE id = ?",
+				nullable(f.DeletedAt), nullable(f.ObjectKey), f.ID)
+			return err
+		}
+		return fmt.Errorf("files: unknown change %q", changed)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// expired lists up to limit files whose lifetime ended before now.
+func (st *store) expired(ctx context.Context, now time.Time, limit int) ([]*Summary, error) {
+	rows, err := st.db.Prepared().Query(ctx, "SELECT "+summaryColumns+
+		" FROM files f WHERE f.expires_at IS NOT NULL AND f.expires_at < ? LIMIT ?", now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("find expired files: %w", err)
+	}
+	out, err := scanAll(rows, scanSummary)
+	if err != nil {
+		return nil, fmt.Errorf("find expired files: %w", err)
+	}
+	return out, nil
+}
+
+// remove deletes a file's row for good (its tags, edges and derivation go
+// with it).
+func (st *store) remove(ctx context.Context, id string) error {
+	if _, err := st.db.ExecContext(ctx, "DELETE FROM files WHERE id = ?", id); err != nil {
+		return fmt.Errorf("delete expired file: %w", err)
+	}
+	return nil
+}
+
+// referenced reports whether a row names the object key.
+func (st *store) referenced(ctx context.Context, key string) (bool, error) {
+	n, err := st.countRows(ctx, st.db.Prepared().Query,
+		"SELECT CASE WHEN EXISTS (SELECT 1 FROM files f WHERE f.object_key = ?) THEN 1 ELSE 0 END", key)
+	if err != nil {
+		return false, fmt.Errorf("check object: %w", err)
+	}
+	return n > 0, nil
+}
