@@ -73,6 +73,10 @@ func (l *Limits) measure(ctx context.Context, oc *graphql.OperationContext, op *
 	if d := depth(op.SelectionSet, oc.Doc.Fragments, 0); l.MaxDepth > 0 && d > l.MaxDepth {
 		return tooComplex("operation is nested %d levels deep, more than the limit of %d", d, l.MaxDepth)
 	}
+	if n := typeExpansions(op.SelectionSet, oc.Doc.Fragments, 0); n > 1 {
+		return tooComplex("introspection lists the members of a type inside the members of another type (%d levels); "+
+			"ask for each type once, through __schema { types } or __type(name:)", n)
+	}
 	if l.MaxComplexity > 0 {
 		if c := complexity.Calculate(ctx, l.es, op, oc.Variables); c > l.MaxComplexity {
 			return tooComplex("operation has complexity %d, more than the limit of %d", c, l.MaxComplexity)
@@ -87,8 +91,13 @@ func tooComplex(format string, args ...any) *gqlerror.Error {
 	return err
 }
 
-// depth counts field nesting; fragments count as their fields. seen stops
-// recursive fragments, which validation rejects anyway.
+// depth counts field nesting; fragments count as their fields. The level
+// cap stops recursive fragments, which validation rejects anyway.
+//
+// Introspection (__schema, __type) does not count: the schema's own
+// description nests type references deeper than any data needs (GraphiQL's
+// query is 15 levels), while what it costs is bounded by the schema's size
+// as long as no type's members are listed inside another's (typeExpansions).
 func depth(set ast.SelectionSet, frags ast.FragmentDefinitionList, level int) int {
 	if level > 100 {
 		return level
@@ -98,6 +107,9 @@ func depth(set ast.SelectionSet, frags ast.FragmentDefinitionList, level int) in
 		var d int
 		switch s := sel.(type) {
 		case *ast.Field:
+			if s.Name == "__schema" || s.Name == "__type" {
+				continue
+			}
 			if len(s.SelectionSet) == 0 {
 				d = level + 1
 			} else {
@@ -112,6 +124,41 @@ func depth(set ast.SelectionSet, frags ast.FragmentDefinitionList, level int) in
 		}
 		if d > max {
 			max = d
+		}
+	}
+	return max
+}
+
+// typeMembers are the __Type fields that list a type's members: nesting
+// them (types { fields { type { fields ... } } }) multiplies the answer by
+// the schema's size at each level.
+var typeMembers = map[string]bool{"fields": true, "inputFields": true, "interfaces": true, "possibleTypes": true, "enumValues": true}
+
+// typeExpansions is the largest number of typeMembers fields on one path of
+// set. Every common introspection query (GraphiQL's, graphql-js's
+// getIntrospectionQuery) lists members once per path.
+func typeExpansions(set ast.SelectionSet, frags ast.FragmentDefinitionList, level int) int {
+	if level > 100 {
+		return level
+	}
+	max := 0
+	for _, sel := range set {
+		var n int
+		switch s := sel.(type) {
+		case *ast.Field:
+			n = typeExpansions(s.SelectionSet, frags, level+1)
+			if typeMembers[s.Name] && s.ObjectDefinition != nil && s.ObjectDefinition.Name == "__Type" {
+				n++
+			}
+		case *ast.InlineFragment:
+			n = typeExpansions(s.SelectionSet, frags, level+1)
+		case *ast.FragmentSpread:
+			if f := frags.ForName(s.Name); f != nil {
+				n = typeExpansions(f.SelectionSet, frags, level+1)
+			}
+		}
+		if n > max {
+			max = n
 		}
 	}
 	return max

@@ -129,8 +129,8 @@ func (a *App) build() error {
 	}
 	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, Logger: a.Log, Publish: a.Events.Publish})
 	a.Lineage = lineage.NewService(a.DB, cfg.LineageMaxDepth, cfg.LineageMaxLimit)
-	a.Handler = a.routes()
-	return nil
+	a.Handler, err = a.routes()
+	return err
 }
 
 // Close releases the storage handles.

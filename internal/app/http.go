@@ -16,7 +16,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	coderws "github.com/coder/websocket"
 	"github.com/rs/cors"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -28,6 +27,7 @@ import (
 	"github.com/cutline/cutline/internal/events/wsconn"
 	"github.com/cutline/cutline/internal/legacy"
 	"github.com/cutline/cutline/internal/metrics"
+	"github.com/cutline/cutline/internal/playground"
 	"github.com/cutline/cutline/internal/ratelimit"
 	"github.com/cutline/cutline/internal/requestid"
 	"github.com/cutline/cutline/internal/rest"
@@ -35,14 +35,19 @@ import (
 )
 
 // routes builds the whole HTTP surface.
-func (a *App) routes() http.Handler {
+func (a *App) routes() (http.Handler, error) {
 	cfg := a.Config
 	mux := http.NewServeMux()
 	download := blobstore.NewSigner([]byte(cfg.JWTSecret), "download")
 
 	gql := a.graphQL(download)
 	mux.Handle("/graphql", graph.WithRequest(gql))
-	mux.Handle("/playground", playground.Handler("Cutline GraphQL", "/graphql"))
+	pg, err := playground.Handler("Cutline GraphQL", "/graphql")
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("GET "+playground.Path, pg)
+	mux.Handle("GET "+playground.Path+"/", pg)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"ok"}`))
@@ -79,7 +84,7 @@ func (a *App) routes() http.Handler {
 			return r.Method + " " + r.URL.Path
 		}))
 	}
-	return requestid.Middleware(h)
+	return requestid.Middleware(h), nil
 }
 
 // limits applies the per-address and per-user token buckets. Health and
