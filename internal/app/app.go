@@ -46,7 +46,8 @@ type App struct {
 	draining atomic.Bool
 }
 
-// NewLogger builds the process logger from the settings.
+// NewLogger builds the process logger from the settings (config.Load has
+// checked LOG_LEVEL).
 func NewLogger(cfg config.Config) *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
@@ -62,9 +63,12 @@ func NewLogger(cfg config.Config) *slog.Logger {
 // New opens storage, applies migrations and builds the handler. The caller
 // must Close the App.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	if err := checkFolders(cfg); err != nil {
+		return nil, err
+	}
 	generated, err := cfg.EnsureSecret()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("DATA_DIR %q: %w (or set JWT_SECRET)", cfg.DataDir, err)
 	}
 	if generated {
 		log.Info("generated a signing secret; set JWT_SECRET to share one between replicas", "dir", cfg.DataDir)
@@ -199,6 +203,8 @@ func Serve(ctx context.Context, cfg config.Config) error {
 		"graphql", "/graphql", "playground", "/playground",
 		"database", database.Redact(cfg.DatabaseURL),
 		"blobs", blobstore.Redact(cfg.BlobURL))
+
+	go a.checkBucket(ctx)
 
 	if tracing.Enabled(os.Getenv) {
 		shutdown, err := tracing.Setup(ctx)

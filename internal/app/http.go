@@ -240,7 +240,7 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 		a.Log.Warn("readiness: database", "err", err)
 		status, body = http.StatusServiceUnavailable, `{"status":"unavailable","reason":"database"}`
 	} else if ok, err := a.Bucket.IsAccessible(ctx); err != nil || !ok {
-		a.Log.Warn("readiness: bucket", "err", err)
+		a.Log.Warn("readiness: bucket", "err", bucketCause(err))
 		status, body = http.StatusServiceUnavailable, `{"status":"unavailable","reason":"bucket"}`
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -330,10 +330,15 @@ func observe(log *slog.Logger, next http.Handler) http.Handler {
 			metrics.ObserveHTTP(r.URL.Path, r.Method, status, d)
 		}
 		ctx := r.Context()
-		if !log.Enabled(ctx, slog.LevelInfo) {
+		level := slog.LevelInfo
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			// Probes come every few seconds; their failures log themselves.
+			level = slog.LevelDebug
+		}
+		if !log.Enabled(ctx, level) {
 			return
 		}
-		log.LogAttrs(ctx, slog.LevelInfo, "request",
+		log.LogAttrs(ctx, level, "request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes),
 			slog.Duration("duration", d),

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -95,112 +96,110 @@ func Default() Config {
 	}
 }
 
+// UsageError is an error in the command line itself (an unknown flag, a
+// stray argument): the caller prints the usage and exits with status 2.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// Setting is one environment variable of the server, with the flag that
+// overrides it when it has one. Settings lists them all; the help text and
+// the errors are made from it.
+type Setting struct {
+	Env     string
+	Flag    string // "" when only the environment sets it
+	Default string // as the help shows it
+	Usage   string
+	set     func(c *Config, v string) error
+}
+
+// Settings is every setting Load reads, in the order the help lists them.
+func Settings() []Setting {
+	d := Default()
+	return []Setting{
+		{"ADDR", "addr", d.Addr, "listen address", str(func(c *Config) *string { return &c.Addr })},
+		{"DATA_DIR", "data", d.DataDir, "folder for the embedded database, blobs and the generated secret", str(func(c *Config) *string { return &c.DataDir })},
+		{"DATABASE_URL", "db", "sqlite://DATA_DIR/cutline.db", "postgres://user:pass@host:5432/db, or a SQLite path (sqlite://PATH, file:PATH)", str(func(c *Config) *string { return &c.DatabaseURL })},
+		{"BLOB_URL", "blobs", "file://DATA_DIR/blobs", "where file bytes live: file://DIR, mem://, s3://BUCKET?..., gs://BUCKET, azblob://CONTAINER", str(func(c *Config) *string { return &c.BlobURL })},
+		{"PUBLIC_URL", "", "", "prefix for downloadUrls, e.g. https://cutline.example.com", str(func(c *Config) *string { return &c.PublicURL })},
+		{"JWT_SECRET", "", "generated in DATA_DIR", "HS256 signing secret for access tokens; the same on every replica", str(func(c *Config) *string { return &c.JWTSecret })},
+		{"JWT_PREVIOUS_SECRETS", "", "", "comma-separated old secrets still accepted during a key rotation", list(func(c *Config) *[]string { return &c.JWTPreviousSecrets })},
+		{"JWT_ISSUER", "", d.JWTIssuer, "iss claim, checked on every token", str(func(c *Config) *string { return &c.JWTIssuer })},
+		{"JWT_AUDIENCE", "", d.JWTAudience, "aud claim, checked on every token", str(func(c *Config) *string { return &c.JWTAudience })},
+		{"ACCESS_TOKEN_TTL", "", ShortDuration(d.AccessTokenTTL), "access token lifetime", duration(func(c *Config) *time.Duration { return &c.AccessTokenTTL }, false)},
+		{"REFRESH_TOKEN_TTL", "", ShortDuration(d.RefreshTokenTTL), "refresh token lifetime", duration(func(c *Config) *time.Duration { return &c.RefreshTokenTTL }, false)},
+		{"PASSWORD_HASH_CONCURRENCY", "", strconv.Itoa(d.PasswordHashers), "argon2id hashes at once", integer(func(c *Config) *int { return &c.PasswordHashers }, 1)},
+		{"ARGON2_MEMORY_KIB", "", "19456", "argon2id memory for new hashes, in KiB", uint32Of(func(c *Config) *uint32 { return &c.Argon2MemoryKiB })},
+		{"ARGON2_TIME", "", "2", "argon2id passes for new hashes", uint32Of(func(c *Config) *uint32 { return &c.Argon2Time })},
+		{"LOGIN_FAILURE_LIMIT", "", strconv.Itoa(d.LoginFailureLimit), "failed logins per account per 15 minutes before RATE_LIMITED", integer(func(c *Config) *int { return &c.LoginFailureLimit }, 0)},
+		{"CORS_ORIGINS", "", "", "comma-separated browser origins allowed to call the API (never *)", list(func(c *Config) *[]string { return &c.CORSOrigins })},
+		{"MAX_FILE_SIZE", "", "10MiB", "largest file accepted: 500MB, 5GiB or a byte count", size(func(c *Config) *int64 { return &c.MaxFileSize })},
+		{"SCRATCH_TTL", "", ShortDuration(d.ScratchTTL), "lifetime of anonymous uploads of the legacy cutter page", duration(func(c *Config) *time.Duration { return &c.ScratchTTL }, false)},
+		{"DOWNLOAD_URL_TTL", "", ShortDuration(d.DownloadURLTTL), "lifetime of a signed downloadUrl", duration(func(c *Config) *time.Duration { return &c.DownloadURLTTL }, false)},
+		{"LOG_LEVEL", "log-level", d.LogLevel, "debug, info, warn or error", logLevel},
+		{"LOG_FORMAT", "log-format", d.LogFormat, "text or json", oneOf(func(c *Config) *string { return &c.LogFormat }, "text", "json")},
+		{"GRAPHQL_INTROSPECTION", "", strconv.FormatBool(d.Introspection), "false turns schema introspection off", boolean(func(c *Config) *bool { return &c.Introspection })},
+		{"GRAPHQL_MAX_DEPTH", "", strconv.Itoa(d.MaxDepth), "deeper operations are QUERY_TOO_COMPLEX (0: no limit)", integer(func(c *Config) *int { return &c.MaxDepth }, 0)},
+		{"GRAPHQL_MAX_COMPLEXITY", "", strconv.Itoa(d.MaxComplexity), "costlier operations are QUERY_TOO_COMPLEX (0: no limit)", integer(func(c *Config) *int { return &c.MaxComplexity }, 0)},
+		{"LINEAGE_MAX_DEPTH", "", strconv.Itoa(d.LineageMaxDepth), "server-side cap on lineage depth", integer(func(c *Config) *int { return &c.LineageMaxDepth }, 1)},
+		{"LINEAGE_MAX_LIMIT", "", strconv.Itoa(d.LineageMaxLimit), "server-side cap on lineage nodes", integer(func(c *Config) *int { return &c.LineageMaxLimit }, 1)},
+		{"SHIM_RATE_LIMIT", "", strconv.Itoa(d.ShimRatePerMinute), "legacy REST requests per minute per client", integer(func(c *Config) *int { return &c.ShimRatePerMinute }, 0)},
+		{"SHUTDOWN_TIMEOUT", "", ShortDuration(d.ShutdownTimeout), "how long in-flight requests may take to finish on SIGINT/SIGTERM", duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, false)},
+		{"SHUTDOWN_DRAIN", "", "0s", "answer /readyz with 503 this long before shutting down", duration(func(c *Config) *time.Duration { return &c.ShutdownDrain }, true)},
+		{"RATE_LIMIT_IP", "", "50", "requests per second per client address (0: off)", rate(func(c *Config) *float64 { return &c.RatePerIP })},
+		{"RATE_LIMIT_IP_BURST", "", strconv.Itoa(d.RateBurstIP), "burst per client address", integer(func(c *Config) *int { return &c.RateBurstIP }, 0)},
+		{"RATE_LIMIT_USER", "", "20", "requests per second per logged-in user (0: off)", rate(func(c *Config) *float64 { return &c.RatePerUser })},
+		{"RATE_LIMIT_USER_BURST", "", strconv.Itoa(d.RateBurstUser), "burst per logged-in user", integer(func(c *Config) *int { return &c.RateBurstUser }, 0)},
+		{"REQUEST_TIMEOUT", "", ShortDuration(d.RequestTimeout), "deadline of every request that is not a file stream", duration(func(c *Config) *time.Duration { return &c.RequestTimeout }, false)},
+		{"MAX_REQUEST_BODY", "", "1MiB", "largest body of a request that is not a file upload", size(func(c *Config) *int64 { return &c.MaxRequestBody })},
+		{"WS_MAX_CONNECTIONS", "", strconv.Itoa(d.MaxWebsockets), "open websocket connections at most (0: no limit)", integer(func(c *Config) *int { return &c.MaxWebsockets }, 0)},
+		{"PPROF_ADDR", "", "off", "serve /debug/pprof/ on this separate address, e.g. 127.0.0.1:6060", str(func(c *Config) *string { return &c.PprofAddr })},
+	}
+}
+
 // Load parses args (without the program name) over environment variables
-// over defaults. Flags win over the environment.
+// over defaults. Flags win over the environment. Every error names the
+// setting, the value and what is wrong with it; a command-line error is a
+// *UsageError.
 func Load(args []string, getenv func(string) string) (Config, error) {
 	c := Default()
 	var errs []error
-	env := func(name string, apply func(string) error) {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			if err := apply(v); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+	settings := Settings()
+	for _, s := range settings {
+		if v := strings.TrimSpace(getenv(s.Env)); v != "" {
+			if err := s.set(&c, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", s.Env, v, err))
 			}
 		}
 	}
-	str := func(p *string) func(string) error { return func(v string) error { *p = v; return nil } }
-	dur := func(p *time.Duration) func(string) error {
-		return func(v string) error {
-			d, err := time.ParseDuration(v)
-			if err == nil && d <= 0 {
-				err = errors.New("must be positive")
-			}
-			*p = d
-			return err
-		}
-	}
-	integer := func(p *int) func(string) error {
-		return func(v string) error {
-			n, err := strconv.Atoi(v)
-			*p = n
-			return err
-		}
-	}
-	list := func(p *[]string) func(string) error {
-		return func(v string) error { *p = splitList(v); return nil }
-	}
-	env("ADDR", str(&c.Addr))
-	env("DATA_DIR", str(&c.DataDir))
-	env("DATABASE_URL", str(&c.DatabaseURL))
-	env("BLOB_URL", str(&c.BlobURL))
-	env("PUBLIC_URL", str(&c.PublicURL))
-	env("JWT_SECRET", str(&c.JWTSecret))
-	env("JWT_PREVIOUS_SECRETS", list(&c.JWTPreviousSecrets))
-	env("JWT_ISSUER", str(&c.JWTIssuer))
-	env("JWT_AUDIENCE", str(&c.JWTAudience))
-	env("ACCESS_TOKEN_TTL", dur(&c.AccessTokenTTL))
-	env("REFRESH_TOKEN_TTL", dur(&c.RefreshTokenTTL))
-	env("PASSWORD_HASH_CONCURRENCY", integer(&c.PasswordHashers))
-	env("ARGON2_MEMORY_KIB", func(v string) error {
-		n, err := strconv.ParseUint(v, 10, 32)
-		c.Argon2MemoryKiB = uint32(n)
-		return err
-	})
-	env("ARGON2_TIME", func(v string) error {
-		n, err := strconv.ParseUint(v, 10, 32)
-		c.Argon2Time = uint32(n)
-		return err
-	})
-	env("CORS_ORIGINS", list(&c.CORSOrigins))
-	env("MAX_FILE_SIZE", func(v string) error { n, err := ParseSize(v); c.MaxFileSize = n; return err })
-	env("SCRATCH_TTL", dur(&c.ScratchTTL))
-	env("DOWNLOAD_URL_TTL", dur(&c.DownloadURLTTL))
-	env("LOG_LEVEL", str(&c.LogLevel))
-	env("LOG_FORMAT", str(&c.LogFormat))
-	env("GRAPHQL_INTROSPECTION", func(v string) error {
-		b, err := strconv.ParseBool(v)
-		c.Introspection = b
-		return err
-	})
-	env("GRAPHQL_MAX_COMPLEXITY", integer(&c.MaxComplexity))
-	env("GRAPHQL_MAX_DEPTH", integer(&c.MaxDepth))
-	env("LINEAGE_MAX_DEPTH", integer(&c.LineageMaxDepth))
-	env("LINEAGE_MAX_LIMIT", integer(&c.LineageMaxLimit))
-	env("SHIM_RATE_LIMIT", integer(&c.ShimRatePerMinute))
-	env("LOGIN_FAILURE_LIMIT", integer(&c.LoginFailureLimit))
-	env("SHUTDOWN_TIMEOUT", dur(&c.ShutdownTimeout))
-	env("SHUTDOWN_DRAIN", dur(&c.ShutdownDrain))
-	float := func(p *float64) func(string) error {
-		return func(v string) error {
-			f, err := strconv.ParseFloat(v, 64)
-			*p = f
-			return err
-		}
-	}
-	env("RATE_LIMIT_IP", float(&c.RatePerIP))
-	env("RATE_LIMIT_IP_BURST", integer(&c.RateBurstIP))
-	env("RATE_LIMIT_USER", float(&c.RatePerUser))
-	env("RATE_LIMIT_USER_BURST", integer(&c.RateBurstUser))
-	env("REQUEST_TIMEOUT", dur(&c.RequestTimeout))
-	env("MAX_REQUEST_BODY", func(v string) error { n, err := ParseSize(v); c.MaxRequestBody = n; return err })
-	env("WS_MAX_CONNECTIONS", integer(&c.MaxWebsockets))
-	env("PPROF_ADDR", str(&c.PprofAddr))
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
 	}
 
 	fs := flag.NewFlagSet("cutline", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (ADDR)")
-	fs.StringVar(&c.DataDir, "data", c.DataDir, "folder for the embedded database, blobs and generated secret (DATA_DIR)")
-	fs.StringVar(&c.DatabaseURL, "db", c.DatabaseURL, "database URL: postgres://... or a SQLite path (DATABASE_URL)")
-	fs.StringVar(&c.BlobURL, "blobs", c.BlobURL, "bucket URL: file://, mem://, s3://, gs://, azblob:// (BLOB_URL)")
-	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (LOG_LEVEL)")
-	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (LOG_FORMAT)")
+	for _, s := range settings {
+		if s.Flag == "" {
+			continue
+		}
+		fs.Func(s.Flag, s.Usage+" ("+s.Env+")", func(v string) error {
+			if err := s.set(&c, v); err != nil {
+				return fmt.Errorf("%s (%s): %w", s.Env, strconv.Quote(v), err)
+			}
+			return nil
+		})
+	}
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		if errors.Is(err, flag.ErrHelp) {
+			return c, err
+		}
+		return c, &UsageError{err}
 	}
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return c, &UsageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 
 	if c.DatabaseURL == "" {
@@ -212,26 +211,141 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	return c, c.validate()
 }
 
+// ShortDuration writes d as time.Duration does, without zero minutes and
+// seconds at its end: 10m, 24h, 1h30m.
+func ShortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// The parsers of Settings: each stores a valid value or says why v is not one.
+
+func str(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *field(c) = v; return nil }
+}
+
+func list(field func(*Config) *[]string) func(*Config, string) error {
+	return func(c *Config, v string) error { *field(c) = splitList(v); return nil }
+}
+
+func oneOf(field func(*Config) *string, allowed ...string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		for _, a := range allowed {
+			if strings.EqualFold(v, a) {
+				*field(c) = a
+				return nil
+			}
+		}
+		return fmt.Errorf("must be %s", strings.Join(allowed, " or "))
+	}
+}
+
+func logLevel(c *Config, v string) error {
+	switch strings.ToLower(v) {
+	case "debug", "info", "warn", "warning", "error":
+		c.LogLevel = strings.TrimSuffix(strings.ToLower(v), "ing")
+		return nil
+	}
+	return errors.New("must be debug, info, warn or error")
+}
+
+func duration(field func(*Config) *time.Duration, zeroOK bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			return errors.New("not a duration like 90s, 10m or 1h30m")
+		case d < 0 || d == 0 && !zeroOK:
+			return errors.New("must be positive")
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func integer(field func(*Config) *int, least int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil && errors.Is(err, strconv.ErrRange):
+			return errors.New("too large")
+		case err != nil:
+			return errors.New("not a whole number")
+		case n < least:
+			return fmt.Errorf("must be at least %d", least)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func uint32Of(field func(*Config) *uint32) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseUint(v, 10, 32)
+		switch {
+		case err != nil && errors.Is(err, strconv.ErrRange):
+			return fmt.Errorf("more than %d", uint32(math.MaxUint32))
+		case err != nil:
+			return errors.New("not a whole number")
+		}
+		*field(c) = uint32(n)
+		return nil
+	}
+}
+
+func rate(field func(*Config) *float64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		switch {
+		case err != nil || math.IsNaN(f) || math.IsInf(f, 0):
+			return errors.New("not a number")
+		case f < 0:
+			return errors.New("must be 0 (off) or more")
+		}
+		*field(c) = f
+		return nil
+	}
+}
+
+func boolean(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("must be true or false")
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func size(field func(*Config) *int64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := ParseSize(v)
+		switch {
+		case err != nil:
+			return err
+		case n <= 0:
+			return errors.New("must be at least one byte")
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+// validate checks what no single parser can: settings that depend on each
+// other or on the whole list.
 func (c Config) validate() error {
 	var errs []error
-	if c.MaxFileSize <= 0 {
-		errs = append(errs, errors.New("MAX_FILE_SIZE must be positive"))
-	}
-	if c.PasswordHashers < 1 {
-		errs = append(errs, errors.New("PASSWORD_HASH_CONCURRENCY must be at least 1"))
-	}
-	switch c.LogFormat {
-	case "text", "json":
-	default:
-		errs = append(errs, fmt.Errorf("LOG_FORMAT must be text or json, not %q", c.LogFormat))
-	}
 	for _, o := range c.CORSOrigins {
 		if o == "*" {
-			errs = append(errs, errors.New("CORS_ORIGINS must list explicit origins, not *"))
+			errs = append(errs, errors.New("CORS_ORIGINS: must list explicit origins, not *"))
 		}
-	}
-	if c.LineageMaxDepth < 1 || c.LineageMaxLimit < 1 {
-		errs = append(errs, errors.New("LINEAGE_MAX_DEPTH and LINEAGE_MAX_LIMIT must be positive"))
 	}
 	return errors.Join(errs...)
 }
@@ -298,8 +412,12 @@ func ParseSize(s string) (int64, error) {
 		}
 	}
 	n, err := strconv.ParseFloat(s, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%q is not a size like 10MiB", s)
+	if err != nil || n < 0 || math.IsNaN(n) {
+		return 0, fmt.Errorf("%q is not a size like 10MiB, 500MB or 1048576", s)
+	}
+	// 2^63 itself does not fit: float64 rounds MaxInt64 up to it.
+	if b := n * float64(mult); b >= 1<<63 {
+		return 0, fmt.Errorf("%s bytes is more than the largest size, 8EiB", strconv.FormatFloat(b, 'g', 4, 64))
 	}
 	return int64(n * float64(mult)), nil
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -30,11 +31,22 @@ func TestLoad(t *testing.T) {
 		{"data dir moves defaults", []string{"-data", "/srv/cut"}, nil, func(c Config) bool {
 			return c.DatabaseURL == "sqlite:///srv/cut/cutline.db" && c.BlobURL == "file:///srv/cut/blobs"
 		}, ""},
-		{"bad duration", nil, map[string]string{"ACCESS_TOKEN_TTL": "soon"}, nil, "ACCESS_TOKEN_TTL"},
+		{"bad duration", nil, map[string]string{"ACCESS_TOKEN_TTL": "soon"}, nil, `ACCESS_TOKEN_TTL="soon": not a duration like 90s, 10m or 1h30m`},
 		{"bad size", nil, map[string]string{"MAX_FILE_SIZE": "big"}, nil, "MAX_FILE_SIZE"},
 		{"wildcard CORS", nil, map[string]string{"CORS_ORIGINS": "*"}, nil, "explicit origins"},
 		{"bad log format", []string{"-log-format", "xml"}, nil, nil, "LOG_FORMAT"},
 		{"stray argument", []string{"extra"}, nil, nil, "unexpected argument"},
+		{"bad log level", nil, map[string]string{"LOG_LEVEL": "loud"}, nil, `LOG_LEVEL="loud": must be debug, info, warn or error`},
+		{"bad log level flag", []string{"-log-level", "loud"}, nil, nil, `LOG_LEVEL ("loud"): must be debug, info, warn or error`},
+		{"depth not a number", nil, map[string]string{"GRAPHQL_MAX_DEPTH": "x"}, nil, `GRAPHQL_MAX_DEPTH="x": not a whole number`},
+		{"negative depth", nil, map[string]string{"GRAPHQL_MAX_DEPTH": "-1"}, nil, `GRAPHQL_MAX_DEPTH="-1": must be at least 0`},
+		{"size beyond int64", nil, map[string]string{"MAX_FILE_SIZE": "1e30"}, nil, `MAX_FILE_SIZE="1e30": 1e+30 bytes is more than the largest size, 8EiB`},
+		{"zero size", nil, map[string]string{"MAX_REQUEST_BODY": "0"}, nil, `MAX_REQUEST_BODY="0": must be at least one byte`},
+		{"bad bool", nil, map[string]string{"GRAPHQL_INTROSPECTION": "nope"}, nil, `GRAPHQL_INTROSPECTION="nope": must be true or false`},
+		{"bad rate", nil, map[string]string{"RATE_LIMIT_IP": "-3"}, nil, `RATE_LIMIT_IP="-3": must be 0 (off) or more`},
+		{"zero lineage limit", nil, map[string]string{"LINEAGE_MAX_LIMIT": "0"}, nil, `LINEAGE_MAX_LIMIT="0": must be at least 1`},
+		{"every error at once", nil, map[string]string{"LOG_LEVEL": "loud", "ARGON2_TIME": "many"}, nil, `ARGON2_TIME="many": not a whole number`},
+		{"log level spelled out", nil, map[string]string{"LOG_LEVEL": "WARNING"}, func(c Config) bool { return c.LogLevel == "warn" }, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -61,7 +73,7 @@ func TestParseSize(t *testing.T) {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "-1", "ten", "5XB"} {
+	for _, bad := range []string{"", "-1", "ten", "5XB", "1e30", "8EiB", "NaN"} {
 		if _, err := ParseSize(bad); err == nil {
 			t.Errorf("ParseSize(%q) accepted", bad)
 		}
@@ -84,5 +96,37 @@ func TestEnsureSecretPersists(t *testing.T) {
 	st, _ := os.Stat(filepath.Join(c.DataDir, "jwt.secret"))
 	if st.Mode().Perm() != 0o600 {
 		t.Fatalf("secret file mode %v", st.Mode())
+	}
+}
+
+// TestSettingsAreDocumented keeps the help, the README's Settings table and
+// Load in step: every setting is in the README, and every variable the
+// README's table names is one Load reads (or one Go or OpenTelemetry reads).
+func TestSettingsAreDocumented(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{"GOGC": true, "OTEL_*": true}
+	for _, s := range Settings() {
+		known[s.Env] = true
+		if !strings.Contains(string(readme), "`"+s.Env+"`") {
+			t.Errorf("README.md does not document %s", s.Env)
+		}
+		if s.Usage == "" || s.set == nil {
+			t.Errorf("%s has no usage or parser", s.Env)
+		}
+	}
+	table := regexp.MustCompile("(?m)^\\| `([A-Z0-9_*]+)`(?: / `([A-Z0-9_]+)`)? \\|")
+	rows := table.FindAllStringSubmatch(string(readme), -1)
+	if len(rows) < len(Settings())/2 {
+		t.Fatalf("found %d rows of the README's Settings table", len(rows))
+	}
+	for _, m := range rows {
+		for _, name := range m[1:] {
+			if name != "" && !known[name] {
+				t.Errorf("README.md's Settings table names %s, which Load does not read", name)
+			}
+		}
 	}
 }

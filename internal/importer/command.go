@@ -38,7 +38,7 @@ func Command(ctx context.Context, args []string, getenv func(string) string, std
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
 		if len(args) == 0 {
-			return errors.New("import: name a source: django or workers")
+			return &config.UsageError{Err: errors.New("import: name a source: django or workers")}
 		}
 		return nil
 	}
@@ -59,16 +59,16 @@ func Command(ctx context.Context, args []string, getenv func(string) string, std
 		fs.StringVar(&wk.BucketURL, "bucket", "", "the R2 bucket (or a copy) as a bucket URL")
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("import: unknown source %q (want django or workers)", kind)
+		return &config.UsageError{Err: fmt.Errorf("import: unknown source %q (want django or workers)", kind)}
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return fmt.Errorf("import: %w", err)
+		return &config.UsageError{Err: fmt.Errorf("import: %w", err)}
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("import: unexpected argument %q", fs.Arg(0))
+		return &config.UsageError{Err: fmt.Errorf("import: unexpected argument %q", fs.Arg(0))}
 	}
 
 	cfg, err := config.Load(nil, getenv)
