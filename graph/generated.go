@@ -159,6 +159,8 @@ type ComplexityRoot struct {
 		Files   func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.FileFilter, orderBy *model.FileOrder) int
 		Lineage func(childComplexity int, fileID string, direction *lineage.Direction, depth *int, limit *int) int
 		Me      func(childComplexity int) int
+		Node    func(childComplexity int, id string) int
+		Nodes   func(childComplexity int, ids []string) int
 	}
 
 	Row struct {
@@ -231,6 +233,8 @@ type QueryResolver interface {
 	File(ctx context.Context, id string) (*model.File, error)
 	Files(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.FileFilter, orderBy *model.FileOrder) (*model.FileConnection, error)
 	Lineage(ctx context.Context, fileID string, direction *lineage.Direction, depth *int, limit *int) (*model.LineageGraph, error)
+	Node(ctx context.Context, id string) (model.Node, error)
+	Nodes(ctx context.Context, ids []string) ([]model.Node, error)
 }
 type SubscriptionResolver interface {
 	FileEvents(ctx context.Context, lineageOf *string) (<-chan *model.FileEvent, error)
@@ -786,6 +790,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.node":
+		if e.ComplexityRoot.Query.Node == nil {
+			break
+		}
+
+		args, err := ec.field_Query_node_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.nodes":
+		if e.ComplexityRoot.Query.Nodes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_nodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
 
 	case "Row.index":
 		if e.ComplexityRoot.Row.Index == nil {
@@ -1006,15 +1032,40 @@ A 64-bit integer: byte sizes and row counts can exceed 2^31.
 scalar Int64
 
 """
+An object that node(id:) and nodes(ids:) can fetch by its id, the Relay way.
+
+Every id this API returns is already global, so Relay's ids are today's ids: a File's id is a
+UUID, a User's id a decimal number; neither can be mistaken for the other. node(id:) answers
+null, exactly as for an id that does not exist, for anything that is not the caller's.
+"""
+interface Node {
+  "The object's id, the same that its type's own queries and mutations take."
+  id: ID!
+}
+
+"""
 A person with an account. Everything in the service belongs to exactly one user.
 """
-type User {
+type User implements Node {
+  "The account's number, in decimal; also its global id."
   id: ID!
+  "The name the user logs in with: 3-150 letters, digits and @.+-_, unique regardless of case."
   username: String!
+  "The address given at registration, or null when none was."
   email: String
+  "When the account was created."
   createdAt: Time!
   "The user's own files (only ever the caller's)."
-  files(first: Int, after: String, filter: FileFilter, orderBy: FileOrder): FileConnection!
+  files(
+    "How many files to return after the cursor, 1-500 (default 20)."
+    first: Int
+    "The endCursor of the previous page, to continue after it."
+    after: String
+    "Keep only the files that match."
+    filter: FileFilter
+    "The order of the listing; newest first by default."
+    orderBy: FileOrder
+  ): FileConnection!
 }
 
 "Where a file came from."
@@ -1027,18 +1078,25 @@ enum FileOrigin {
 
 "The type inferred for a column from every non-empty cell."
 enum ColumnType {
+  "Every non-empty cell is a whole number (exact at any size)."
   INTEGER
+  "Every non-empty cell is a decimal number, some with a fraction or an exponent."
   FLOAT
+  "Every non-empty cell is true/false, yes/no, t/f or y/n (any case)."
   BOOLEAN
+  "Every non-empty cell is a date or a time in one format: see Column.dateFormat."
   DATETIME
+  "Anything else."
   TEXT
 }
 
 "What the server learned about one column of a CSV file."
 type Column {
+  "The column's name from the header row."
   name: String!
   "Zero-based position in the file."
   index: Int!
+  "The type inferred from the cells; it decides how filters compare them."
   type: ColumnType!
   "How many cells are empty."
   nullCount: Int64!
@@ -1057,22 +1115,28 @@ type Column {
 A CSV file owned by the caller. Deleted files appear only as tombstones inside lineage graphs:
 their names stay, their content fields are empty and downloadUrl is an empty string.
 """
-type File {
-  "A UUID; the REST shim calls it file_id."
+type File implements Node {
+  "A UUID; the REST shim calls it file_id. Also the file's global id."
   id: ID!
   "Display name, unique among the owner's files (name.csv, name_1.csv, ...)."
   name: String!
+  "The user the file belongs to: always the caller."
   owner: User!
   "Size in bytes."
   size: Int64!
   "Hex SHA-256 of the bytes; also the download ETag."
   sha256: String!
+  "The media type the bytes are served with: text/csv."
   contentType: String!
+  "When the file was uploaded or made."
   createdAt: Time!
+  "Whether the file was uploaded or derived from other files."
   origin: FileOrigin!
   "Tags the server sets (uploaded, generated); users cannot change them."
   systemTags: [String!]!
+  "The owner's own tags (at most 50), sorted; updateFileTags changes them."
   userTags: [String!]!
+  "What the client stored with the file (saveGeneratedFile's metadata), as it sent it; null when nothing was."
   metadata: JSON
   "True only for tombstones met inside a lineage graph."
   deleted: Boolean!
@@ -1082,18 +1146,37 @@ type File {
   delimiter: String!
   "The encoding sniffed from the bytes: utf-8, utf-8-bom, utf-16le, utf-16be or windows-1252."
   encoding: String!
+  "The columns in file order, with what the server learned about each; empty for a tombstone."
   columns: [Column!]!
   """
   Pages through the data rows, optionally keeping only some columns (in the given order) and only
   the rows that match a filter: either where (typed) or whereSql (a SQL WHERE expression), not both.
   """
-  rows(first: Int = 50, after: String, columns: [String!], where: RowFilter, whereSql: String): RowConnection!
+  rows(
+    "How many rows to return, 1-1000."
+    first: Int = 50
+    "The endCursor of the previous page, to continue after it."
+    after: String
+    "The columns to return, by name and in this order; all of them in file order when omitted."
+    columns: [String!]
+    "Keep only the rows that match this typed filter."
+    where: RowFilter
+    "Keep only the rows that match this SQL WHERE expression, e.g. age >= 30 AND city IN ('NYC', 'LA')."
+    whereSql: String
+  ): RowConnection!
   "Files this one was derived from."
   parents: [File!]!
   "Files derived from this one."
   children: [File!]!
-  "The lineage graph around this file."
-  lineage(direction: LineageDirection = BOTH, depth: Int = 10, limit: Int = 1000): LineageGraph!
+  "The lineage graph around this file, as Query.lineage gives it."
+  lineage(
+    "Which way to walk from this file."
+    direction: LineageDirection = BOTH
+    "How many edges away from this file to go at most (capped by the server's LINEAGE_MAX_DEPTH)."
+    depth: Int = 10
+    "How many files to return at most (capped by the server's LINEAGE_MAX_LIMIT)."
+    limit: Int = 1000
+  ): LineageGraph!
   "How a file made by deriveFile was made; null for other files."
   derivation: Derivation
   "A short-lived URL that streams the bytes without an Authorization header."
@@ -1102,12 +1185,15 @@ type File {
 
 "How a derived file was made. Re-running it on the same source gives the same bytes."
 type Derivation {
+  "The file or files it was cut from."
   sources: [File!]!
   "The columns kept, in order; empty means all."
   columns: [String!]!
   "The row filter in canonical SQL text; empty means every row."
   filterSql: String!
+  "When the derived file was made."
   createdAt: Time!
+  "Who made it: the owner."
   createdBy: User!
 }
 
@@ -1119,13 +1205,19 @@ type Row {
   values: [String]!
 }
 
+"One row of a page of rows."
 type RowEdge {
+  "Where this row is: pass it as after to continue behind it."
   cursor: String!
+  "The row."
   node: Row!
 }
 
+"A page of a file's data rows, the Relay way."
 type RowConnection {
+  "The rows of this page, in file order."
   edges: [RowEdge!]!
+  "Whether there are more rows, and the cursors of this page."
   pageInfo: PageInfo!
   "The columns of values, in order."
   columns: [String!]!
@@ -1133,29 +1225,41 @@ type RowConnection {
 
 "Relay page information."
 type PageInfo {
+  "Whether more items follow this page."
   hasNextPage: Boolean!
+  "Whether items come before this page."
   hasPreviousPage: Boolean!
+  "The cursor of the first item of this page; null for an empty page."
   startCursor: String
+  "The cursor of the last item of this page; null for an empty page. Pass it as after for the next page."
   endCursor: String
 }
 
+"One file of a page of files."
 type FileEdge {
+  "Where this file is in the listing: pass it as after (or before) to page from it."
   cursor: String!
+  "The file."
   node: File!
 }
 
+"A page of files, the Relay way."
 type FileConnection {
+  "The files of this page, in the listing's order."
   edges: [FileEdge!]!
+  "Whether there are more files, and the cursors of this page."
   pageInfo: PageInfo!
   "How many files match the filter."
   totalCount: Int!
 }
 
+"Which way a lineage walk goes from its file."
 enum LineageDirection {
   "Ancestors: the files this one was derived from, and theirs."
   UPSTREAM
   "Descendants: files derived from this one, and from those."
   DOWNSTREAM
+  "Both ancestors and descendants."
   BOTH
 }
 
@@ -1163,8 +1267,11 @@ enum LineageDirection {
 A bounded piece of the lineage DAG around root. Each file appears once and each edge once.
 """
 type LineageGraph {
+  "The file the walk started from."
   root: File!
+  "Every file reached, root included, each once; deleted files are tombstones."
   nodes: [LineageNode!]!
+  "Every edge between the files reached, each once."
   edges: [LineageEdge!]!
   "True when depth, limit or the server's maxima cut the graph short."
   truncated: Boolean!
@@ -1174,7 +1281,9 @@ type LineageGraph {
   mermaid: String!
 }
 
+"A file of a lineage graph, with where it stands from the root."
 type LineageNode {
+  "The file (a tombstone when it was deleted)."
   file: File!
   "Edges from the root: 0 for the root, negative for ancestors (-1 is a parent), positive for descendants."
   distance: Int!
@@ -1182,43 +1291,142 @@ type LineageNode {
 
 "Child was derived from parent."
 type LineageEdge {
+  "The file derived from."
   parent: File!
+  "The file derived."
   child: File!
   "CUT_TO for derivations."
   kind: String!
+  "When the child was derived."
   createdAt: Time!
 }
 
+"What can be read. Everything but me needs an access token."
 type Query {
   "The caller, or null when the request is anonymous."
   me: User
   "One of the caller's files; null when it does not exist or is not the caller's."
-  file(id: ID!): File
-  "The caller's files, newest first unless ordered otherwise."
-  files(first: Int, after: String, last: Int, before: String, filter: FileFilter, orderBy: FileOrder): FileConnection!
-  lineage(fileId: ID!, direction: LineageDirection = BOTH, depth: Int = 10, limit: Int = 1000): LineageGraph!
+  file(
+    "The file's id (a UUID)."
+    id: ID!
+  ): File
+  """
+  The caller's files, newest first unless ordered otherwise. Page forwards with first and after,
+  or backwards with last and before.
+  """
+  files(
+    "How many files to return after the cursor, 1-500 (default 20)."
+    first: Int
+    "The endCursor of the previous page, to continue after it."
+    after: String
+    "How many files to return before the cursor, 1-500."
+    last: Int
+    "The startCursor of the next page, to go back from it."
+    before: String
+    "Keep only the files that match."
+    filter: FileFilter
+    "The order of the listing; newest first by default."
+    orderBy: FileOrder
+  ): FileConnection!
+  """
+  The lineage graph around one of the caller's files: the files it was derived from and those
+  derived from it, walked breadth first within depth and limit.
+  """
+  lineage(
+    "The file to start from."
+    fileId: ID!
+    "Which way to walk from the file."
+    direction: LineageDirection = BOTH
+    "How many edges away from the file to go at most (capped by the server's LINEAGE_MAX_DEPTH)."
+    depth: Int = 10
+    "How many files to return at most (capped by the server's LINEAGE_MAX_LIMIT)."
+    limit: Int = 1000
+  ): LineageGraph!
+  """
+  The object with this global id (a File's UUID or a User's number), or null when it does not
+  exist or is not the caller's. A deleted file is its tombstone (deleted: true), as lineage graphs
+  show it, so that every node a client was shown can be fetched again.
+  """
+  node(
+    "A global id, as any id field returns it."
+    id: ID!
+  ): Node
+  """
+  The objects with these global ids, in the same order, with null for each id that does not exist
+  or is not the caller's; at most 100 ids at once.
+  """
+  nodes(
+    "Global ids, as id fields return them; at most 100."
+    ids: [ID!]!
+  ): [Node]!
 }
 
+"What can be changed. Everything but register, login, refreshToken and logout needs an access token."
 type Mutation {
   "Creates an account and logs it in."
-  register(input: RegisterInput!): AuthPayload!
-  login(input: LoginInput!): AuthPayload!
+  register(
+    "The new account's name, email and password."
+    input: RegisterInput!
+  ): AuthPayload!
+  "Logs in with a username and password. Repeated failures are RATE_LIMITED for a while."
+  login(
+    "The username and password."
+    input: LoginInput!
+  ): AuthPayload!
   "Exchanges a refresh token for new tokens. The old one is used up; presenting it again revokes its whole family."
-  refreshToken(refreshToken: String!): AuthPayload!
+  refreshToken(
+    "The refreshToken of the last AuthPayload."
+    refreshToken: String!
+  ): AuthPayload!
   "Revokes the refresh token's family. Always true."
-  logout(refreshToken: String!): Boolean!
+  logout(
+    "The refreshToken of the session to end."
+    refreshToken: String!
+  ): Boolean!
   "Uploads a CSV file. For files over a few megabytes, POST /api/v1/files streams without buffering."
-  uploadFile(file: Upload!, name: String, tags: [String!]): File!
+  uploadFile(
+    "The file, as a part of a GraphQL multipart request; at most MAX_FILE_SIZE bytes."
+    file: Upload!
+    "The display name; the uploaded file's own name when omitted. Made unique among the caller's files."
+    name: String
+    "User tags to set on the new file."
+    tags: [String!]
+  ): File!
   "Cuts a file on the server: keeps columns and matching rows, and saves the result as a new file."
-  deriveFile(input: DeriveFileInput!): File!
+  deriveFile(
+    "The source, the cut and the new file's name."
+    input: DeriveFileInput!
+  ): File!
   "Stores a file that the client cut itself, with lineage edges to each parent."
-  saveGeneratedFile(file: Upload!, name: String!, parentIds: [ID!]!, metadata: JSON): File!
+  saveGeneratedFile(
+    "The file, as a part of a GraphQL multipart request; at most MAX_FILE_SIZE bytes."
+    file: Upload!
+    "The display name, made unique among the caller's files."
+    name: String!
+    "The caller's files it was made from: one lineage edge from each; at least one."
+    parentIds: [ID!]!
+    "Anything the client wants to keep with the file (how it was made); returned as File.metadata."
+    metadata: JSON
+  ): File!
   "Changes user tags: set replaces them all; otherwise remove, then add."
-  updateFileTags(id: ID!, add: [String!], remove: [String!], set: [String!]): File!
+  updateFileTags(
+    "The file's id."
+    id: ID!
+    "Tags to add."
+    add: [String!]
+    "Tags to remove."
+    remove: [String!]
+    "The whole new set of tags, replacing the old; add and remove are then ignored."
+    set: [String!]
+  ): File!
   "Deletes the bytes; the file stays in lineage as a tombstone. Deleting twice is harmless."
-  deleteFile(id: ID!): ID!
+  deleteFile(
+    "The file's id."
+    id: ID!
+  ): ID!
 }
 
+"What can be followed over a websocket at /graphql (graphql-transport-ws or graphql-ws)."
 type Subscription {
   """
   Changes to the caller's files, each sent once the change has committed
@@ -1244,59 +1452,85 @@ type Subscription {
   ): FileEvent!
 }
 
+"A new account."
 input RegisterInput {
   "3-150 letters, digits and @.+-_, unique regardless of case."
   username: String!
+  "An email address, optional; unique when given."
   email: String
   "At least 8 characters, not the username."
   password: String!
 }
 
+"A username and its password."
 input LoginInput {
+  "The username, in any case."
   username: String!
+  "The password."
   password: String!
 }
 
+"The tokens of a session that just started or was renewed."
 type AuthPayload {
   "A JWT for the Authorization: Bearer header."
   accessToken: String!
+  "Exchanges for new tokens once, with refreshToken, when accessToken expires."
   refreshToken: String!
   "When accessToken expires."
   expiresAt: Time!
+  "The logged-in user."
   user: User!
 }
 
+"Which files a listing keeps; every condition given must hold."
 input FileFilter {
   "Files that have all of these tags (system or user)."
   tags: [String!]
   "Case-insensitive substring of the name."
   nameContains: String
+  "Only uploaded, or only derived, files."
   origin: FileOrigin
 }
 
+"The order of a listing of files."
 input FileOrder {
+  "What to sort by; ties are broken by id, so paging is stable."
   field: FileOrderField! = CREATED_AT
+  "Ascending or descending."
   direction: OrderDirection! = DESC
 }
 
+"What a listing of files is sorted by."
 enum FileOrderField {
+  "When the file was uploaded or made."
   CREATED_AT
+  "The display name."
   NAME
+  "The size in bytes."
   SIZE
 }
 
+"A sort direction."
 enum OrderDirection {
+  "Smallest, oldest or first in the alphabet first."
   ASC
+  "Largest, newest or last in the alphabet first."
   DESC
 }
 
+"A server-side cut: which file, which columns, which rows, and the new file's name."
 input DeriveFileInput {
+  "The caller's file to cut."
   sourceId: ID!
+  "The new file's display name, made unique among the caller's files."
   name: String!
   "Columns to keep, in order; all when omitted."
   columns: [String!]
+  "Keep only the rows that match this typed filter (or use whereSql, not both)."
   where: RowFilter
+  "Keep only the rows that match this SQL WHERE expression (or use where, not both)."
   whereSql: String
+  "User tags to set on the new file."
   tags: [String!]
 }
 
@@ -1305,25 +1539,41 @@ A row filter. Each object is exactly one of and/or/not, or a column with exactly
 Comparison is numeric when both sides are numbers and textual otherwise; empty cells are null.
 """
 input RowFilter {
+  "Every one of these filters holds."
   and: [RowFilter!]
+  "At least one of these filters holds."
   or: [RowFilter!]
+  "This filter does not hold (empty cells included)."
   not: RowFilter
+  "The column the operator tests, by name."
   column: String
+  "The cell equals this."
   eq: String
+  "The cell is not empty and differs from this."
   ne: String
+  "The cell is greater than this."
   gt: String
+  "The cell is greater than or equal to this."
   gte: String
+  "The cell is less than this."
   lt: String
+  "The cell is less than or equal to this."
   lte: String
+  "The cell equals one of these."
   in: [String!]
+  "The cell is not empty and equals none of these."
   notIn: [String!]
   "Two values, inclusive."
   between: [String!]
   "SQL LIKE: % any run, _ one character."
   like: String
+  "SQL LIKE, ignoring case."
   ilike: String
+  "The cell contains this text."
   contains: String
+  "The cell starts with this text."
   startsWith: String
+  "The cell ends with this text."
   endsWith: String
   "true: the cell is empty; false: it is not."
   isNull: Boolean
@@ -1334,13 +1584,19 @@ A committed change to one of the caller's files. file is read after the change,
 with the subscriber's permissions; after DELETED it is the tombstone (deleted: true).
 """
 type FileEvent {
+  "What happened."
   type: FileEventType!
+  "The file as it is after the change."
   file: File!
 }
 
+"What happened to a file."
 enum FileEventType {
+  "It was uploaded or made."
   CREATED
+  "Its tags or metadata changed."
   UPDATED
+  "It was deleted: file is its tombstone."
   DELETED
 }
 `, BuiltIn: false},
@@ -2086,6 +2342,34 @@ func (ec *executionContext) field_Query_lineage_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["limit"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
 	return args, nil
 }
 
@@ -4434,6 +4718,94 @@ func (ec *executionContext) fieldContext_Query_lineage(ctx context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Node) graphql.Marshaler {
+			return ec.marshalONode2githubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_node_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_nodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Nodes(ctx, fc.Args["ids"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_nodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6417,6 +6789,33 @@ func UnmarshalRowFilter(ctx context.Context, raw any) (filter.Input, error) {
 
 // region    ************************** interface.gotpl ***************************
 
+func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj model.Node) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case auth.User:
+		return ec._User(ctx, sel, &obj)
+	case *auth.User:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._User(ctx, sel, obj)
+	case model.File:
+		return ec._File(ctx, sel, &obj)
+	case *model.File:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._File(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of Node must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
@@ -6588,7 +6987,7 @@ func (ec *executionContext) _Derivation(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
-var fileImplementors = []string{"File"}
+var fileImplementors = []string{"File", "Node"}
 
 func (ec *executionContext) _File(ctx context.Context, sel ast.SelectionSet, obj *model.File) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, fileImplementors)
@@ -7187,6 +7586,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_lineage(ctx, field)
 				})
+		case "node":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_node(ctx, field)
+				})
+		case "nodes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_nodes(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -7357,7 +7768,7 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	}
 }
 
-var userImplementors = []string{"User"}
+var userImplementors = []string{"User", "Node"}
 
 func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj *auth.User) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, userImplementors)
@@ -8096,6 +8507,33 @@ func (ec *executionContext) unmarshalNLoginInput2githubᚗcomᚋcutlineᚋcutlin
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {
+	{
+		var batchItemsFile []*model.File
+		batchIdxMapFile := map[int]int{}
+		for i, item := range v {
+			switch concrete := item.(type) {
+			case model.File:
+				batchIdxMapFile[i] = len(batchItemsFile)
+				batchItemsFile = append(batchItemsFile, &concrete)
+			case *model.File:
+				batchIdxMapFile[i] = len(batchItemsFile)
+				batchItemsFile = append(batchItemsFile, concrete)
+			}
+		}
+		if len(batchItemsFile) > 0 {
+			ctx = graphql.WithBatchParents(ctx, "File", batchItemsFile, batchIdxMapFile)
+		}
+	}
+	ret := marshalSlice(ctx, len(v), 4, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalONode2githubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐNode(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNOrderDirection2githubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐOrderDirection(ctx context.Context, v any) (model.OrderDirection, error) {
 	var res model.OrderDirection
 	err := res.UnmarshalGQL(v)
@@ -8583,6 +9021,13 @@ var (
 		lineage.Both:       "BOTH",
 	}
 )
+
+func (ec *executionContext) marshalONode2githubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v model.Node) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Node(ctx, sel, v)
+}
 
 func (ec *executionContext) unmarshalORowFilter2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilterᚐInputᚄ(ctx context.Context, v any) ([]*filter.Input, error) {
 	if v == nil {

@@ -268,6 +268,21 @@ func (r *queryResolver) Lineage(ctx context.Context, fileID string, direction *l
 	return r.lineageGraph(ctx, fileID, direction, depth, limit)
 }
 
+func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
+	found, err := r.nodes(ctx, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	return found[0], nil
+}
+
+func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]model.Node, error) {
+	if len(ids) > MaxNodes {
+		return nil, apperr.Invalid("ids", "at most %d ids at once, got %d", MaxNodes, len(ids))
+	}
+	return r.nodes(ctx, ids)
+}
+
 func (r *subscriptionResolver) FileEvents(ctx context.Context, lineageOf *string) (<-chan *model.FileEvent, error) {
 	c, err := auth.RequireCaller(ctx)
 	if err != nil {

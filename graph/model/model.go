@@ -41,6 +41,10 @@ type FileConnection struct {
 	Filter  files.Filter
 }
 
+// Node is what node(id:) and nodes(ids:) answer: a *File or an
+// *auth.User, the schema's implementations of the Node interface.
+type Node any
+
 // FileEvent is one change to a file of the subscriber's.
 type FileEvent struct {
 	Type FileEventType

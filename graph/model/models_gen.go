@@ -14,90 +14,129 @@ import (
 	"github.com/cutline/cutline/internal/filter"
 )
 
+// The tokens of a session that just started or was renewed.
 type AuthPayload struct {
 	// A JWT for the Authorization: Bearer header.
-	AccessToken  string `json:"accessToken"`
+	AccessToken string `json:"accessToken"`
+	// Exchanges for new tokens once, with refreshToken, when accessToken expires.
 	RefreshToken string `json:"refreshToken"`
 	// When accessToken expires.
-	ExpiresAt time.Time  `json:"expiresAt"`
-	User      *auth.User `json:"user"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	// The logged-in user.
+	User *auth.User `json:"user"`
 }
 
+// A server-side cut: which file, which columns, which rows, and the new file's name.
 type DeriveFileInput struct {
+	// The caller's file to cut.
 	SourceID string `json:"sourceId"`
-	Name     string `json:"name"`
+	// The new file's display name, made unique among the caller's files.
+	Name string `json:"name"`
 	// Columns to keep, in order; all when omitted.
-	Columns  []string      `json:"columns,omitempty"`
-	Where    *filter.Input `json:"where,omitempty"`
-	WhereSQL *string       `json:"whereSql,omitempty"`
-	Tags     []string      `json:"tags,omitempty"`
+	Columns []string `json:"columns,omitempty"`
+	// Keep only the rows that match this typed filter (or use whereSql, not both).
+	Where *filter.Input `json:"where,omitempty"`
+	// Keep only the rows that match this SQL WHERE expression (or use where, not both).
+	WhereSQL *string `json:"whereSql,omitempty"`
+	// User tags to set on the new file.
+	Tags []string `json:"tags,omitempty"`
 }
 
+// One file of a page of files.
 type FileEdge struct {
+	// Where this file is in the listing: pass it as after (or before) to page from it.
 	Cursor string `json:"cursor"`
-	Node   *File  `json:"node"`
+	// The file.
+	Node *File `json:"node"`
 }
 
+// Which files a listing keeps; every condition given must hold.
 type FileFilter struct {
 	// Files that have all of these tags (system or user).
 	Tags []string `json:"tags,omitempty"`
 	// Case-insensitive substring of the name.
-	NameContains *string       `json:"nameContains,omitempty"`
-	Origin       *files.Origin `json:"origin,omitempty"`
+	NameContains *string `json:"nameContains,omitempty"`
+	// Only uploaded, or only derived, files.
+	Origin *files.Origin `json:"origin,omitempty"`
 }
 
+// The order of a listing of files.
 type FileOrder struct {
-	Field     FileOrderField `json:"field"`
+	// What to sort by; ties are broken by id, so paging is stable.
+	Field FileOrderField `json:"field"`
+	// Ascending or descending.
 	Direction OrderDirection `json:"direction"`
 }
 
+// A username and its password.
 type LoginInput struct {
+	// The username, in any case.
 	Username string `json:"username"`
+	// The password.
 	Password string `json:"password"`
 }
 
+// What can be changed. Everything but register, login, refreshToken and logout needs an access token.
 type Mutation struct {
 }
 
 // Relay page information.
 type PageInfo struct {
-	HasNextPage     bool    `json:"hasNextPage"`
-	HasPreviousPage bool    `json:"hasPreviousPage"`
-	StartCursor     *string `json:"startCursor,omitempty"`
-	EndCursor       *string `json:"endCursor,omitempty"`
+	// Whether more items follow this page.
+	HasNextPage bool `json:"hasNextPage"`
+	// Whether items come before this page.
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The cursor of the first item of this page; null for an empty page.
+	StartCursor *string `json:"startCursor,omitempty"`
+	// The cursor of the last item of this page; null for an empty page. Pass it as after for the next page.
+	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// What can be read. Everything but me needs an access token.
 type Query struct {
 }
 
+// A new account.
 type RegisterInput struct {
 	// 3-150 letters, digits and @.+-_, unique regardless of case.
-	Username string  `json:"username"`
-	Email    *string `json:"email,omitempty"`
+	Username string `json:"username"`
+	// An email address, optional; unique when given.
+	Email *string `json:"email,omitempty"`
 	// At least 8 characters, not the username.
 	Password string `json:"password"`
 }
 
+// A page of a file's data rows, the Relay way.
 type RowConnection struct {
-	Edges    []*RowEdge `json:"edges"`
-	PageInfo *PageInfo  `json:"pageInfo"`
+	// The rows of this page, in file order.
+	Edges []*RowEdge `json:"edges"`
+	// Whether there are more rows, and the cursors of this page.
+	PageInfo *PageInfo `json:"pageInfo"`
 	// The columns of values, in order.
 	Columns []string `json:"columns"`
 }
 
+// One row of a page of rows.
 type RowEdge struct {
-	Cursor string     `json:"cursor"`
-	Node   *files.Row `json:"node"`
+	// Where this row is: pass it as after to continue behind it.
+	Cursor string `json:"cursor"`
+	// The row.
+	Node *files.Row `json:"node"`
 }
 
+// What can be followed over a websocket at /graphql (graphql-transport-ws or graphql-ws).
 type Subscription struct {
 }
 
+// What happened to a file.
 type FileEventType string
 
 const (
+	// It was uploaded or made.
 	FileEventTypeCreated FileEventType = "CREATED"
+	// Its tags or metadata changed.
 	FileEventTypeUpdated FileEventType = "UPDATED"
+	// It was deleted: file is its tombstone.
 	FileEventTypeDeleted FileEventType = "DELETED"
 )
 
@@ -150,12 +189,16 @@ func (e FileEventType) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What a listing of files is sorted by.
 type FileOrderField string
 
 const (
+	// When the file was uploaded or made.
 	FileOrderFieldCreatedAt FileOrderField = "CREATED_AT"
-	FileOrderFieldName      FileOrderField = "NAME"
-	FileOrderFieldSize      FileOrderField = "SIZE"
+	// The display name.
+	FileOrderFieldName FileOrderField = "NAME"
+	// The size in bytes.
+	FileOrderFieldSize FileOrderField = "SIZE"
 )
 
 var AllFileOrderField = []FileOrderField{
@@ -207,10 +250,13 @@ func (e FileOrderField) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// A sort direction.
 type OrderDirection string
 
 const (
-	OrderDirectionAsc  OrderDirection = "ASC"
+	// Smallest, oldest or first in the alphabet first.
+	OrderDirectionAsc OrderDirection = "ASC"
+	// Largest, newest or last in the alphabet first.
 	OrderDirectionDesc OrderDirection = "DESC"
 )
 
