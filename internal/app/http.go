@@ -56,6 +56,7 @@ func (a *App) routes() (http.Handler, error) {
 
 	api := &rest.Handler{Auth: a.Auth, Files: a.Files, Lineage: a.Lineage, Download: download, Log: a.Log}
 	api.Register(mux)
+	mux.HandleFunc("GET "+rest.OpenAPIPath, rest.OpenAPI)
 	mux.Handle("GET /metrics", metrics.Handler())
 	shim := &legacy.Handler{
 		Auth: a.Auth, Files: a.Files, Lineage: a.Lineage,
