@@ -195,7 +195,7 @@ func (a *App) graphQL(download *blobstore.Signer) http.Handler {
 		},
 	})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
+	srv.AddTransport(getQuery{})
 	srv.AddTransport(postJSON{})
 	srv.AddTransport(transport.MultipartForm{
 		// Parts above MaxMemory go to a temporary file, never to RAM.

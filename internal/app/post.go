@@ -2,24 +2,32 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/cutline/cutline/graph"
 )
 
-// postJSON is gqlgen's POST transport (same negotiation, status codes and
-// errors) with one difference: an answer that is only data is written as
-// is. transport.POST hands every answer to encoding/json, which scans the
-// already encoded data again byte by byte to validate and compact it: 6% of
-// the CPU of a page of files.
+// postJSON is gqlgen's POST transport (same negotiation and answers to
+// operations that run) with two differences. An answer that is only data
+// is written as is: transport.POST hands every answer to encoding/json,
+// which scans the already encoded data again byte by byte to validate and
+// compact it, 6% of the CPU of a page of files. And a request that cannot
+// run is answered as GraphQL over HTTP asks (serveRequest).
 type postJSON struct{ transport.POST }
 
 const (
@@ -53,22 +61,132 @@ func (t postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(params); err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		resp := exec.DispatchError(ctx, gqlerror.List{gqlerror.Errorf("json request body could not be decoded: %+v body:%s", err, body)})
-		writeResponse(w, resp)
+		badRequest(ctx, w, exec, "", "the request body is not a GraphQL request in JSON: "+err.Error())
+		return
+	}
+	if params.Query == "" && params.Extensions["persistedQuery"] == nil {
+		badRequest(ctx, w, exec, "query", "the request has no query"+unknownParameters(body))
 		return
 	}
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	serveRequest(ctx, w, exec, contentType, params, true)
+}
 
+// getQuery is gqlgen's GET transport answering as postJSON does: a query
+// in the URL (query, operationName, and variables and extensions as JSON).
+// A mutation over GET is refused with 405, as GraphQL over HTTP requires.
+type getQuery struct{}
+
+// Supports takes GET requests that are not websocket upgrades.
+func (getQuery) Supports(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.Header.Get("Upgrade") == ""
+}
+
+// Do serves one query.
+func (getQuery) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	ctx := r.Context()
+	contentType := responseMediaType(r.Header.Get("Accept"))
+	w.Header().Set("Content-Type", contentType)
+	start := graphql.Now()
+
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		badRequest(ctx, w, exec, "", "the URL's query string cannot be read: "+err.Error())
+		return
+	}
+	params := &graphql.RawParams{Query: q.Get("query"), OperationName: q.Get("operationName"), Headers: r.Header}
+	for name, into := range map[string]*map[string]any{"variables": &params.Variables, "extensions": &params.Extensions} {
+		if v := q.Get(name); v != "" {
+			dec := json.NewDecoder(strings.NewReader(v))
+			dec.UseNumber()
+			if err := dec.Decode(into); err != nil {
+				badRequest(ctx, w, exec, name, name+" is not a JSON object: "+err.Error())
+				return
+			}
+		}
+	}
+	if params.Query == "" && params.Extensions["persistedQuery"] == nil {
+		badRequest(ctx, w, exec, "query", "the request has no query parameter")
+		return
+	}
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	serveRequest(ctx, w, exec, contentType, params, false)
+}
+
+// serveRequest runs one GraphQL request. One that cannot run (a document
+// that does not parse or validate, variables of the wrong type, an
+// operation over the limits) has no data entry, and is answered with 200
+// under application/json, whose clients read the errors from the body,
+// and with 400 under application/graphql-response+json.
+func serveRequest(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor, contentType string, params *graphql.RawParams, mutations bool) {
 	rc, opErr := exec.CreateOperationContext(ctx, params)
 	if opErr != nil {
-		w.WriteHeader(errorStatus(contentType, opErr))
-		writeResponse(w, exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr))
+		if contentType == mediaGraphQLResponse {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+		writeRequestErrors(w, exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr))
+		return
+	}
+	if op := rc.Operation; !mutations && op != nil && op.Operation != ast.Query {
+		w.Header().Set("Allow", http.MethodPost)
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		e := gqlerror.Errorf("a GET request can only run a query; send a %s with POST", op.Operation)
+		errcode.Set(e, graph.CodeBadUserInput)
+		writeRequestErrors(w, exec.DispatchError(ctx, gqlerror.List{e}))
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, rc)
 	writeResponse(w, responses(ctx))
+}
+
+// badRequest answers a request that is no GraphQL request at all (no
+// document nor a persisted query's hash, parameters that cannot be read)
+// with 400; field, when not empty, names the parameter at fault.
+func badRequest(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor, field, msg string) {
+	e := gqlerror.Errorf("%s", msg)
+	errcode.Set(e, graph.CodeBadUserInput)
+	if field != "" {
+		e.Extensions["field"] = field
+	}
+	w.WriteHeader(http.StatusBadRequest)
+	writeRequestErrors(w, exec.DispatchError(ctx, gqlerror.List{e}))
+}
+
+// requestParameters are the members of a GraphQL request in JSON.
+var requestParameters = map[string]bool{"query": true, "operationName": true, "variables": true, "extensions": true}
+
+// unknownParameters names the members of body that no GraphQL request
+// has, for the error about a missing query ({"qeury": ...}).
+func unknownParameters(body []byte) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return ""
+	}
+	var unknown []string
+	for k := range m {
+		if !requestParameters[k] {
+			unknown = append(unknown, strconv.Quote(k))
+		}
+	}
+	if len(unknown) == 0 {
+		return ""
+	}
+	slices.Sort(unknown)
+	return " (unknown parameter " + strings.Join(unknown, ", ") + "; a request has query, operationName, variables and extensions)"
+}
+
+// writeRequestErrors writes the answer to a request that did not run: its
+// errors and extensions, and no data entry.
+func writeRequestErrors(w io.Writer, resp *graphql.Response) {
+	b, err := json.Marshal(struct {
+		Errors     gqlerror.List  `json:"errors"`
+		Extensions map[string]any `json:"extensions,omitempty"`
+	}{resp.Errors, resp.Extensions})
+	if err != nil {
+		panic(fmt.Errorf("encode a GraphQL response: %w", err))
+	}
+	_, _ = w.Write(b)
 }
 
 // responseMediaType picks the answer's media type from Accept as gqlgen
@@ -91,19 +209,6 @@ func responseMediaType(accept string) string {
 		}
 	}
 	return mediaGraphQLResponse
-}
-
-// errorStatus is the status of an operation that could not start: a
-// request error is 422 under application/json, 400 under the GraphQL
-// response type; anything else is 200 with the errors in the body.
-func errorStatus(contentType string, errs gqlerror.List) int {
-	if errcode.GetErrorKind(errs) != errcode.KindProtocol {
-		return http.StatusOK
-	}
-	if contentType == mediaGraphQLResponse {
-		return http.StatusBadRequest
-	}
-	return http.StatusUnprocessableEntity
 }
 
 // writeResponse writes resp as encoding/json would, but without reading

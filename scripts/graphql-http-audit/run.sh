@@ -5,8 +5,9 @@
 #   scripts/graphql-http-audit/run.sh                                  # builds and starts its own server (SQLite, temp DATA_DIR)
 #   scripts/graphql-http-audit/run.sh http://127.0.0.1:8080/graphql    # audits a running server
 #
-# Exits 1 when a MUST fails, 0 otherwise; exits 0 with "skipped: node not
-# found" when node or npm is unavailable. CUTLINE_BIN=PATH uses that server
+# Exits 1 when a MUST or a SHOULD is not met, 0 otherwise; exits 0 with
+# "skipped: node not found" when node or npm is unavailable, except under
+# CI=true, where that fails. CUTLINE_BIN=PATH uses that server
 # binary instead of building one. AUDIT_PORT picks the port of the
 # server it starts (default 18390).
 set -euo pipefail
@@ -15,6 +16,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  if [ "${CI:-}" = true ]; then
+    echo "FAIL: node and npm are needed for the graphql-http audit"
+    exit 1
+  fi
   echo "skipped: node not found (node and npm are needed for the graphql-http audit)"
   exit 0
 fi
