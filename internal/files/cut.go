@@ -93,14 +93,21 @@ func kindOf(t csvio.ColumnType) filter.Kind {
 	return filter.KindText
 }
 
-// filterError turns a filter problem into a BAD_USER_INPUT error that
-// keeps the filter package's message (which names the part that is wrong).
+// filterError turns a filter problem into a BAD_USER_INPUT error whose
+// field names the part that is wrong, and whose message says it once:
+// whereSql for SQL text (the message gives the position), the typed input's
+// path (where, where.and[1], ...) otherwise.
 func filterError(err error) error {
 	var fe *filter.Error
-	if errors.As(err, &fe) {
-		return apperr.Invalid("where", "%s", fe.Error())
+	switch {
+	case !errors.As(err, &fe):
+		return err
+	case fe.Pos > 0:
+		return apperr.Invalid("whereSql", "%s", fe.Error())
+	case fe.Path != "":
+		return apperr.Invalid(fe.Path, "%s", fe.Msg)
 	}
-	return err
+	return apperr.Invalid("where", "%s", fe.Msg)
 }
 
 // ParseSQL parses a SQL WHERE expression into a filter, as user input.

@@ -4,6 +4,7 @@
 package rest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/auth"
 	"github.com/cutline/cutline/internal/blobstore"
+	"github.com/cutline/cutline/internal/csvio"
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/filter"
 	"github.com/cutline/cutline/internal/lineage"
@@ -240,10 +242,14 @@ func (h *Handler) lineage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, apperr.Invalid("direction", "must be upstream, downstream or both"))
 		return
 	}
-	depth, err1 := intParam(q.Get("depth"), 10)
-	limit, err2 := intParam(q.Get("limit"), 1000)
-	if err := errors.Join(err1, err2); err != nil {
-		h.fail(w, r, apperr.Invalid("depth", "depth and limit must be whole numbers"))
+	depth, err := intParam(q, "depth", 10)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	limit, err := intParam(q, "limit", 1000)
+	if err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	g, err := h.Lineage.Graph(r.Context(), caller.UserID, r.PathValue("id"), dir, depth, limit)
@@ -265,11 +271,17 @@ func (h *Handler) lineage(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func intParam(s string, def int) (int, error) {
+// intParam reads the whole-number query parameter name, def when absent.
+func intParam(q url.Values, name string, def int) (int, error) {
+	s := q.Get(name)
 	if s == "" {
 		return def, nil
 	}
-	return strconv.Atoi(s)
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, apperr.Invalid(name, "must be a whole number, not %q", s)
+	}
+	return n, nil
 }
 
 // FileJSON is the REST shape of a file.
@@ -277,9 +289,35 @@ func FileJSON(f *files.File) map[string]any {
 	return map[string]any{
 		"id": f.ID, "name": f.Name, "size": f.Size, "sha256": f.SHA256, "contentType": f.ContentType,
 		"createdAt": f.CreatedAt, "origin": f.Origin, "systemTags": f.SystemTags, "userTags": f.UserTags,
-		"rowCount": f.RowCount, "delimiter": f.Delimiter, "encoding": f.Encoding, "columns": f.Columns(),
+		"rowCount": f.RowCount, "delimiter": f.Delimiter, "encoding": f.Encoding, "columns": columnsJSON(f.Columns()),
 		"metadata": f.Metadata(),
 	}
+}
+
+// columnJSON is the REST shape of a column, named like GraphQL's Column.
+// csvio.Column has no JSON names of its own: its Go names are how column
+// profiles are stored.
+type columnJSON struct {
+	Name       string  `json:"name"`
+	Index      int     `json:"index"`
+	Type       string  `json:"type"`
+	NullCount  int64   `json:"nullCount"`
+	Min        *string `json:"min"`
+	Max        *string `json:"max"`
+	DateFormat string  `json:"dateFormat,omitempty"`
+}
+
+func columnsJSON(cols []csvio.Column) []columnJSON {
+	out := make([]columnJSON, len(cols))
+	for i, c := range cols {
+		out[i] = columnJSON{Name: c.Name, Index: c.Index, Type: string(c.Type), NullCount: c.NullCount, Min: c.Min, Max: c.Max}
+		if c.Type == csvio.TypeDateTime {
+			// As GraphQL's Column.dateFormat: profiles stored before the
+			// format was recorded are ISO.
+			out[i].DateFormat = cmp.Or(c.DateFormat, csvio.DateISO)
+		}
+	}
+	return out
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -320,7 +358,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		}
 		log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", requestid.From(r.Context()))
 	}
-	writeJSON(w, status, map[string]string{"error": msg, "code": code})
+	body := map[string]string{"error": msg, "code": code}
+	if inv != nil && inv.Field != "" {
+		body["field"] = inv.Field
+	}
+	writeJSON(w, status, body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
