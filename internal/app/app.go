@@ -122,6 +122,7 @@ func (a *App) build() error {
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 		HashConcurrency: cfg.PasswordHashers, LoginFailureLimit: cfg.LoginFailureLimit,
 		Argon2: auth.Argon2Params{Memory: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time},
+		Logger: a.Log,
 	})
 	if err != nil {
 		return err

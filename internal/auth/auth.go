@@ -6,7 +6,6 @@ package auth
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -70,6 +69,9 @@ type Config struct {
 	// Argon2 are the parameters for new hashes. Stored hashes with other
 	// parameters are upgraded on the next successful login.
 	Argon2 Argon2Params
+	// Logger hears about logins, reuse of refresh tokens and the like;
+	// nil discards.
+	Logger *slog.Logger
 }
 
 const (
@@ -90,7 +92,8 @@ const (
 
 // Service implements accounts and tokens. It is safe for concurrent use.
 type Service struct {
-	db      *database.DB
+	st      *store
+	log     *slog.Logger
 	cfg     Config
 	keys    map[string][]byte // kid -> HMAC key, current and previous
 	signKid string
@@ -118,9 +121,13 @@ func NewService(db *database.DB, cfg Config) (*Service, error) {
 	if cfg.Secret == "" {
 		return nil, errors.New("auth: a JWT secret is required")
 	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if len(cfg.Secret) < 32 {
 		// Not fatal: short secrets work, but HS256 is only as strong as its key.
-		slog.Warn("auth: JWT secret is shorter than 32 bytes; use a long random secret")
+		log.Warn("auth: JWT secret is shorter than 32 bytes; use a long random secret")
 	}
 	if cfg.Issuer == "" {
 		cfg.Issuer = defaultIssuer
@@ -146,7 +153,8 @@ func NewService(db *database.DB, cfg Config) (*Service, error) {
 	}
 
 	s := &Service{
-		db:      db,
+		st:      &store{db: db},
+		log:     log,
 		cfg:     cfg,
 		keys:    make(map[string][]byte, 1+len(cfg.PreviousSecrets)),
 		sem:     make(chan struct{}, cfg.HashConcurrency),
@@ -196,19 +204,17 @@ func (s *Service) clock() time.Time {
 
 // UserByID loads one user; apperr.ErrNotFound when there is none.
 func (s *Service) UserByID(ctx context.Context, id int64) (*User, error) {
-	return userByID(ctx, s.db, id)
+	return s.userByID(ctx, s.st.db, id)
 }
 
-func userByID(ctx context.Context, db bun.IDB, id int64) (*User, error) {
-	u := new(User)
-	err := db.NewSelect().Model(u).Where("id = ?", id).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
+func (s *Service) userByID(ctx context.Context, q bun.IDB, id int64) (*User, error) {
+	u, err := s.st.user(ctx, q, "id", id)
+	if errors.Is(err, apperr.ErrNotFound) {
 		return nil, fmt.Errorf("user %d: %w", id, apperr.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load user %d: %w", id, err)
 	}
-	u.utc()
 	return u, nil
 }
 

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -130,9 +129,8 @@ func (s *Service) importUser(ctx context.Context, in ImportedUser, write bool) (
 // transaction.
 func (s *Service) importAttempt(ctx context.Context, u *User, in ImportedUser, write bool) (ImportResult, error) {
 	var res ImportResult
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		existing := new(User)
-		err := tx.NewSelect().Model(existing).Where("username_key = ?", u.UsernameKey).Scan(ctx)
+	err := s.st.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		existing, err := s.st.user(ctx, tx, "username_key", u.UsernameKey)
 		switch {
 		case err == nil:
 			// Creation times are copied verbatim by an import and never
@@ -144,14 +142,14 @@ func (s *Service) importAttempt(ctx context.Context, u *User, in ImportedUser, w
 			}
 			res = ImportResult{ID: existing.ID, KeptID: existing.ID == in.ID}
 			return nil
-		case !errors.Is(err, sql.ErrNoRows):
+		case !errors.Is(err, apperr.ErrNotFound):
 			return fmt.Errorf("look up user: %w", err)
 		}
 
 		u.Email, u.EmailKey = nil, nil
 		if email := strings.TrimSpace(in.Email); email != "" {
 			key := strings.ToLower(email)
-			taken, err := tx.NewSelect().Model((*User)(nil)).Where("email_key = ?", key).Exists(ctx)
+			taken, err := s.st.taken(ctx, tx, "email_key", key)
 			switch {
 			case err != nil:
 				return fmt.Errorf("check email: %w", err)
@@ -168,7 +166,7 @@ func (s *Service) importAttempt(ctx context.Context, u *User, in ImportedUser, w
 
 		u.ID = 0
 		if in.ID > 0 {
-			taken, err := tx.NewSelect().Model((*User)(nil)).Where("id = ?", in.ID).Exists(ctx)
+			taken, err := s.st.taken(ctx, tx, "id", in.ID)
 			if err != nil {
 				return fmt.Errorf("check id: %w", err)
 			}
@@ -181,16 +179,11 @@ func (s *Service) importAttempt(ctx context.Context, u *User, in ImportedUser, w
 			res.ID = u.ID
 			return nil
 		}
-		if u.ID != 0 {
-			// An id once handed out is never handed out again, so a
-			// still-valid access token of a deleted account cannot start
-			// naming somebody new.
-			if err := s.db.AdvanceSequence(ctx, tx, "users", "id", u.ID); err != nil {
-				return err
-			}
-		}
-		// A zero ID lets the database choose, as in Register.
-		if _, err := tx.NewInsert().Model(u).Returning("id").Exec(ctx); err != nil {
+		// A zero ID lets the database choose, as in Register. An id once
+		// handed out is never handed out again (insertUser moves the ids
+		// past it), so a still-valid access token of a deleted account
+		// cannot start naming somebody new.
+		if err := s.st.insertUser(ctx, tx, u); err != nil {
 			return fmt.Errorf("insert user: %w", err)
 		}
 		res.ID = u.ID

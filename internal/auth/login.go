@@ -2,10 +2,8 @@ package auth
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -58,7 +56,7 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP string
 		limitKey{acct, s.cfg.LoginFailureLimit},
 		limitKey{ipKey(clientIP), ipLimitFactor * s.cfg.LoginFailureLimit})
 	if err != nil {
-		slog.WarnContext(ctx, "auth: login rate limited", "ip", clientIP)
+		s.log.WarnContext(ctx, "auth: login rate limited", "ip", clientIP)
 		return nil, err
 	}
 	u, ok, err := s.checkCredentials(ctx, key, password)
@@ -68,14 +66,13 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP string
 		s.limiter.cancel(att)
 		return nil, err
 	case !ok:
-		slog.DebugContext(ctx, "auth: login failed", "ip", clientIP)
+		s.log.DebugContext(ctx, "auth: login failed", "ip", clientIP)
 		return nil, errBadCredentials
 	}
 	s.limiter.succeed(att, acct)
 
 	now := s.clock()
-	if _, err := s.db.NewUpdate().Model((*User)(nil)).Set("last_login_at = ?", now).
-		Where("id = ?", u.ID).Exec(ctx); err != nil {
+	if err := s.st.recordLogin(ctx, u.ID, now); err != nil {
 		return nil, fmt.Errorf("record login: %w", err)
 	}
 	u.LastLoginAt = &now
@@ -90,9 +87,8 @@ func (s *Service) checkCredentials(ctx context.Context, key, password string) (*
 		// No stored username looks like this (and some drivers refuse NUL).
 		return nil, false, nil
 	}
-	u := new(User)
-	err := s.db.NewSelect().Model(u).Where("username_key = ?", key).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
+	u, err := s.st.user(ctx, s.st.db, "username_key", key)
+	if errors.Is(err, apperr.ErrNotFound) {
 		// Spend the time a real check takes, so response time does not
 		// tell which usernames exist.
 		dummy, err := s.dummyHash()
@@ -107,7 +103,6 @@ func (s *Service) checkCredentials(ctx context.Context, key, password string) (*
 	if err != nil {
 		return nil, false, fmt.Errorf("load user: %w", err)
 	}
-	u.utc()
 	ok, rehash, err := s.verify(ctx, u.PasswordHash, password)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -115,7 +110,7 @@ func (s *Service) checkCredentials(ctx context.Context, key, password string) (*
 		}
 		// A corrupt stored hash must not tell the client anything; it is
 		// the operator's problem.
-		slog.ErrorContext(ctx, "auth: unreadable password hash", "user_id", u.ID, "err", err)
+		s.log.ErrorContext(ctx, "auth: unreadable password hash", "user_id", u.ID, "err", err)
 		return nil, false, nil
 	}
 	if !ok {
@@ -134,18 +129,17 @@ func (s *Service) checkCredentials(ctx context.Context, key, password string) (*
 func (s *Service) upgradeHash(ctx context.Context, u *User, password string) {
 	hash, err := s.hash(ctx, password)
 	if err != nil {
-		slog.WarnContext(ctx, "auth: rehash password", "user_id", u.ID, "err", err)
+		s.log.WarnContext(ctx, "auth: rehash password", "user_id", u.ID, "err", err)
 		return
 	}
-	res, err := s.db.NewUpdate().Model((*User)(nil)).Set("password_hash = ?", hash).
-		Where("id = ? AND password_hash = ?", u.ID, u.PasswordHash).Exec(ctx)
+	replaced, err := s.st.replaceHash(ctx, u.ID, u.PasswordHash, hash)
 	if err != nil {
-		slog.WarnContext(ctx, "auth: store rehashed password", "user_id", u.ID, "err", err)
+		s.log.WarnContext(ctx, "auth: store rehashed password", "user_id", u.ID, "err", err)
 		return
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
+	if replaced {
 		u.PasswordHash = hash
-		slog.InfoContext(ctx, "auth: password hash upgraded", "user_id", u.ID)
+		s.log.InfoContext(ctx, "auth: password hash upgraded", "user_id", u.ID)
 	}
 }
 
@@ -160,7 +154,7 @@ func (s *Service) IssueTokens(ctx context.Context, u *User, class TokenClass) (*
 		return nil, apperr.Invalid("class", "unknown token class %q", class)
 	}
 	now := s.clock()
-	refresh, err := s.insertRefresh(ctx, s.db, u.ID, newFamilyID(), class, now)
+	refresh, err := s.insertRefresh(ctx, s.st.db, u.ID, newFamilyID(), class, now)
 	if err != nil {
 		return nil, err
 	}

@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -73,37 +71,10 @@ func (s *Service) insertRefresh(ctx context.Context, db bun.IDB, userID int64, f
 		CreatedAt: now,
 		ExpiresAt: now.Add(s.cfg.RefreshTTL),
 	}
-	if _, err := db.NewInsert().Model(rt).Exec(ctx); err != nil {
-		return "", fmt.Errorf("store refresh token: %w", err)
+	if err := s.st.insertRefresh(ctx, db, rt); err != nil {
+		return "", err
 	}
 	return token, nil
-}
-
-// lockFamily serialises work on one token family with a lock held until
-// the transaction ends: without it, a logout running beside a
-// refresh could revoke the family's rows while the refresh inserts a new
-// token its UPDATE never sees, and that token would outlive the logout.
-func (s *Service) lockFamily(ctx context.Context, tx bun.Tx, family string) error {
-	// A constant class ("auth") keeps clear of the other users of locks.
-	if err := s.db.LockName(ctx, tx, familyLockClass, family); err != nil {
-		return fmt.Errorf("lock token family: %w", err)
-	}
-	return nil
-}
-
-const familyLockClass = 1635087464 // "auth"
-
-// loadRefresh finds a token by hash; nil without error when there is none.
-func loadRefresh(ctx context.Context, db bun.IDB, hash string) (*refreshRow, error) {
-	rt := new(refreshRow)
-	err := db.NewSelect().Model(rt).Where("token_hash = ?", hash).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load refresh token: %w", err)
-	}
-	return rt, nil
 }
 
 // Refresh exchanges a refresh token for a new access token and a new refresh
@@ -121,20 +92,20 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Tokens, er
 		out    *Tokens
 		reused *refreshRow // set when reuse was detected and the family revoked
 	)
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.st.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		out, reused = nil, nil // RunInTx does not retry, but keep the closure pure
-		rt, err := loadRefresh(ctx, tx, h)
+		rt, err := s.st.refresh(ctx, tx, h)
 		if err != nil {
 			return err
 		}
 		if rt == nil {
 			return errBadRefresh
 		}
-		if err := s.lockFamily(ctx, tx, rt.FamilyID); err != nil {
+		if err := s.st.lockFamily(ctx, tx, rt.FamilyID); err != nil {
 			return err
 		}
 		// Read again under the lock: the row may have changed while waiting.
-		if rt, err = loadRefresh(ctx, tx, h); err != nil {
+		if rt, err = s.st.refresh(ctx, tx, h); err != nil {
 			return err
 		}
 		if rt == nil || rt.RevokedAt != nil || !now.Before(rt.ExpiresAt) {
@@ -144,27 +115,26 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Tokens, er
 		case ClassRotating:
 			if rt.UsedAt != nil {
 				reused = rt
-				return revokeFamily(ctx, tx, rt.FamilyID, now)
+				return s.st.revokeFamily(ctx, tx, rt.FamilyID, now)
 			}
 			// The conditional update is what makes two concurrent uses unable
 			// to both succeed, whatever the isolation level; the loser is
 			// treated as a reuse like any other.
-			res, err := tx.NewUpdate().Model((*refreshRow)(nil)).Set("used_at = ?", now).
-				Where("token_hash = ? AND used_at IS NULL AND revoked_at IS NULL", h).Exec(ctx)
+			marked, err := s.st.markUsed(ctx, tx, h, now)
 			if err != nil {
-				return fmt.Errorf("mark refresh token used: %w", err)
+				return err
 			}
-			if n, err := res.RowsAffected(); err != nil || n != 1 {
+			if !marked {
 				reused = rt
-				return revokeFamily(ctx, tx, rt.FamilyID, now)
+				return s.st.revokeFamily(ctx, tx, rt.FamilyID, now)
 			}
 		case ClassLegacy:
 			// Reusable by design; nothing to mark.
 		default:
-			slog.ErrorContext(ctx, "auth: refresh token of unknown class", "class", string(rt.Class), "family", rt.FamilyID)
+			s.log.ErrorContext(ctx, "auth: refresh token of unknown class", "class", string(rt.Class), "family", rt.FamilyID)
 			return errBadRefresh
 		}
-		u, err := userByID(ctx, tx, rt.UserID)
+		u, err := s.userByID(ctx, tx, rt.UserID)
 		if errors.Is(err, apperr.ErrNotFound) {
 			// A deleted user's tokens are deleted with it (ON DELETE CASCADE);
 			// treat the race the same way.
@@ -189,19 +159,11 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Tokens, er
 	}
 	if reused != nil {
 		// The revocation is committed by now; only then report the failure.
-		slog.WarnContext(ctx, "auth: refresh token reuse detected, family revoked",
+		s.log.WarnContext(ctx, "auth: refresh token reuse detected, family revoked",
 			"user_id", reused.UserID, "family", reused.FamilyID)
 		return nil, errBadRefresh
 	}
 	return out, nil
-}
-
-func revokeFamily(ctx context.Context, db bun.IDB, family string, now time.Time) error {
-	if _, err := db.NewUpdate().Model((*refreshRow)(nil)).Set("revoked_at = ?", now).
-		Where("family_id = ? AND revoked_at IS NULL", family).Exec(ctx); err != nil {
-		return fmt.Errorf("revoke token family: %w", err)
-	}
-	return nil
 }
 
 // Logout revokes the family of refreshToken, so neither it nor any token
@@ -214,21 +176,21 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 	}
 	now := s.clock()
 	var rt *refreshRow
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.st.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		if rt, err = loadRefresh(ctx, tx, h); err != nil || rt == nil {
+		if rt, err = s.st.refresh(ctx, tx, h); err != nil || rt == nil {
 			return err
 		}
-		if err := s.lockFamily(ctx, tx, rt.FamilyID); err != nil {
+		if err := s.st.lockFamily(ctx, tx, rt.FamilyID); err != nil {
 			return err
 		}
-		return revokeFamily(ctx, tx, rt.FamilyID, now)
+		return s.st.revokeFamily(ctx, tx, rt.FamilyID, now)
 	})
 	if err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
 	if rt != nil {
-		slog.InfoContext(ctx, "auth: logout", "user_id", rt.UserID, "family", rt.FamilyID)
+		s.log.InfoContext(ctx, "auth: logout", "user_id", rt.UserID, "family", rt.FamilyID)
 	}
 	return nil
 }
@@ -237,11 +199,7 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 // how many. Expired tokens are rejected anyway; this only keeps the table
 // small, so it can run on any schedule.
 func (s *Service) SweepExpired(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.NewDelete().Model((*refreshRow)(nil)).Where("expires_at < ?", now.UTC()).Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("sweep refresh tokens: %w", err)
-	}
-	n, err := res.RowsAffected()
+	n, err := s.st.sweepRefresh(ctx, now.UTC())
 	if err != nil {
 		return 0, fmt.Errorf("sweep refresh tokens: %w", err)
 	}

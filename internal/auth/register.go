@@ -69,7 +69,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, error)
 		return nil, fmt.Errorf("hash password: %w", err)
 	}
 	u.PasswordHash = hash
-	if _, err := s.db.NewInsert().Model(u).Returning("id").Exec(ctx); err != nil {
+	if err := s.st.insertUser(ctx, s.st.db, u); err != nil {
 		if field, ok := uniqueViolation(err); ok {
 			return nil, takenError(field)
 		}
@@ -79,7 +79,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, error)
 }
 
 func (s *Service) checkTaken(ctx context.Context, u *User) error {
-	taken, err := s.db.NewSelect().Model((*User)(nil)).Where("username_key = ?", u.UsernameKey).Exists(ctx)
+	taken, err := s.st.taken(ctx, s.st.db, "username_key", u.UsernameKey)
 	if err != nil {
 		return fmt.Errorf("check username: %w", err)
 	}
@@ -87,7 +87,7 @@ func (s *Service) checkTaken(ctx context.Context, u *User) error {
 		return takenError("username")
 	}
 	if u.EmailKey != nil {
-		taken, err := s.db.NewSelect().Model((*User)(nil)).Where("email_key = ?", *u.EmailKey).Exists(ctx)
+		taken, err := s.st.taken(ctx, s.st.db, "email_key", *u.EmailKey)
 		if err != nil {
 			return fmt.Errorf("check email: %w", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -524,6 +525,72 @@ func TestGraphRevisits(t *testing.T) {
 		}
 		if nodes, _ := f.describe(g); strings.Join(nodes, " ") != level1+" t1:2 t2:3" || g.Truncated {
 			t.Errorf("after hand-over: %v, truncated %v", nodes, g.Truncated)
+		}
+	})
+}
+
+// An import records edges between files that exist already, tombstones
+// included, while the server may be adding edges of the same owner. Two
+// such writes that would together close a cycle (x under y, y under x)
+// must not both pass: the import path (Service.AddEdges) takes the same
+// lock and runs the same cycle check as the one inside a new file's
+// transaction (Store.AddEdges), on PostgreSQL where writers run at once.
+func TestImportRacingAddEdgesMakesNoCycle(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		svc := NewService(db, 100, 1000)
+		const pairs = 12
+		for i := range pairs {
+			f.files(fmt.Sprintf("x%d", i), fmt.Sprintf("y%d", i))
+			f.remove(fmt.Sprintf("y%d", i)) // the import's parent is a tombstone
+		}
+		var wg sync.WaitGroup
+		errs := make([][2]error, pairs)
+		start := make(chan struct{})
+		for i := range pairs {
+			x, y := f.id(fmt.Sprintf("x%d", i)), f.id(fmt.Sprintf("y%d", i))
+			wg.Add(2)
+			go func() { // the importer: y (a tombstone) -> x
+				defer wg.Done()
+				<-start
+				errs[i][0] = svc.AddEdges(ctx, f.owner, x, []string{y}, KindCut, base, AddOptions{DeletedParents: true})
+			}()
+			go func() { // the server, in a transaction of its own: x -> y
+				defer wg.Done()
+				<-start
+				errs[i][1] = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+					// Keep the transaction open a moment after the check, as a
+					// file insert does, so that the two overlap.
+					err := NewStore(db).AddEdges(ctx, tx, f.owner, y, []string{x}, KindCut, base, AddOptions{})
+					time.Sleep(5 * time.Millisecond)
+					return err
+				})
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i, e := range errs {
+			ok := 0
+			for _, err := range e {
+				var ie *apperr.InvalidError
+				switch {
+				case err == nil:
+					ok++
+				case !errors.As(err, &ie) || !strings.Contains(ie.Reason, "would create a cycle"):
+					t.Errorf("pair %d: %v, want success or a refused cycle", i, err)
+				}
+			}
+			if ok != 1 {
+				t.Errorf("pair %d: %d of the two writes passed, want exactly one: %v", i, ok, e)
+			}
+		}
+		var cycles int
+		if err := db.NewRaw(`SELECT count(*) FROM edges a JOIN edges b ON a.parent_id = b.child_id AND a.child_id = b.parent_id`).
+			Scan(ctx, &cycles); err != nil {
+			t.Fatal(err)
+		}
+		if cycles != 0 {
+			t.Fatalf("%d edges close a cycle", cycles)
 		}
 	})
 }

@@ -1,0 +1,144 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/database"
+)
+
+// store is the only code of the package that speaks SQL: the users and
+// refresh_tokens tables. The Service above it holds the rules (hashing,
+// token classes, reuse detection, limits). Methods that take a bun.IDB run
+// inside the caller's transaction (inTx), or on the pool when given the
+// store's database.
+type store struct {
+	db *database.DB
+}
+
+// inTx runs fn in one transaction.
+func (st *store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return st.db.RunInTx(ctx, nil, fn)
+}
+
+// user reads the account whose column equals value; apperr.ErrNotFound
+// when there is none.
+func (st *store) user(ctx context.Context, q bun.IDB, column string, value any) (*User, error) {
+	u := new(User)
+	err := database.Normalize(q.NewSelect().Model(u).Where("? = ?", bun.Ident(column), value).Scan(ctx))
+	if errors.Is(err, database.ErrNotFound) {
+		return nil, apperr.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	u.utc()
+	return u, nil
+}
+
+// taken reports whether an account has value in column.
+func (st *store) taken(ctx context.Context, q bun.IDB, column string, value any) (bool, error) {
+	return q.NewSelect().Model((*User)(nil)).Where("? = ?", bun.Ident(column), value).Exists(ctx)
+}
+
+// insertUser stores u, with the id the database chooses when u.ID is zero,
+// and sets u.ID. An explicit id moves the generated ids past it first, so
+// a concurrent insert cannot be handed it. A unique violation comes back
+// as a *database.DuplicateError.
+func (st *store) insertUser(ctx context.Context, q bun.IDB, u *User) error {
+	if u.ID != 0 {
+		if err := st.db.AdvanceSequence(ctx, q, "users", "id", u.ID); err != nil {
+			return err
+		}
+	}
+	_, err := q.NewInsert().Model(u).Returning("id").Exec(ctx)
+	return database.Normalize(err)
+}
+
+// recordLogin sets the account's last login time.
+func (st *store) recordLogin(ctx context.Context, id int64, at time.Time) error {
+	_, err := st.db.NewUpdate().Model((*User)(nil)).Set("last_login_at = ?", at).Where("id = ?", id).Exec(ctx)
+	return err
+}
+
+// replaceHash swaps the account's password hash if it is still old, and
+// reports whether it did.
+func (st *store) replaceHash(ctx context.Context, id int64, old, hash string) (bool, error) {
+	res, err := st.db.NewUpdate().Model((*User)(nil)).Set("password_hash = ?", hash).
+		Where("id = ? AND password_hash = ?", id, old).Exec(ctx)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// insertRefresh stores a refresh token.
+func (st *store) insertRefresh(ctx context.Context, q bun.IDB, rt *refreshRow) error {
+	if _, err := q.NewInsert().Model(rt).Exec(ctx); err != nil {
+		return fmt.Errorf("store refresh token: %w", err)
+	}
+	return nil
+}
+
+// refresh finds a token by hash; nil without error when there is none.
+func (st *store) refresh(ctx context.Context, q bun.IDB, hash string) (*refreshRow, error) {
+	rt := new(refreshRow)
+	err := database.Normalize(q.NewSelect().Model(rt).Where("token_hash = ?", hash).Scan(ctx))
+	if errors.Is(err, database.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load refresh token: %w", err)
+	}
+	return rt, nil
+}
+
+// markUsed marks an unused, unrevoked token used, and reports whether this
+// call did: of two concurrent uses only one can, whatever the isolation.
+func (st *store) markUsed(ctx context.Context, q bun.IDB, hash string, at time.Time) (bool, error) {
+	res, err := q.NewUpdate().Model((*refreshRow)(nil)).Set("used_at = ?", at).
+		Where("token_hash = ? AND used_at IS NULL AND revoked_at IS NULL", hash).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("mark refresh token used: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return err == nil && n == 1, nil
+}
+
+// revokeFamily revokes every live token of a family.
+func (st *store) revokeFamily(ctx context.Context, q bun.IDB, family string, at time.Time) error {
+	if _, err := q.NewUpdate().Model((*refreshRow)(nil)).Set("revoked_at = ?", at).
+		Where("family_id = ? AND revoked_at IS NULL", family).Exec(ctx); err != nil {
+		return fmt.Errorf("revoke token family: %w", err)
+	}
+	return nil
+}
+
+// familyLockClass keeps the family locks apart from other users of locks.
+const familyLockClass = 1635087464 // "auth"
+
+// lockFamily serialises work on one token family until tx ends: without
+// it, a logout running beside a refresh could revoke the family's rows
+// while the refresh inserts a new token its UPDATE never sees, and that
+// token would outlive the logout.
+func (st *store) lockFamily(ctx context.Context, tx bun.Tx, family string) error {
+	if err := st.db.LockName(ctx, tx, familyLockClass, family); err != nil {
+		return fmt.Errorf("lock token family: %w", err)
+	}
+	return nil
+}
+
+// sweepRefresh deletes the tokens that expired before t.
+func (st *store) sweepRefresh(ctx context.Context, t time.Time) (int64, error) {
+	res, err := st.db.NewDelete().Model((*refreshRow)(nil)).Where("expires_at < ?", t).Exec(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
