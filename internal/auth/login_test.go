@@ -270,10 +270,32 @@ func TestIssueTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.VerifyAccess(tok.AccessToken); err != nil {
+	if tok.User != u || tok.AccessToken == "" || tok.RefreshToken == "" {
+		t.Fatalf("tokens %+v: want both tokens for the user", tok)
+	}
+	c, err := s.VerifyAccess(tok.AccessToken)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Refresh(context.Background(), tok.RefreshToken); err != nil {
+	if c.UserID != u.ID || c.Username != u.Username {
+		t.Fatalf("the access token names %d %q, want %d %q", c.UserID, c.Username, u.ID, u.Username)
+	}
+	if now := s.clock(); !tok.ExpiresAt.After(now) || tok.ExpiresAt.After(now.Add(s.cfg.AccessTTL)) {
+		t.Fatalf("expires at %v, want within the access lifetime", tok.ExpiresAt)
+	}
+	next, err := s.Refresh(context.Background(), tok.RefreshToken)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if next.User.ID != u.ID || next.RefreshToken == tok.RefreshToken {
+		t.Fatalf("refresh gave %+v", next)
+	}
+	// The default class rotates: the first refresh token is used up.
+	if _, err := s.Refresh(context.Background(), tok.RefreshToken); !errors.Is(err, apperr.ErrUnauthenticated) {
+		t.Fatalf("a used rotating token refreshed again: %v", err)
+	}
+	// An unknown class is refused before anything is stored.
+	if _, err := s.IssueTokens(context.Background(), u, "bogus"); !errors.Is(err, apperr.ErrInvalidInput) {
+		t.Fatalf("unknown class: %v", err)
 	}
 }

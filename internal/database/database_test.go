@@ -2,7 +2,10 @@ package database_test
 
 import (
 	"context"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -54,6 +57,32 @@ func TestMigrateConcurrentSQLite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Every migration ran exactly once, whoever got there first.
+	db, err := database.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var versions []string
+	if err := db.NewSelect().Table("schema_migrations").Column("version").Order("version").Scan(context.Background(), &versions); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := fs.Glob(os.DirFS("migrations/sqlite"), "*.sql")
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("migrations: %v, %v", entries, err)
+	}
+	if len(versions) != len(entries) {
+		t.Fatalf("schema_migrations holds %v, want each of %v once", versions, entries)
+	}
+	for i, e := range entries {
+		if versions[i] != strings.TrimSuffix(e, ".sql") {
+			t.Fatalf("schema_migrations holds %v, want each of %v once", versions, entries)
+		}
+	}
+	var tables int
+	if err := db.NewRaw("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'files'").Scan(context.Background(), &tables); err != nil || tables != 1 {
+		t.Fatalf("the files table: %d, %v", tables, err)
 	}
 }
 

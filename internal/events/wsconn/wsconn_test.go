@@ -145,10 +145,22 @@ func TestBlockedWriteTimesOut(t *testing.T) {
 func TestLargeSingleMessage(t *testing.T) {
 	f := newFake(false)
 	c := &conn{inner: f, maxN: 10, maxBytes: 100, timeout: time.Minute}
-	if err := c.WriteJSON(strings.Repeat("x", 1000)); err != nil {
+	payload := strings.Repeat("x", 1000)
+	if err := c.WriteJSON(payload); err != nil {
 		t.Fatal(err)
 	}
-	<-f.wrote
+	select {
+	case <-f.wrote:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a message larger than the byte bound never reached the socket")
+	}
+	written, closes, _, _ := f.snapshot()
+	if want, _ := json.Marshal(payload); len(written) != 1 || written[0] != string(want) {
+		t.Fatalf("wrote %d messages (%.40q...), want the one message whole", len(written), written)
+	}
+	if len(closes) != 0 {
+		t.Fatalf("closed with %v: one large message is no slow consumer", closes)
+	}
 }
 
 // An idle connection closes at once.
