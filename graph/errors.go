@@ -22,6 +22,7 @@ const (
 	CodePayloadTooLarge = "PAYLOAD_TOO_LARGE"
 	CodeRateLimited     = "RATE_LIMITED"
 	CodeQueryTooComplex = "QUERY_TOO_COMPLEX"
+	CodeUnavailable     = "UNAVAILABLE"
 	CodeInternal        = "INTERNAL"
 )
 
@@ -63,6 +64,11 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		if errors.As(cause, &rl) {
 			gqlErr.Extensions["retryAfterSeconds"] = int(rl.RetryAfter.Seconds() + 0.999)
 		}
+		if code == CodeUnavailable {
+			// The cause is logged, not shown: it may name the storage.
+			log.WarnContext(ctx, "storage unavailable", "err", cause, "path", gqlErr.Path.String(), "request_id", requestid.From(ctx))
+			gqlErr.Extensions["retryAfterSeconds"] = int(apperr.UnavailableRetryAfter.Seconds())
+		}
 		return gqlErr
 	}
 }
@@ -98,6 +104,8 @@ func classify(err error) (code, msg string) {
 		return CodeRateLimited, "too many requests"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return CodeInternal, "the request was cancelled or timed out"
+	case errors.Is(err, apperr.ErrUnavailable):
+		return CodeUnavailable, "storage is unavailable, try again"
 	}
 	return "", ""
 }

@@ -39,6 +39,7 @@ type App struct {
 	Files   *files.Service
 	Lineage *lineage.Service
 	Events  *events.Broker
+	Metrics *metrics.Metrics
 	Handler http.Handler
 	// Tracing is on when the OTEL_* environment asks for it.
 	Tracing bool
@@ -111,7 +112,8 @@ func Build(cfg config.Config, log *slog.Logger, db *database.DB, bucket *blob.Bu
 func (a *App) build() error {
 	cfg := a.Config
 	var err error
-	metrics.RegisterDB(a.DB.SQL())
+	a.Metrics = metrics.New()
+	a.Metrics.RegisterDB(a.DB.SQL())
 	a.Tracing = tracing.Enabled(os.Getenv)
 	if a.Tracing {
 		a.DB.AddQueryHook(bunotel.NewQueryHook(bunotel.WithDBName("cutline")))
@@ -132,7 +134,8 @@ func (a *App) build() error {
 	if a.Events, err = events.Open(context.Background(), a.DB, events.PostgresOptions{Logger: a.Log}); err != nil {
 		return err
 	}
-	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, Logger: a.Log, Publish: a.Events.Publish})
+	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, Logger: a.Log,
+		Publish: a.Events.Publish, Meter: a.Metrics})
 	a.Lineage = lineage.NewService(a.DB, cfg.LineageMaxDepth, cfg.LineageMaxLimit)
 	a.Handler, err = a.routes()
 	return err

@@ -57,7 +57,7 @@ func (a *App) routes() (http.Handler, error) {
 	api := &rest.Handler{Auth: a.Auth, Files: a.Files, Lineage: a.Lineage, Download: download, Log: a.Log}
 	api.Register(mux)
 	mux.HandleFunc("GET "+rest.OpenAPIPath, rest.OpenAPI)
-	mux.Handle("GET /metrics", metrics.Handler())
+	mux.Handle("GET /metrics", a.Metrics.Handler())
 	shim := &legacy.Handler{
 		Auth: a.Auth, Files: a.Files, Lineage: a.Lineage,
 		Handles:    blobstore.NewSigner([]byte(cfg.JWTSecret), "legacy-file"),
@@ -79,7 +79,7 @@ func (a *App) routes() (http.Handler, error) {
 	}).Handler(h)
 	h = securityHeaders(h)
 	h = recoverer(a.Log, h)
-	h = observe(a.Log, h)
+	h = observe(a.Log, a.Metrics, h)
 	if a.Tracing {
 		h = otelhttp.NewHandler(h, "http", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 			return r.Method + " " + r.URL.Path
@@ -101,13 +101,13 @@ func (a *App) limits(next http.Handler) http.Handler {
 		}
 		now := time.Now()
 		if ok, wait := byIP.Allow(auth.ClientKey(r), now); !ok {
-			metrics.RateLimited("ip")
+			a.Metrics.RateLimited("ip")
 			ratelimit.Reject(w, r, wait)
 			return
 		}
 		if c, found := auth.CallerFrom(r.Context()); found {
 			if ok, wait := byUser.Allow(strconv.FormatInt(c.UserID, 10), now); !ok {
-				metrics.RateLimited("user")
+				a.Metrics.RateLimited("user")
 				ratelimit.Reject(w, r, wait)
 				return
 			}
@@ -155,14 +155,13 @@ func (a *App) bounds(next http.Handler) http.Handler {
 	})
 }
 
-// isStream tells requests whose bodies or answers are whole files.
+// isStream tells requests whose bodies or answers are whole files: every
+// multipart upload, and what each adapter says of its own routes.
 func isStream(r *http.Request) bool {
-	p := r.URL.Path
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
 		return true
 	}
-	return p == "/api/v1/files" || strings.HasPrefix(p, "/api/v1/files/") ||
-		strings.Contains(p, "/export_csv") || strings.Contains(p, "/download/") || strings.Contains(p, "/fetch_saved_file")
+	return rest.IsStream(r.URL.Path) || legacy.IsStream(r.URL.Path)
 }
 
 func (a *App) graphQL(download *blobstore.Signer) http.Handler {
@@ -209,7 +208,7 @@ func (a *App) graphQL(download *blobstore.Signer) http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(&graph.Limits{MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity})
 	srv.Use(graph.RequestCache{})
-	srv.Use(metrics.GraphQL{})
+	srv.Use(a.Metrics.GraphQL())
 	if a.Tracing {
 		srv.Use(tracing.GraphQL{})
 	}
@@ -265,7 +264,7 @@ func securityHeaders(next http.Handler) http.Handler {
 		h["X-Content-Type-Options"] = noSniff
 		h["Referrer-Policy"] = noReferrer
 		h["X-Frame-Options"] = denyFrames
-		if r.URL.Path != "/playground" && r.URL.Path != "/" && r.URL.Path != "/api/list_cutter/" {
+		if r.URL.Path != "/playground" && !legacy.IsPage(r.URL.Path) {
 			h["Content-Security-Policy"] = apiCSP
 		}
 		next.ServeHTTP(w, r)
@@ -317,7 +316,7 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // observe writes one log line per request and records its metrics.
-func observe(log *slog.Logger, next http.Handler) http.Handler {
+func observe(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -328,7 +327,7 @@ func observe(log *slog.Logger, next http.Handler) http.Handler {
 			status = http.StatusOK
 		}
 		if r.Header.Get("Upgrade") == "" {
-			metrics.ObserveHTTP(r.URL.Path, r.Method, status, d)
+			m.ObserveHTTP(r.URL.Path, r.Method, status, d)
 		}
 		ctx := r.Context()
 		level := slog.LevelInfo

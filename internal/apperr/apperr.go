@@ -27,6 +27,10 @@ var (
 	ErrUnavailable = errors.New("service unavailable")
 )
 
+// UnavailableRetryAfter is how long every adapter tells a client to wait
+// before retrying after ErrUnavailable (Retry-After, retryAfterSeconds).
+const UnavailableRetryAfter = 5 * time.Second
+
 // InvalidError says which input field was wrong and why. Field may be empty
 // when the problem is not tied to one field.
 type InvalidError struct {

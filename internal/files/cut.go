@@ -13,7 +13,6 @@ import (
 	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/csvio"
 	"github.com/cutline/cutline/internal/filter"
-	"github.com/cutline/cutline/internal/metrics"
 )
 
 // Selection is a compiled choice of columns and rows for one file.
@@ -229,7 +228,7 @@ func (s *Service) Rows(ctx context.Context, f *File, sel *Selection, first int, 
 // Cut writes the selection of f to w as RFC 4180 CSV with a header row,
 // while reading: memory does not grow with the file.
 func (s *Service) Cut(ctx context.Context, f *File, sel *Selection, w io.Writer) (rows int64, err error) {
-	cw := csvio.NewWriter(countingWriter{w})
+	cw := csvio.NewWriter(countingWriter{w, s.meter})
 	if err := cw.Write(sel.Names); err != nil {
 		return 0, err
 	}
@@ -307,10 +306,13 @@ func ParseWhere(in *filter.Input, sqlText string) (filter.Expr, error) {
 
 // countingWriter feeds the cut-bytes metric; the csv writer hands it large
 // buffers, so the count costs nothing per row.
-type countingWriter struct{ w io.Writer }
+type countingWriter struct {
+	w     io.Writer
+	meter Meter
+}
 
 func (c countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
-	metrics.CutBytes.Add(float64(n))
+	c.meter.Cut(int64(n))
 	return n, err
 }

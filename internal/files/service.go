@@ -23,7 +23,6 @@ import (
 	"github.com/cutline/cutline/internal/blobstore"
 	"github.com/cutline/cutline/internal/csvio"
 	"github.com/cutline/cutline/internal/database"
-	"github.com/cutline/cutline/internal/metrics"
 )
 
 // Service is the files feature. It is safe for concurrent use.
@@ -32,9 +31,23 @@ type Service struct {
 	bucket  *blob.Bucket
 	maxSize int64
 	log     *slog.Logger
+	meter   Meter
 	now     func() time.Time
 	publish func(Event)
 }
+
+// Meter counts the bytes the feature moves (metrics.Metrics is one).
+type Meter interface {
+	// Uploaded is called with the size of each file stored.
+	Uploaded(n int64)
+	// Cut is called with the bytes each cut writes, as it writes them.
+	Cut(n int64)
+}
+
+type noMeter struct{}
+
+func (noMeter) Uploaded(int64) {}
+func (noMeter) Cut(int64)      {}
 
 // Options configure a Service.
 type Options struct {
@@ -43,13 +56,19 @@ type Options struct {
 	Logger      *slog.Logger
 	// Publish, when set, is called after each committed change.
 	Publish func(Event)
+	// Meter, when set, counts the bytes stored and cut.
+	Meter Meter
 }
 
 // NewService builds the files feature over a database and a bucket.
 func NewService(db *database.DB, bucket *blob.Bucket, opts Options) *Service {
-	s := &Service{st: newStore(db), bucket: bucket, maxSize: opts.MaxFileSize, log: opts.Logger, now: time.Now, publish: opts.Publish}
+	s := &Service{st: newStore(db), bucket: bucket, maxSize: opts.MaxFileSize, log: opts.Logger, meter: opts.Meter,
+		now: time.Now, publish: opts.Publish}
 	if s.log == nil {
-		s.log = slog.Default()
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.meter == nil {
+		s.meter = noMeter{}
 	}
 	if s.maxSize <= 0 {
 		s.maxSize = 10 << 20
@@ -243,7 +262,7 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader) (stored
 		}
 		return stored{}, fmt.Errorf("%w: finish object: %v", apperr.ErrUnavailable, err)
 	}
-	metrics.UploadBytes.Add(float64(n))
+	s.meter.Uploaded(n)
 	return stored{size: n, sha256: hex.EncodeToString(h.Sum(nil)), summary: summary}, nil
 }
 

@@ -109,6 +109,19 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ep endpoint, err 
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "File not found."})
 		}
 
+	case errors.Is(err, apperr.ErrUnavailable):
+		// The storage failed, not the request: the client may retry.
+		h.Log.WarnContext(r.Context(), "legacy: storage unavailable", "path", r.URL.Path, "err", err,
+			"request_id", requestid.From(r.Context()))
+		w.Header().Set("Retry-After", strconv.Itoa(int(apperr.UnavailableRetryAfter.Seconds())))
+		// The old server's words, which the pages show; only the status
+		// and Retry-After say that trying again is worth it.
+		msg := msgInternal
+		if ep == epUpload {
+			msg = msgUploadFailed
+		}
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": msg})
+
 	case errors.As(err, &fe):
 		// Filter messages name the column and the clause already.
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": fe.Error()})

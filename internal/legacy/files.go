@@ -13,10 +13,10 @@ import (
 
 	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/auth"
+	"github.com/cutline/cutline/internal/download"
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/filter"
 	"github.com/cutline/cutline/internal/requestid"
-	"github.com/cutline/cutline/internal/rest"
 )
 
 // requireCaller is the authenticated user, or the error fail turns into
@@ -204,8 +204,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rest.ServeFile(w, r, h.Files, f)
-	return nil
+	return download.Serve(w, r, h.Files, f)
 }
 
 // deleteFile is endpoint #7. A file deleted before is not found, as it was

@@ -85,6 +85,18 @@ type route struct {
 	notFound bool
 }
 
+// IsPage reports whether path answers an HTML page (the index), which the
+// server's API content security policy would break.
+func IsPage(path string) bool { return path == "/" || path == "/api/list_cutter/" }
+
+// IsStream reports whether path is an endpoint whose body or answer is a
+// whole file (exports, downloads, fetched files), which the server exempts
+// from the request deadline and the body cap.
+func IsStream(path string) bool {
+	return strings.Contains(path, "/export_csv") || strings.Contains(path, "/download/") ||
+		strings.Contains(path, "/fetch_saved_file")
+}
+
 // Register mounts all the endpoints on mux: the list_cutter routes under
 // /api/list_cutter/ and at the root (the old server had both), the account
 // routes under /api/accounts/, and the index page at / and
@@ -106,7 +118,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		h.RatePerMinute = DefaultRatePerMinute
 	}
 	if h.Log == nil {
-		h.Log = slog.Default()
+		h.Log = slog.New(slog.DiscardHandler)
 	}
 	if h.now == nil {
 		h.now = time.Now

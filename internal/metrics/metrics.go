@@ -19,49 +19,67 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-var (
-	registry = prometheus.NewRegistry()
-
-	httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "cutline_http_request_duration_seconds",
-		Help:    "HTTP requests by route, method and status.",
-		Buckets: prometheus.DefBuckets,
-	}, []string{"route", "method", "status"})
-
-	gqlDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "cutline_graphql_operation_duration_seconds",
-		Help:    "GraphQL operations by name, type and outcome (ok or error).",
-		Buckets: prometheus.DefBuckets,
-	}, []string{"operation", "type", "outcome"})
-
-	// UploadBytes counts bytes accepted into the bucket.
-	UploadBytes = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "cutline_upload_bytes_total", Help: "Bytes of files stored (uploads and derived files).",
-	})
-	// CutBytes counts bytes written by cuts and exports.
-	CutBytes = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "cutline_cut_bytes_total", Help: "Bytes written by cuts, exports and derivations.",
-	})
-	rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "cutline_rate_limited_total", Help: "Requests rejected by a rate limit, by limit.",
-	}, []string{"limit"})
-)
-
-func init() {
-	registry.MustRegister(httpDuration, gqlDuration, UploadBytes, CutBytes, rateLimited,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+// Metrics is one registry and the instruments written to it. The app
+// makes one and hands it to what reports: the HTTP and GraphQL layers, and
+// the files feature through files.Options.Meter. Nothing is registered
+// globally, so two servers in one process (tests) keep their own counts.
+type Metrics struct {
+	registry     *prometheus.Registry
+	httpDuration *prometheus.HistogramVec
+	gqlDuration  *prometheus.HistogramVec
+	uploadBytes  prometheus.Counter
+	cutBytes     prometheus.Counter
+	rateLimited  *prometheus.CounterVec
+	names        opNames
 }
 
+// New returns a registry with the server's instruments and the Go and
+// process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cutline_http_request_duration_seconds",
+			Help:    "HTTP requests by route, method and status.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route", "method", "status"}),
+		gqlDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cutline_graphql_operation_duration_seconds",
+			Help:    "GraphQL operations by name, type and outcome (ok or error).",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"operation", "type", "outcome"}),
+		uploadBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cutline_upload_bytes_total", Help: "Bytes of files stored (uploads and derived files).",
+		}),
+		cutBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cutline_cut_bytes_total", Help: "Bytes written by cuts, exports and derivations.",
+		}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cutline_rate_limited_total", Help: "Requests rejected by a rate limit, by limit.",
+		}, []string{"limit"}),
+		names: opNames{seen: map[string]bool{}},
+	}
+	m.registry.MustRegister(m.httpDuration, m.gqlDuration, m.uploadBytes, m.cutBytes, m.rateLimited,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Uploaded counts bytes accepted into the bucket.
+func (m *Metrics) Uploaded(n int64) { m.uploadBytes.Add(float64(n)) }
+
+// Cut counts bytes written by cuts, exports and derivations.
+func (m *Metrics) Cut(n int64) { m.cutBytes.Add(float64(n)) }
+
 // RateLimited records one rejection by the named limit.
-func RateLimited(limit string) { rateLimited.WithLabelValues(limit).Inc() }
+func (m *Metrics) RateLimited(limit string) { m.rateLimited.WithLabelValues(limit).Inc() }
 
 // RegisterDB adds the connection pool's statistics.
-func RegisterDB(db *sql.DB) {
-	_ = registry.Register(collectors.NewDBStatsCollector(db, "main"))
+func (m *Metrics) RegisterDB(db *sql.DB) {
+	_ = m.registry.Register(collectors.NewDBStatsCollector(db, "main"))
 }
 
 // Handler serves the metrics in the Prometheus text format.
-func Handler() http.Handler { return promhttp.HandlerFor(registry, promhttp.HandlerOpts{}) }
+func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}) }
 
 // route maps a path to a bounded set of labels: ids never become labels.
 func route(path string) string {
@@ -88,12 +106,15 @@ func route(path string) string {
 // ObserveHTTP records one request that is not a websocket (whose lifetime
 // is not a request latency). The access log calls it, so that one wrapper
 // of the response serves both.
-func ObserveHTTP(path, method string, status int, d time.Duration) {
-	httpDuration.WithLabelValues(route(path), method, strconv.Itoa(status)).Observe(d.Seconds())
+func (m *Metrics) ObserveHTTP(path, method string, status int, d time.Duration) {
+	m.httpDuration.WithLabelValues(route(path), method, strconv.Itoa(status)).Observe(d.Seconds())
 }
 
-// GraphQL is a gqlgen extension that times operations.
-type GraphQL struct{}
+// GraphQL is a gqlgen extension that times operations into m.
+func (m *Metrics) GraphQL() GraphQL { return GraphQL{m} }
+
+// GraphQL is the gqlgen extension of a Metrics (Metrics.GraphQL).
+type GraphQL struct{ m *Metrics }
 
 var _ interface {
 	graphql.HandlerExtension
@@ -107,7 +128,7 @@ func (GraphQL) ExtensionName() string { return "Metrics" }
 func (GraphQL) Validate(graphql.ExecutableSchema) error { return nil }
 
 // InterceptResponse observes each response (each event, for subscriptions).
-func (GraphQL) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+func (g GraphQL) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	start := time.Now()
 	resp := next(ctx)
 	if !graphql.HasOperationContext(ctx) {
@@ -126,34 +147,38 @@ func (GraphQL) InterceptResponse(ctx context.Context, next graphql.ResponseHandl
 	if name == "" && oc.Operation != nil {
 		name = oc.Operation.Name
 	}
-	gqlDuration.WithLabelValues(opName(name), typ, outcome).Observe(time.Since(start).Seconds())
+	g.m.gqlDuration.WithLabelValues(g.m.names.label(name), typ, outcome).Observe(time.Since(start).Seconds())
 	return resp
 }
 
-var (
-	validName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
-	namesMu   sync.Mutex
-	names     = map[string]bool{}
-)
+var validName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
 // maxNames bounds the label's cardinality: clients choose operation names.
 const maxNames = 200
 
-func opName(n string) string {
+// opNames remembers the operation names used as labels so far.
+type opNames struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+// label is the operation's label: its name while fewer than maxNames
+// names were seen, else "other".
+func (o *opNames) label(n string) string {
 	if n == "" {
 		return "anonymous"
 	}
 	if !validName.MatchString(n) {
 		return "other"
 	}
-	namesMu.Lock()
-	defer namesMu.Unlock()
-	if names[n] {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.seen[n] {
 		return n
 	}
-	if len(names) >= maxNames {
+	if len(o.seen) >= maxNames {
 		return "other"
 	}
-	names[n] = true
+	o.seen[n] = true
 	return n
 }

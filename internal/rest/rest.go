@@ -22,6 +22,7 @@ import (
 	"github.com/cutline/cutline/internal/auth"
 	"github.com/cutline/cutline/internal/blobstore"
 	"github.com/cutline/cutline/internal/csvio"
+	"github.com/cutline/cutline/internal/download"
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/filter"
 	"github.com/cutline/cutline/internal/lineage"
@@ -37,13 +38,24 @@ type Handler struct {
 	Log      *slog.Logger
 }
 
+// FilesPath is where the adapter's routes live.
+const FilesPath = "/api/v1/files"
+
 // Register mounts the routes on mux.
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/v1/files", h.upload)
-	mux.HandleFunc("GET /api/v1/files/{id}/content", h.content)
-	mux.HandleFunc("HEAD /api/v1/files/{id}/content", h.content)
-	mux.HandleFunc("POST /api/v1/files/{id}/cut", h.cut)
-	mux.HandleFunc("GET /api/v1/files/{id}/lineage", h.lineage)
+	mux.HandleFunc("POST "+FilesPath, h.upload)
+	mux.HandleFunc("GET "+FilesPath+"/{id}/content", h.content)
+	mux.HandleFunc("HEAD "+FilesPath+"/{id}/content", h.content)
+	mux.HandleFunc("POST "+FilesPath+"/{id}/cut", h.cut)
+	mux.HandleFunc("GET "+FilesPath+"/{id}/lineage", h.lineage)
+}
+
+// IsStream reports whether path is one of the adapter's routes whose body
+// or answer is a whole file (every one of them streams: uploads, contents,
+// cuts; a lineage picture is small but shares the prefix), which the
+// server exempts from the request deadline and the body cap.
+func IsStream(path string) bool {
+	return path == FilesPath || strings.HasPrefix(path, FilesPath+"/")
 }
 
 // upload streams the request body (raw, or the "file" part of a multipart
@@ -154,32 +166,9 @@ func (h *Handler) content(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	ServeFile(w, r, h.Files, f)
-}
-
-// ServeFile streams f with the headers a download needs. The shim uses it too.
-func ServeFile(w http.ResponseWriter, r *http.Request, svc *files.Service, f *files.File) {
-	rd, err := svc.Open(r.Context(), f)
-	if err != nil {
-		writeError(w, r, nil, err)
-		return
+	if err := download.Serve(w, r, h.Files, f); err != nil {
+		h.fail(w, r, err)
 	}
-	defer rd.Close()
-	w.Header().Set("Content-Type", "text/csv; charset="+charset(f.Encoding))
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
-	w.Header().Set("ETag", `"`+f.SHA256+`"`)
-	w.Header().Set("Cache-Control", "private, no-cache")
-	http.ServeContent(w, r, "", f.CreatedAt, rd)
-}
-
-func charset(enc string) string {
-	switch enc {
-	case "windows-1252":
-		return "windows-1252"
-	case "utf-16le", "utf-16be":
-		return "utf-16"
-	}
-	return "utf-8"
 }
 
 // CutRequest is the body of POST /api/v1/files/{id}/cut.
@@ -321,7 +310,11 @@ func columnsJSON(cols []csvio.Column) []columnJSON {
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	writeError(w, r, h.Log, err)
+	log := h.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	writeError(w, r, log, err)
 }
 
 // writeError is this adapter's one mapping from feature errors to HTTP.
@@ -344,18 +337,13 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		w.Header().Set("Retry-After", strconv.Itoa(int(rl.RetryAfter.Seconds()+0.999)))
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads this answer.
-		if log == nil {
-			log = slog.Default()
-		}
 		log.DebugContext(r.Context(), "request cancelled by the client", "err", err)
 		status, code, msg = 499, "CANCELLED", "request cancelled"
 	case errors.Is(err, apperr.ErrUnavailable):
 		status, code, msg = http.StatusServiceUnavailable, "UNAVAILABLE", "storage is unavailable, try again"
+		w.Header().Set("Retry-After", strconv.Itoa(int(apperr.UnavailableRetryAfter.Seconds())))
 		fallthrough
 	default:
-		if log == nil {
-			log = slog.Default()
-		}
 		log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", requestid.From(r.Context()))
 	}
 	body := map[string]string{"error": msg, "code": code}
