@@ -79,7 +79,9 @@ func (m *Metrics) RegisterDB(db *sql.DB) {
 }
 
 // Handler serves the metrics in the Prometheus text format.
-func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}) }
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
 
 // route maps a path to a bounded set of labels: ids never become labels.
 func route(path string) string {
