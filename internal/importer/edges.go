@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/cutline/cutline/internal/lineage"
 )
 
 // Header names recognised in an edge export, compared case-insensitively
@@ -57,7 +59,7 @@ func ReadEdgesCSV(r io.Reader, name string) ([]Edge, error) {
 		if e.Parent == "" && e.Child == "" {
 			continue // blank line
 		}
-		kind := "CUT_TO"
+		kind := lineage.KindCut
 		if typ >= 0 {
 			kind = relationshipKind(rec[typ])
 		}
@@ -109,7 +111,7 @@ func unquote(s string) string {
 func relationshipKind(t string) string {
 	t = strings.ToUpper(strings.TrimSpace(unquote(t)))
 	if t == "" {
-		return "CUT_TO"
+		return lineage.KindCut
 	}
 	return t
 }
@@ -119,7 +121,7 @@ func relationshipKind(t string) string {
 // becomes CUT_TO. Other types keep their direction and carry their kind.
 func orient(e Edge, kind string) Edge {
 	switch kind {
-	case "CUT_TO":
+	case lineage.KindCut:
 	case "CUT_FROM":
 		e.Parent, e.Child = e.Child, e.Parent
 	default:

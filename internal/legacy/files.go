@@ -16,6 +16,7 @@ import (
 	"github.com/cutline/cutline/internal/download"
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/filter"
+	"github.com/cutline/cutline/internal/lineage"
 	"github.com/cutline/cutline/internal/requestid"
 )
 
@@ -292,7 +293,7 @@ func (h *Handler) fetchFileLineage(w http.ResponseWriter, r *http.Request) error
 		k := [2]string{e.ParentID, e.ChildID}
 		if !seenEdge[k] {
 			seenEdge[k] = true
-			edges = append(edges, lineageEdge{Source: e.ParentID, Target: e.ChildID, Type: "CUT_TO"})
+			edges = append(edges, lineageEdge{Source: e.ParentID, Target: e.ChildID, Type: lineage.KindCut})
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"nodes": nodes, "edges": edges})

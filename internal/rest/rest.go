@@ -225,18 +225,20 @@ func (h *Handler) lineage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	dir := lineage.Direction(strings.ToUpper(q.Get("direction")))
 	if dir == "" {
-		dir = lineage.Both
+		dir = lineage.DefaultDirection
 	}
-	if dir != lineage.Upstream && dir != lineage.Downstream && dir != lineage.Both {
+	if !dir.Valid() {
+		// The feature would refuse it too; this adapter spells directions
+		// in lower case.
 		h.fail(w, r, apperr.Invalid("direction", "must be upstream, downstream or both"))
 		return
 	}
-	depth, err := intParam(q, "depth", 10)
+	depth, err := intParam(q, "depth", lineage.DefaultDepth)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	limit, err := intParam(q, "limit", 1000)
+	limit, err := intParam(q, "limit", lineage.DefaultLimit)
 	if err != nil {
 		h.fail(w, r, err)
 		return
