@@ -25,10 +25,10 @@ func TestRouteLabels(t *testing.T) {
 		"/healthz":      "/healthz",
 		"/api/v1/files": "/api/v1/files",
 		"/api/v1/files/5f0c5d7e-0000-4000-8000-000000000001/content": "/api/v1/files/{id}/content",
-		"/api/v1/files/x/y/z/w":                                      "other",
-		"/api/list_cutter/fetch_saved_file/abc/":                     "/api/list_cutter/fetch_saved_file/",
-		"/api/accounts/login":                                        "/api/accounts/login/",
-		"/wp-admin":                                                  "other",
+		"/api/v1/files/x/y/z/w":                  "other",
+		"/api/list_cutter/fetch_saved_file/abc/": "/api/list_cutter/fetch_saved_file/",
+		"/api/accounts/login":                    "/api/accounts/login/",
+		"/wp-admin":                              "other",
 	} {
 		if got := route(path); got != want {
 			t.Errorf("route(%q) = %q, want %q", path, got, want)
