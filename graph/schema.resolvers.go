@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -193,21 +192,11 @@ func (r *mutationResolver) SaveGeneratedFile(ctx context.Context, file graphql.U
 	if err != nil {
 		return nil, err
 	}
-	if len(parentIds) == 0 {
-		return nil, apperr.Invalid("parentIds", "name at least one parent file")
+	meta, err := files.MetadataOf(metadata)
+	if err != nil {
+		return nil, err
 	}
-	var meta *string
-	if metadata != nil {
-		b, err := json.Marshal(metadata)
-		if err != nil {
-			return nil, apperr.Invalid("metadata", "not JSON: %v", err)
-		}
-		s := string(b)
-		meta = &s
-	}
-	return whole(r.Files.Create(ctx, files.NewFile{
-		OwnerID: &c.UserID, Name: name, Origin: files.OriginGenerated, ParentIDs: parentIds, Metadata: meta,
-	}, file.File))
+	return whole(r.Files.SaveGenerated(ctx, c.UserID, name, parentIds, meta, file.File))
 }
 
 func (r *mutationResolver) UpdateFileTags(ctx context.Context, id string, add []string, remove []string, set []string) (*model.File, error) {

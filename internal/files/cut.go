@@ -102,11 +102,11 @@ func filterError(err error) error {
 	case !errors.As(err, &fe):
 		return err
 	case fe.Pos > 0:
-		return apperr.Invalid("whereSql", "%s", fe.Error())
+		return apperr.Invalid(FieldWhereSQL, "%s", fe.Error())
 	case fe.Path != "":
 		return apperr.Invalid(fe.Path, "%s", fe.Msg)
 	}
-	return apperr.Invalid("where", "%s", fe.Msg)
+	return apperr.Invalid(FieldWhere, "%s", fe.Msg)
 }
 
 // ParseSQL parses a SQL WHERE expression into a filter, as user input.
@@ -115,7 +115,7 @@ func ParseSQL(text string) (filter.Expr, error) {
 	if err != nil {
 		var fe *filter.Error
 		if errors.As(err, &fe) {
-			return nil, apperr.Invalid("whereSql", "%s", fe.Error())
+			return nil, apperr.Invalid(FieldWhereSQL, "%s", fe.Error())
 		}
 		return nil, err
 	}
@@ -286,12 +286,13 @@ func (s *Service) Derive(ctx context.Context, owner int64, in DeriveInput) (*Fil
 	return f, err
 }
 
-// ParseWhere turns the two GraphQL-style filter spellings into one
-// expression; giving both is an error.
+// ParseWhere turns a row filter into one expression. A filter is given
+// either typed (filter.Input) or as SQL WHERE text, never both; the errors
+// name FieldWhere and FieldWhereSQL, whatever an adapter calls them.
 func ParseWhere(in *filter.Input, sqlText string) (filter.Expr, error) {
 	switch {
 	case in != nil && sqlText != "":
-		return nil, apperr.Invalid("where", "give where or whereSql, not both")
+		return nil, apperr.Invalid(FieldWhere, "give where or whereSql, not both")
 	case in != nil:
 		e, err := filter.FromInput(in)
 		if err != nil {

@@ -641,3 +641,36 @@ func TestAnonymousFileWithParents(t *testing.T) {
 		}
 	})
 }
+
+// The rules of a saved generated file live in the feature: it names a
+// parent, and metadata is stored as JSON however it arrived.
+func TestSaveGeneratedRules(t *testing.T) {
+	for in, want := range map[string]string{`{"a":1}`: `{"a":1}`, `just text`: `"just text"`, `[1, 2]`: `[1, 2]`, "  ": "<nil>"} {
+		got := "<nil>"
+		if s := files.MetadataText(in); s != nil {
+			got = *s
+		}
+		if got != want {
+			t.Errorf("MetadataText(%q) = %s, want %s", in, got, want)
+		}
+	}
+	if s, err := files.MetadataOf(map[string]any{"k": []any{1.0, "x"}}); err != nil || *s != `{"k":[1,"x"]}` {
+		t.Errorf("MetadataOf: %v, %v", s, err)
+	}
+	if s, err := files.MetadataOf(nil); s != nil || err != nil {
+		t.Errorf("MetadataOf(nil): %v, %v", s, err)
+	}
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db, "mem://", 1<<20)
+		_, err := e.svc.SaveGenerated(context.Background(), e.alice, "g.csv", nil, nil, strings.NewReader("a\n1\n"))
+		var inv *apperr.InvalidError
+		if !errors.As(err, &inv) || inv.Field != files.FieldParents {
+			t.Fatalf("no parents: %v, want a %s error", err, files.FieldParents)
+		}
+		parent := e.upload(t, e.alice, "p.csv", "a\n1\n")
+		f, err := e.svc.SaveGenerated(context.Background(), e.alice, "g.csv", []string{parent.ID}, files.MetadataText("note"), strings.NewReader("a\n1\n"))
+		if err != nil || f.Origin != files.OriginGenerated || f.MetadataJSON == nil || *f.MetadataJSON != `"note"` {
+			t.Fatalf("saved %+v, %v", f, err)
+		}
+	})
+}

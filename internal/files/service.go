@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"github.com/cutline/cutline/internal/blobstore"
 	"github.com/cutline/cutline/internal/csvio"
 	"github.com/cutline/cutline/internal/database"
+	"github.com/cutline/cutline/internal/lineage"
 )
 
 // Service is the files feature. It is safe for concurrent use.
@@ -79,6 +81,18 @@ func NewService(db *database.DB, bucket *blob.Bucket, opts Options) *Service {
 // MaxFileSize is the configured size limit.
 func (s *Service) MaxFileSize() int64 { return s.maxSize }
 
+// The fields of the feature's input errors that adapters tell apart.
+const (
+	// FieldParents: a parent file is missing, deleted, someone else's or
+	// would close a cycle, or none was named where one is needed.
+	FieldParents = lineage.FieldParents
+	// FieldFile: the bytes are not CSV, or the upload was cut short.
+	FieldFile = "file"
+	// FieldWhere and FieldWhereSQL: the row filter, typed or as SQL text.
+	FieldWhere    = "where"
+	FieldWhereSQL = "whereSql"
+)
+
 // Limits on user tags.
 const (
 	MaxTags      = 50
@@ -123,7 +137,7 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 	if len(nf.ParentIDs) > 0 {
 		if nf.OwnerID == nil {
 			// Lineage belongs to an owner: a scratch file has none.
-			return nil, apperr.Invalid("parentIds", "a file without an owner cannot have parent files")
+			return nil, apperr.Invalid(FieldParents, "a file without an owner cannot have parent files")
 		}
 		// Validate before writing anything; the transaction checks again.
 		if err := s.checkParents(ctx, *nf.OwnerID, nf.ParentIDs); err != nil {
@@ -229,7 +243,7 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader) (stored
 	case analyzeErr != nil:
 		var notCSV *csvio.NotCSVError
 		if errors.As(analyzeErr, &notCSV) {
-			return fail(apperr.Invalid("file", "%s", notCSV.Error()))
+			return fail(apperr.Invalid(FieldFile, "%s", notCSV.Error()))
 		}
 		if copyErr == nil {
 			return fail(fmt.Errorf("analyse upload: %w", analyzeErr))
@@ -249,7 +263,7 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader) (stored
 		if errors.As(copyErr, &mbe) {
 			return fail(&apperr.TooLargeError{Limit: s.maxSize})
 		}
-		inv := apperr.Invalid("file", "the upload was interrupted: %v", copyErr)
+		inv := apperr.Invalid(FieldFile, "the upload was interrupted: %v", copyErr)
 		inv.Err = copyErr
 		return fail(inv)
 	}
@@ -314,6 +328,45 @@ func numberedName(base, ext string, used []string) string {
 	}
 }
 
+// SaveGenerated stores body as a GENERATED file of owner's that was made
+// from parents (at least one, each a live file of owner's) outside the
+// server, such as a cut a client made itself, with the lineage edges in
+// the same transaction.
+func (s *Service) SaveGenerated(ctx context.Context, owner int64, name string, parents []string, metadata *string, body io.Reader) (*File, error) {
+	if len(parents) == 0 {
+		return nil, apperr.Invalid(FieldParents, "name at least one parent file")
+	}
+	return s.Create(ctx, NewFile{OwnerID: &owner, Name: name, Origin: OriginGenerated, ParentIDs: parents, Metadata: metadata}, body)
+}
+
+// MetadataOf encodes metadata a client gave as a JSON value; nil is none.
+func MetadataOf(v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, apperr.Invalid("metadata", "not JSON: %v", err)
+	}
+	s := string(b)
+	return &s, nil
+}
+
+// MetadataText is what is stored for metadata a client sent as text: the
+// text when it is JSON (kept verbatim), otherwise that text as a JSON
+// string, so that what is stored always parses. Blank means none.
+func MetadataText(s string) *string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	if json.Valid([]byte(s)) {
+		return &s
+	}
+	b, _ := json.Marshal(s)
+	out := string(b)
+	return &out
+}
+
 // CleanName turns a client-supplied name into a display name: only the
 // last path element survives, control characters are dropped, and it is
 // never empty. A name is never used as a storage path.
@@ -371,7 +424,7 @@ func cleanTags(tags []string) ([]string, error) {
 func (s *Service) checkParents(ctx context.Context, owner int64, ids []string) error {
 	for _, id := range ids {
 		if _, ok := database.CanonicalID(id); !ok {
-			return apperr.Invalid("parentIds", "file %s not found", id)
+			return apperr.Invalid(FieldParents, "file %s not found", id)
 		}
 	}
 	want := database.CanonicalIDs(ids)
@@ -380,7 +433,7 @@ func (s *Service) checkParents(ctx context.Context, owner int64, ids []string) e
 		return fmt.Errorf("check parents: %w", err)
 	}
 	if n != len(want) {
-		return apperr.Invalid("parentIds", "a parent file was not found")
+		return apperr.Invalid(FieldParents, "a parent file was not found")
 	}
 	return nil
 }

@@ -394,7 +394,7 @@ func (r *run) copyFile(f File, nf files.NewFile, item string) (int64, error) {
 		r.sum.record("file", item, OutcomeFailed, "reading the source failed", cr.err.Error()+" (a later run retries it)")
 	case errors.Is(err, apperr.ErrTooLarge):
 		return 0, r.tombstone(nf, item, "larger than MAX_FILE_SIZE", err.Error())
-	case errors.As(err, &invalid) && invalid.Field == "file":
+	case errors.As(err, &invalid) && invalid.Field == files.FieldFile:
 		return 0, r.tombstone(nf, item, "rejected by the CSV reader", invalid.Reason)
 	default:
 		r.sum.record("file", item, OutcomeFailed, "could not store the file", err.Error()+" (a later run retries it)")

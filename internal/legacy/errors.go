@@ -12,6 +12,7 @@ import (
 
 	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/auth"
+	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/filter"
 	"github.com/cutline/cutline/internal/requestid"
 )
@@ -134,10 +135,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ep endpoint, err 
 				field = "non_field_errors"
 			}
 			writeJSON(w, http.StatusBadRequest, map[string][]string{field: {drfReason(inv.Reason)}})
-		case ep == epSave && inv.Field == "parentIds":
+		case ep == epSave && inv.Field == files.FieldParents:
 			// The original was deleted between the check and the commit.
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": msgOriginalMissing})
-		case inv.Field == "file":
+		case inv.Field == files.FieldFile:
 			// The upload pipeline's verdict on the bytes: not CSV, or cut short.
 			writeJSON(w, http.StatusBadRequest, map[string]string{
 				"error": readCSVPrefix + strings.TrimPrefix(inv.Reason, notCSVPrefix),

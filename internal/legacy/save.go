@@ -2,7 +2,6 @@ package legacy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -184,31 +183,13 @@ func (h *Handler) checkSave(ctx context.Context, caller *auth.Caller, form *save
 	if err != nil {
 		return nil, nil, err
 	}
-	return parent, metadataJSON(form.metadata), nil
-}
-
-// metadataJSON is what is stored as the file's metadata: the client's text
-// when it is JSON (the list page JSON.parses it back), otherwise that text
-// as a JSON string, so what is stored always parses. Empty means none.
-func metadataJSON(s string) *string {
-	if strings.TrimSpace(s) == "" {
-		return nil
-	}
-	if json.Valid([]byte(s)) {
-		return &s
-	}
-	b, _ := json.Marshal(s)
-	out := string(b)
-	return &out
+	return parent, files.MetadataText(form.metadata), nil
 }
 
 // finishSave stores the file; the lineage edge is committed with it.
 func (h *Handler) finishSave(w http.ResponseWriter, r *http.Request, caller *auth.Caller, form *saveForm,
 	parent *files.File, meta *string, content io.Reader, body *boundedBody) error {
-	f, err := h.Files.Create(r.Context(), files.NewFile{
-		OwnerID: &caller.UserID, Name: form.name(), Origin: files.OriginGenerated,
-		Metadata: meta, ParentIDs: []string{parent.ID},
-	}, content)
+	f, err := h.Files.SaveGenerated(r.Context(), caller.UserID, form.name(), []string{parent.ID}, meta, content)
 	if err != nil {
 		if body.hit {
 			return h.tooLarge()

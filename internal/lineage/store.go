@@ -25,6 +25,10 @@ type Store struct {
 // NewStore returns the lineage store over db.
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
+// FieldParents is the field of the errors that refuse a parent: missing,
+// someone else's, deleted, or closing a cycle.
+const FieldParents = "parentIds"
+
 // lockClass keeps the locks AddEdges takes apart from other users of
 // locks (database.DB.Lock).
 const lockClass = 0x6c696e65 // "line"
@@ -63,10 +67,10 @@ func (st *Store) AddEdges(ctx context.Context, q bun.IDB, ownerID int64, childID
 	for _, id := range parentIDs {
 		n, ok := database.CanonicalID(id)
 		if !ok {
-			return apperr.Invalid("parentIds", "file %s not found", id)
+			return apperr.Invalid(FieldParents, "file %s not found", id)
 		}
 		if n == child {
-			return apperr.Invalid("parentIds", "file %s is the file itself: linking it would create a cycle", id)
+			return apperr.Invalid(FieldParents, "file %s is the file itself: linking it would create a cycle", id)
 		}
 		if _, dup := given[n]; !dup {
 			given[n] = id
@@ -102,7 +106,7 @@ func (st *Store) AddEdges(ctx context.Context, q bun.IDB, ownerID int64, childID
 	}
 	for _, p := range parents {
 		if !usable[p] {
-			return apperr.Invalid("parentIds", "file %s not found", given[p])
+			return apperr.Invalid(FieldParents, "file %s not found", given[p])
 		}
 	}
 
@@ -126,7 +130,7 @@ SELECT id FROM down WHERE `+cond, child, arg).Scan(ctx, &hits); err != nil {
 		}
 		for _, p := range parents {
 			if found[p] {
-				return apperr.Invalid("parentIds", "file %s is derived from this file: linking it would create a cycle", given[p])
+				return apperr.Invalid(FieldParents, "file %s is derived from this file: linking it would create a cycle", given[p])
 			}
 		}
 	}
