@@ -74,28 +74,30 @@ type ComplexityRoot struct {
 	}
 
 	File struct {
-		Children    func(childComplexity int) int
-		Columns     func(childComplexity int) int
-		ContentType func(childComplexity int) int
-		CreatedAt   func(childComplexity int) int
-		Deleted     func(childComplexity int) int
-		Delimiter   func(childComplexity int) int
-		Derivation  func(childComplexity int) int
-		DownloadURL func(childComplexity int) int
-		Encoding    func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Lineage     func(childComplexity int, direction *lineage.Direction, depth *int, limit *int) int
-		Metadata    func(childComplexity int) int
-		Name        func(childComplexity int) int
-		Origin      func(childComplexity int) int
-		Owner       func(childComplexity int) int
-		Parents     func(childComplexity int) int
-		RowCount    func(childComplexity int) int
-		Rows        func(childComplexity int, first *int, after *string, columns []string, where *filter.Input, whereSQL *string) int
-		SHA256      func(childComplexity int) int
-		Size        func(childComplexity int) int
-		SystemTags  func(childComplexity int) int
-		UserTags    func(childComplexity int) int
+		Children           func(childComplexity int) int
+		ChildrenConnection func(childComplexity int, first *int, after *string) int
+		Columns            func(childComplexity int) int
+		ContentType        func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		Deleted            func(childComplexity int) int
+		Delimiter          func(childComplexity int) int
+		Derivation         func(childComplexity int) int
+		DownloadURL        func(childComplexity int) int
+		Encoding           func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Lineage            func(childComplexity int, direction *lineage.Direction, depth *int, limit *int) int
+		Metadata           func(childComplexity int) int
+		Name               func(childComplexity int) int
+		Origin             func(childComplexity int) int
+		Owner              func(childComplexity int) int
+		Parents            func(childComplexity int) int
+		ParentsConnection  func(childComplexity int, first *int, after *string) int
+		RowCount           func(childComplexity int) int
+		Rows               func(childComplexity int, first *int, after *string, columns []string, where *filter.Input, whereSQL *string) int
+		SHA256             func(childComplexity int) int
+		Size               func(childComplexity int) int
+		SystemTags         func(childComplexity int) int
+		UserTags           func(childComplexity int) int
 	}
 
 	FileConnection struct {
@@ -210,6 +212,8 @@ type FileResolver interface {
 	Rows(ctx context.Context, obj *model.File, first *int, after *string, columns []string, where *filter.Input, whereSQL *string) (*model.RowConnection, error)
 	Parents(ctx context.Context, objs []*model.File) ([][]*model.File, error)
 	Children(ctx context.Context, objs []*model.File) ([][]*model.File, error)
+	ParentsConnection(ctx context.Context, objs []*model.File, first *int, after *string) ([]*model.FileConnection, error)
+	ChildrenConnection(ctx context.Context, objs []*model.File, first *int, after *string) ([]*model.FileConnection, error)
 	Lineage(ctx context.Context, obj *model.File, direction *lineage.Direction, depth *int, limit *int) (*model.LineageGraph, error)
 	Derivation(ctx context.Context, obj *model.File) (*files.Derivation, error)
 	DownloadURL(ctx context.Context, obj *model.File) (string, error)
@@ -368,6 +372,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.File.Children(childComplexity), true
+	case "File.childrenConnection":
+		if e.ComplexityRoot.File.ChildrenConnection == nil {
+			break
+		}
+
+		args, err := ec.field_File_childrenConnection_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.File.ChildrenConnection(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "File.columns":
 		if e.ComplexityRoot.File.Columns == nil {
 			break
@@ -463,6 +478,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.File.Parents(childComplexity), true
+	case "File.parentsConnection":
+		if e.ComplexityRoot.File.ParentsConnection == nil {
+			break
+		}
+
+		args, err := ec.field_File_parentsConnection_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.File.ParentsConnection(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "File.rowCount":
 		if e.ComplexityRoot.File.RowCount == nil {
 			break
@@ -1164,10 +1190,30 @@ type File implements Node {
     "Keep only the rows that match this SQL WHERE expression, e.g. age >= 30 AND city IN ('NYC', 'LA')."
     whereSql: String
   ): RowConnection!
-  "Files this one was derived from."
+  "Files this one was derived from, oldest edge first. parentsConnection pages through the same list."
   parents: [File!]!
-  "Files derived from this one."
+  "Files derived from this one, oldest edge first. childrenConnection pages through the same list."
   children: [File!]!
+  """
+  The files of parents, a page at a time, the Relay way: the same files in the same order,
+  with totalCount for all of them.
+  """
+  parentsConnection(
+    "How many files to return after the cursor, 1-500 (default 20)."
+    first: Int
+    "The endCursor of the previous page of this file's parents, to continue after it."
+    after: String
+  ): FileConnection!
+  """
+  The files of children, a page at a time, the Relay way: the same files in the same order,
+  with totalCount for all of them.
+  """
+  childrenConnection(
+    "How many files to return after the cursor, 1-500 (default 20)."
+    first: Int
+    "The endCursor of the previous page of this file's children, to continue after it."
+    after: String
+  ): FileConnection!
   "The lineage graph around this file, as Query.lineage gives it."
   lineage(
     "Which way to walk from this file."
@@ -1249,7 +1295,7 @@ type FileConnection {
   edges: [FileEdge!]!
   "Whether there are more files, and the cursors of this page."
   pageInfo: PageInfo!
-  "How many files match the filter."
+  "How many files there are in all pages: that match the filter, or that are the file's parents or children."
   totalCount: Int!
 }
 
@@ -1697,6 +1743,10 @@ func (ec *executionContext) childFields_File(ctx context.Context, field graphql.
 		return ec.fieldContext_File_parents(ctx, field)
 	case "children":
 		return ec.fieldContext_File_children(ctx, field)
+	case "parentsConnection":
+		return ec.fieldContext_File_parentsConnection(ctx, field)
+	case "childrenConnection":
+		return ec.fieldContext_File_childrenConnection(ctx, field)
 	case "lineage":
 		return ec.fieldContext_File_lineage(ctx, field)
 	case "derivation":
@@ -1959,6 +2009,28 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_File_childrenConnection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_File_lineage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1986,6 +2058,28 @@ func (ec *executionContext) field_File_lineage_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["limit"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_File_parentsConnection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -3431,6 +3525,140 @@ func (ec *executionContext) resolveBatch_File_children(ctx context.Context, fiel
 		results,
 		err,
 		"File.children",
+	)
+}
+
+func (ec *executionContext) _File_parentsConnection(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_File_parentsConnection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.resolveBatch_File_parentsConnection(ctx, field, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FileConnection) graphql.Marshaler {
+			return ec.marshalNFileConnection2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFileConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_File_parentsConnection(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "File",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FileConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_File_parentsConnection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+func (ec *executionContext) resolveBatch_File_parentsConnection(ctx context.Context, field graphql.CollectedField, obj *model.File) (any, error) {
+	resolver := ec.Resolvers.File()
+	fc := graphql.GetFieldContext(ctx)
+	if batch, ok := graphql.BatchParentsFor[*model.File](ctx, "File"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.ParentsConnection(ctx, batch.Parents, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		})
+		return graphql.ResolveBatchGroupResult[*model.FileConnection](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"File.parentsConnection",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.ParentsConnection(ctx, []*model.File{obj}, fc.Args["first"].(*int), fc.Args["after"].(*string))
+	return graphql.ResolveBatchSingleResult[*model.FileConnection](
+		ctx,
+		results,
+		err,
+		"File.parentsConnection",
+	)
+}
+
+func (ec *executionContext) _File_childrenConnection(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_File_childrenConnection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.resolveBatch_File_childrenConnection(ctx, field, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FileConnection) graphql.Marshaler {
+			return ec.marshalNFileConnection2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFileConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_File_childrenConnection(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "File",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FileConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_File_childrenConnection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+func (ec *executionContext) resolveBatch_File_childrenConnection(ctx context.Context, field graphql.CollectedField, obj *model.File) (any, error) {
+	resolver := ec.Resolvers.File()
+	fc := graphql.GetFieldContext(ctx)
+	if batch, ok := graphql.BatchParentsFor[*model.File](ctx, "File"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.ChildrenConnection(ctx, batch.Parents, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		})
+		return graphql.ResolveBatchGroupResult[*model.FileConnection](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"File.childrenConnection",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.ChildrenConnection(ctx, []*model.File{obj}, fc.Args["first"].(*int), fc.Args["after"].(*string))
+	return graphql.ResolveBatchSingleResult[*model.FileConnection](
+		ctx,
+		results,
+		err,
+		"File.childrenConnection",
 	)
 }
 
@@ -7096,6 +7324,18 @@ func (ec *executionContext) _File(ctx context.Context, sel ast.SelectionSet, obj
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._File_children(ctx, field, obj)
+				})
+		case "parentsConnection":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._File_parentsConnection(ctx, field, obj)
+				})
+		case "childrenConnection":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._File_childrenConnection(ctx, field, obj)
 				})
 		case "lineage":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,

@@ -67,6 +67,12 @@ type requestCache struct {
 	users map[int64]*auth.User
 	files map[string]*model.File
 	adj   map[string][]string // kind + "/" + id
+	// pages holds, for each file of a listing, the ids of its page, so that
+	// what one file's fields load is loaded for the whole page (siblings).
+	pages map[string][]string
+	// fill is held while lineage neighbours load: gqlgen resolves sibling
+	// files at once, and the first loads for all of them.
+	fill sync.Mutex
 }
 
 // newRequestCache returns an empty cache; its maps are made on first write,
@@ -147,10 +153,12 @@ func (r *fileResolver) neighbours(ctx context.Context, objs []*model.File, kind 
 		return nil, err
 	}
 	rc := cacheFrom(ctx)
+	rc.fill.Lock()
+	defer rc.fill.Unlock()
 	var missing []string
-	for _, f := range objs {
-		if _, ok := rc.adjacent(kind, f.ID); !ok {
-			missing = append(missing, f.ID)
+	for _, id := range rc.withSiblings(objs) {
+		if _, ok := rc.adjacent(kind, id); !ok {
+			missing = append(missing, id)
 		}
 	}
 	if len(missing) > 0 {
@@ -307,7 +315,7 @@ func (r *Resolver) fileConnection(ctx context.Context, owner int64, first *int, 
 		if err != nil {
 			return nil, err
 		}
-		return connection(owner, o.Filter, want, p, model.WholeFile), nil
+		return cacheFrom(ctx).listed(connection(owner, o.Filter, want, p, model.WholeFile)), nil
 	}
 	p, err := r.Files.ListSummaries(ctx, owner, o)
 	if err != nil {
@@ -318,7 +326,7 @@ func (r *Resolver) fileConnection(ctx context.Context, owner int64, first *int, 
 		ids[i] = f.ID
 	}
 	rest := model.NewRest(func() (map[string]*files.File, error) { return r.Files.GetMany(ctx, owner, ids) })
-	return connection(owner, o.Filter, want, p, func(s *files.Summary) *model.File { return model.SummaryFile(s, rest) }), nil
+	return cacheFrom(ctx).listed(connection(owner, o.Filter, want, p, func(s *files.Summary) *model.File { return model.SummaryFile(s, rest) })), nil
 }
 
 // connection is a page of a listing as a FileConnection.

@@ -103,6 +103,14 @@ func (r *fileResolver) Children(ctx context.Context, objs []*model.File) ([][]*m
 	return r.neighbours(ctx, objs, "children")
 }
 
+func (r *fileResolver) ParentsConnection(ctx context.Context, objs []*model.File, first *int, after *string) ([]*model.FileConnection, error) {
+	return r.neighbourConnections(ctx, objs, "parents", first, after)
+}
+
+func (r *fileResolver) ChildrenConnection(ctx context.Context, objs []*model.File, first *int, after *string) ([]*model.FileConnection, error) {
+	return r.neighbourConnections(ctx, objs, "children", first, after)
+}
+
 func (r *fileResolver) Lineage(ctx context.Context, obj *model.File, direction *lineage.Direction, depth *int, limit *int) (*model.LineageGraph, error) {
 	return r.lineageGraph(ctx, obj.ID, direction, depth, limit)
 }
@@ -123,6 +131,9 @@ func (r *fileResolver) DownloadURL(ctx context.Context, obj *model.File) (string
 }
 
 func (r *fileConnectionResolver) TotalCount(ctx context.Context, obj *model.FileConnection) (int, error) {
+	if obj.Total != nil {
+		return *obj.Total, nil
+	}
 	return r.Files.Count(ctx, obj.OwnerID, obj.Filter)
 }
 

@@ -39,6 +39,9 @@ type FileConnection struct {
 	// OwnerID and Filter let totalCount count lazily.
 	OwnerID int64
 	Filter  files.Filter
+	// Total is the count when it is known already (a file's parents or
+	// children); nil leaves totalCount to count.
+	Total *int
 }
 
 // Node is what node(id:) and nodes(ids:) answer: a *File or an
