@@ -14,6 +14,7 @@ import (
 )
 
 func TestHealthAndPlayground(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/playground": 200} {
@@ -62,6 +63,7 @@ func TestReadyzFailsWithoutDatabase(t *testing.T) {
 }
 
 func TestAccountStory(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		reg := s.register(t, "ada")
@@ -123,6 +125,7 @@ func TestAccountStory(t *testing.T) {
 }
 
 func TestFilesOverGraphQL(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		ada := s.register(t, "ada").AccessToken
@@ -275,6 +278,7 @@ func TestFilesOverGraphQL(t *testing.T) {
 }
 
 func TestUploadLimits(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, func(c *config.Config) { c.MaxFileSize = 100 })
 		tok := s.register(t, "ada").AccessToken
@@ -356,6 +360,7 @@ func TestQueryLimits(t *testing.T) {
 // Nesting children costs a fixed number of statements per level, however
 // many files each level holds.
 func TestNestedLineageQueriesAreBatched(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		tok := s.register(t, "ada").AccessToken

@@ -42,6 +42,7 @@ func upperKeys(t *testing.T, doc string) []string {
 // TestJSONKeysAreLowerCamelCase: what /api/v1 answers is named like the
 // GraphQL API, columns included.
 func TestJSONKeysAreLowerCamelCase(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		ada := s.register(t, "ada").AccessToken
@@ -75,6 +76,7 @@ func TestJSONKeysAreLowerCamelCase(t *testing.T) {
 // with the field that holds it, over GraphQL (extensions.field) and REST
 // (field), and the message names it once.
 func TestErrorsNameTheirField(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		ada := s.register(t, "ada").AccessToken

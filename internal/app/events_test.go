@@ -97,6 +97,7 @@ const eventsQuery = `subscription { fileEvents { type file { id name userTags } 
 // No event for work that was rolled back, nor for anyone else's files: the
 // first event the subscriber sees is the marker committed after them.
 func TestFileEventsOnlyCommittedAndOwn(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := eventsServer(t, db)
 		ada, bob := s.register(t, "ada").AccessToken, s.register(t, "bob").AccessToken
@@ -142,6 +143,7 @@ func TestFileEventsNeedAuthentication(t *testing.T) {
 // lineageOf narrows the stream to the files connected to one file, and
 // follows files derived later.
 func TestFileEventsLineageOf(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := eventsServer(t, db)
 		ada, bob := s.register(t, "ada").AccessToken, s.register(t, "bob").AccessToken
@@ -364,6 +366,7 @@ func dialSmallBuffer(t *testing.T, s *server, tok string) *wsClient {
 // Each event is answered afresh: what a subscription read for one event
 // (here the children of a file) is not served again, stale, for the next.
 func TestFileEventsReadEachEventAfresh(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := eventsServer(t, db)
 		ada := s.register(t, "ada").AccessToken

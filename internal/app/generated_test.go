@@ -11,6 +11,7 @@ import (
 // saveGeneratedFile stores a client-side cut with edges to its parents,
 // and refuses parents that are not the caller's, leaving nothing behind.
 func TestSaveGeneratedFile(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		ada := s.register(t, "ada").AccessToken

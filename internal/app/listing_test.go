@@ -26,6 +26,7 @@ func parentAndChild(t *testing.T, s *server) (token, parent string) {
 // when the query asks for them; however it asks (fragments, @include),
 // what it asks for must be there.
 func TestListingReadsWhatTheQueryAsks(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		ada, _ := parentAndChild(t, s)
@@ -109,6 +110,7 @@ func TestListingReadsWhatTheQueryAsks(t *testing.T) {
 // metadata unless the query asks for them somewhere under it; wherever it
 // asks, what it asks for must be there.
 func TestLineageReadsWhatTheQueryAsks(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		ada, src := parentAndChild(t, s)

@@ -118,6 +118,7 @@ func (c *openAPIClient) request(method, path, token, contentType string, body []
 // successes and its usual failures and validates each request and answer
 // against the OpenAPI document the server serves.
 func TestRESTAnswersMatchOpenAPI(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		c := newOpenAPIClient(t, s)

@@ -16,6 +16,7 @@ import (
 // API already returns (a File's UUID, a User's number) and answer null for
 // anything that is not the caller's, exactly like an id that does not exist.
 func TestNodeFetchesByTodaysIDs(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		ada, bob := s.register(t, "ada"), s.register(t, "bob")

@@ -32,6 +32,7 @@ func (s *server) call(t *testing.T, method, path, token, contentType string, bod
 }
 
 func TestRESTCutLineageAndMultipartUpload(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		ada := s.register(t, "ada").AccessToken

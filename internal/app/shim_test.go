@@ -15,6 +15,7 @@ import (
 
 // The shim and GraphQL are two doors to the same files.
 func TestShimAndGraphQLShareFiles(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		gqlToken := s.register(t, "ada").AccessToken

@@ -105,6 +105,7 @@ func (w *wsClient) next(timeout time.Duration) (string, error) {
 }
 
 func TestFileEventsSubscription(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, nil)
 		ada := s.register(t, "ada").AccessToken

@@ -14,6 +14,7 @@ import (
 )
 
 func TestImportUser(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		ctx := context.Background()

@@ -18,6 +18,7 @@ import (
 )
 
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, clk := newTestService(t, db, nil)
 		ctx := context.Background()
@@ -106,6 +107,7 @@ func TestLoginUnknownUserCostsAHash(t *testing.T) {
 }
 
 func TestLoginRateLimit(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, clk := newTestService(t, db, func(c *Config) { c.LoginFailureLimit = 3 })
 		ctx := context.Background()

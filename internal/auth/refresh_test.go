@@ -38,6 +38,7 @@ func wantRefreshFails(t *testing.T, s *Service, token string) {
 
 // register -> login -> refresh -> reuse detection -> logout, rotating class.
 func TestRotatingStory(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, clk := newTestService(t, db, nil)
 		ctx := context.Background()
@@ -82,6 +83,7 @@ func TestRotatingStory(t *testing.T) {
 // The old frontend keeps presenting its login refresh token: it must keep
 // working after rotation, and die with the family on logout.
 func TestLegacyTokens(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		ctx := context.Background()
@@ -106,6 +108,7 @@ func TestLegacyTokens(t *testing.T) {
 }
 
 func TestRefreshExpiry(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, clk := newTestService(t, db, func(c *Config) { c.RefreshTTL = time.Hour; c.AccessTTL = 5 * time.Minute })
 		mustRegister(t, s, "expiring", "right password")
@@ -134,6 +137,7 @@ func TestRefreshExpiry(t *testing.T) {
 }
 
 func TestRefreshRejectsGarbage(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		mustRegister(t, s, "garbage", "right password")
@@ -158,6 +162,7 @@ func TestRefreshRejectsGarbage(t *testing.T) {
 
 // Two concurrent uses of one rotating token cannot both succeed.
 func TestConcurrentRotatingRefresh(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		mustRegister(t, s, "racer", "right password")
@@ -197,6 +202,7 @@ func TestConcurrentRotatingRefresh(t *testing.T) {
 }
 
 func TestSweepExpired(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, clk := newTestService(t, db, func(c *Config) { c.RefreshTTL = time.Hour })
 		ctx := context.Background()
@@ -227,6 +233,7 @@ func TestSweepExpired(t *testing.T) {
 // A logout racing refreshes of the same family must win for good: no token
 // handed out by a concurrent refresh may outlive it.
 func TestLogoutRacesRefresh(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		mustRegister(t, s, "racy", "right password")

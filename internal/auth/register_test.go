@@ -13,6 +13,7 @@ import (
 )
 
 func TestRegisterValidation(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		const pw = "correct horse"
@@ -83,6 +84,7 @@ func TestRegisterValidation(t *testing.T) {
 }
 
 func TestRegisterStoresUser(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, clk := newTestService(t, db, nil)
 		u, err := s.Register(context.Background(), RegisterInput{Username: "Carol", Email: ptr("Carol@Example.com"), Password: "long enough"})
@@ -107,6 +109,7 @@ func TestRegisterStoresUser(t *testing.T) {
 }
 
 func TestRegisterDuplicates(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		ctx := context.Background()
@@ -139,6 +142,7 @@ func TestRegisterDuplicates(t *testing.T) {
 // The unique index is the real guarantee: a duplicate that slips past the
 // pre-check must still come back as an InvalidError on the right field.
 func TestUniqueViolationMapping(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		ctx := context.Background()
@@ -171,6 +175,7 @@ func TestUniqueViolationMapping(t *testing.T) {
 // Concurrent registrations of one name: one wins, the rest get the same
 // InvalidError whether the pre-check or the unique index caught them.
 func TestRegisterRace(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s, _ := newTestService(t, db, nil)
 		const n = 8

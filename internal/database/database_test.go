@@ -14,6 +14,7 @@ import (
 )
 
 func TestMigrateIsIdempotent(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		applied, err := database.Migrate(context.Background(), db)
 		if err != nil {

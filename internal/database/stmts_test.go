@@ -16,6 +16,7 @@ import (
 // both dialects (SQLite compares them as text), and so must every other
 // kind of argument.
 func TestStmtsBindsLikeBunWrites(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		at := time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC)
@@ -54,6 +55,7 @@ func TestStmtsBindsLikeBunWrites(t *testing.T) {
 
 // Past its bound the cache stops growing and queries still answer.
 func TestStmtsBeyondTheBound(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		st := db.Prepared()
 		defer st.Close()
@@ -102,6 +104,7 @@ func queryNames(t *testing.T, st *database.Stmts, query string, args ...any) []s
 
 // Hooks see every query, with its text and its error, like bun's own.
 func TestStmtsHooks(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		st := db.Prepared()
 		if db.Prepared() != st {

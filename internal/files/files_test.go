@@ -95,6 +95,7 @@ func fileCount(t *testing.T, db *database.DB) int {
 }
 
 func TestUploadUnderstandsFile(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		f := e.upload(t, e.alice, "people.csv", "name;age;joined\nAda;36;2024-01-02\nBob;;2023-05-06\n", "team")
@@ -119,6 +120,7 @@ func TestUploadUnderstandsFile(t *testing.T) {
 }
 
 func TestUniqueNames(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		var names []string
@@ -134,6 +136,7 @@ func TestUniqueNames(t *testing.T) {
 }
 
 func TestRejectedUploadsLeaveNothing(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 64)
 		cases := []struct {
@@ -183,6 +186,7 @@ func (f *failingReader) Read(p []byte) (int, error) {
 }
 
 func TestFailuresMidwayLeaveNothing(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		body := "id,v\n" + strings.Repeat("1,abc\n", 10000)
 		t.Run("client drops", func(t *testing.T) {
@@ -261,6 +265,7 @@ func TestFailuresMidwayLeaveNothing(t *testing.T) {
 }
 
 func TestOtherUsersFilesDoNotExist(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		f := e.upload(t, e.alice, "a.csv", "a\n1\n")
@@ -288,6 +293,7 @@ func TestOtherUsersFilesDoNotExist(t *testing.T) {
 }
 
 func TestListPagingAndOrder(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		ctx := context.Background()
@@ -348,6 +354,7 @@ func TestListPagingAndOrder(t *testing.T) {
 }
 
 func TestTagsAndDelete(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		ctx := context.Background()
@@ -390,6 +397,7 @@ func TestTagsAndDelete(t *testing.T) {
 }
 
 func TestRowsCutAndDerive(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		ctx := context.Background()
@@ -458,6 +466,7 @@ func TestRowsCutAndDerive(t *testing.T) {
 }
 
 func TestSweepRemovesOrphansAndExpired(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		ctx := context.Background()
@@ -592,6 +601,7 @@ func TestLightListing(t *testing.T) {
 // A tag filter has one condition per tag, so its SQL text depends on the
 // client: such listings must not fill the prepared-statement cache.
 func TestTagListingsPrepareNothing(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		ctx := context.Background()
@@ -623,6 +633,7 @@ func TestTagListingsPrepareNothing(t *testing.T) {
 // An anonymous scratch file has no lineage: asking for parents is bad
 // input, answered before anything is written, not a crash.
 func TestAnonymousFileWithParents(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		parent := e.upload(t, e.alice, "p.csv", "a\n1\n")

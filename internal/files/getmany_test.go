@@ -12,6 +12,7 @@ import (
 )
 
 func TestGetMany(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
 		ctx := context.Background()

@@ -593,6 +593,7 @@ func TestImportDryRun(t *testing.T) {
 // TestImportUsernameTaken: an account made here under an old username is
 // somebody else's; the old account and its files are reported, not merged.
 func TestImportUsernameTaken(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		tg := newTarget(t, db)
 		ctx := context.Background()

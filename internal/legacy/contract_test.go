@@ -16,6 +16,7 @@ import (
 // TestContract checks every row of the endpoint table of LEGACY_API.md:
 // the success answer and each listed error, against golden files.
 func TestContract(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		ctx := context.Background()
@@ -265,6 +266,7 @@ const missingID = "00000000-0000-4000-8000-000000000000"
 // TestSizeLimit uploads one byte more than the real default limit (10 MiB)
 // to every upload endpoint, and checks the old wording.
 func TestSizeLimit(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		u := e.newUser(t, "alice")
@@ -302,6 +304,7 @@ func TestSizeMessage(t *testing.T) {
 // TestFetchDecodes shows that #10's content is UTF-8 text whatever the
 // file's encoding, and that JSON escaping holds for awkward characters.
 func TestFetchDecodes(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		u := e.newUser(t, "alice")
@@ -323,6 +326,7 @@ func TestFetchDecodes(t *testing.T) {
 
 // TestDownloadNames checks #6 with names that need escaping in the URL.
 func TestDownloadNames(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		u := e.newUser(t, "alice")
@@ -340,6 +344,7 @@ func TestDownloadNames(t *testing.T) {
 // TestStorageFailure: a failing bucket is a generic 500 in the legacy
 // shape (#4's own wording), never a stack trace or a half-sent answer.
 func TestStorageFailure(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		u := e.newUser(t, "alice")
@@ -365,6 +370,7 @@ func TestStorageFailure(t *testing.T) {
 // TestLoginEdges: the auth package's login limiter answers like DRF's
 // throttle, and odd input is a 401 or a 400, never a 500.
 func TestLoginEdges(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		e.newUser(t, "alice")

@@ -18,6 +18,7 @@ import (
 // TestFlowAnonymousCutter is the "CSV cutter" page: upload with #2, pick
 // columns and clauses, download the cut with #3, all without an account.
 func TestFlowAnonymousCutter(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		r := e.postMultipart(t, "/api/list_cutter/csv_cutter/", "", fileField("people.csv", csvFile)).want(t, http.StatusOK)
@@ -67,6 +68,7 @@ func TestFlowAnonymousCutter(t *testing.T) {
 // slash), #3 with the handle and no token, then #8 sent without a token
 // first, which must give 401 so the app refreshes and retries.
 func TestFlowCutterPlus(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		u := e.newUser(t, "alice")
@@ -140,6 +142,7 @@ func TestFlowCutterPlus(t *testing.T) {
 // token, #9 and #7 by id. It also shows that shim uploads are the same files
 // the GraphQL layer lists (Files.List).
 func TestFlowManageFiles(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		ctx := context.Background()
@@ -213,6 +216,7 @@ func TestFlowManageFiles(t *testing.T) {
 // TestFlowLineage is the "Lineage" page: #5 to choose a file, #11 for the
 // graph of everything connected to it.
 func TestFlowLineage(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		u := e.newUser(t, "alice")
@@ -288,6 +292,7 @@ func TestFlowLineage(t *testing.T) {
 // doing so with that same refresh token, many times over (legacy tokens
 // survive rotation).
 func TestRefreshDance(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		u := e.newUser(t, "alice")

@@ -13,6 +13,7 @@ import (
 // trailing slash: the right method must reach the handler (no redirect, no
 // mux 404), a wrong one must get DRF's 405 with Allow.
 func TestRoutes(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		id := missingID

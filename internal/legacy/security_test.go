@@ -20,6 +20,7 @@ import (
 // TestForeignFiles: another user's file id (or name) is answered like a
 // missing one on every endpoint, and changes nothing.
 func TestForeignFiles(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		ctx := context.Background()
@@ -70,6 +71,7 @@ func TestForeignFiles(t *testing.T) {
 // altered, foreign-purpose and expired ones are 404s, and no server path
 // can be named.
 func TestHandles(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		alice, bob := e.newUser(t, "alice"), e.newUser(t, "bob")
@@ -145,6 +147,7 @@ func TestHandles(t *testing.T) {
 // become paths, in the bucket or on disk, and odd names never reach a query
 // as something else.
 func TestPathLikeNames(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db)
 		ctx := context.Background()
@@ -270,6 +273,7 @@ func TestSaveValidatesFirst(t *testing.T) {
 // TestThrottle: past the budget a client gets DRF's 429 with Retry-After,
 // other clients do not, and the bucket refills with time.
 func TestThrottle(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, withRate(3))
 		for i := 0; i < 3; i++ {

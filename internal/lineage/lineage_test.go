@@ -77,6 +77,7 @@ func runCases(t *testing.T, f *fixture, svc *Service, cases []walkCase) {
 }
 
 func TestGraphChain(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("a", "b", "c", "d", "e")
@@ -102,6 +103,7 @@ func TestGraphChain(t *testing.T) {
 }
 
 func TestGraphDiamondAndShortestDistance(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("a", "b", "c", "d", "e", "x")
@@ -118,6 +120,7 @@ func TestGraphDiamondAndShortestDistance(t *testing.T) {
 }
 
 func TestGraphCrossEdgeWithBoth(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("p", "r", "c")
@@ -130,6 +133,7 @@ func TestGraphCrossEdgeWithBoth(t *testing.T) {
 }
 
 func TestGraphLimitCutsByID(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		// Ids grow in creation order. The walk meets level 2 through pa (the
@@ -154,6 +158,7 @@ func TestGraphLimitCutsByID(t *testing.T) {
 }
 
 func TestGraphClampedByServiceMaxima(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("a", "b", "c", "d")
@@ -170,6 +175,7 @@ func TestGraphClampedByServiceMaxima(t *testing.T) {
 }
 
 func TestGraphTombstones(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("a", "b", "c")
@@ -205,6 +211,7 @@ func TestGraphTombstones(t *testing.T) {
 }
 
 func TestGraphTerminatesOnCycle(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("a", "b", "c", "d")
@@ -222,6 +229,7 @@ func TestGraphTerminatesOnCycle(t *testing.T) {
 }
 
 func TestGraphErrors(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("mine")
@@ -256,6 +264,7 @@ func TestGraphErrors(t *testing.T) {
 }
 
 func TestGraphIgnoresForeignFilesOnEdges(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("a", "b")
@@ -274,6 +283,7 @@ func TestGraphIgnoresForeignFilesOnEdges(t *testing.T) {
 }
 
 func TestConnected(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("gp", "p", "me", "sib", "kid", "other")
@@ -294,6 +304,7 @@ func TestConnected(t *testing.T) {
 }
 
 func TestEdgeFieldsAndOrder(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("a", "b")
@@ -314,6 +325,7 @@ func TestEdgeFieldsAndOrder(t *testing.T) {
 }
 
 func TestAddEdges(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("a", "b", "c", "gone", "child")
@@ -382,6 +394,7 @@ func TestAddEdges(t *testing.T) {
 }
 
 func TestParentsChildrenBatch(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.files("p1", "p2", "p3")
@@ -482,6 +495,7 @@ func TestParentsChildrenBatch(t *testing.T) {
 // row cap runs out among the revisits must notice it did not see enough and
 // walk again (runCases includes a depth walk with the smallest cap).
 func TestGraphRevisits(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		for i := range 10 {
@@ -536,6 +550,7 @@ func TestGraphRevisits(t *testing.T) {
 // lock and runs the same cycle check as the one inside a new file's
 // transaction (Store.AddEdges), on PostgreSQL where writers run at once.
 func TestImportRacingAddEdgesMakesNoCycle(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		svc := NewService(db, 100, 1000)
