@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -27,6 +28,26 @@ type server struct {
 	*httptest.Server
 	app     *app.App
 	queries atomic.Int64
+	// logs holds what the server logged.
+	logs *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 type countHook struct{ n *atomic.Int64 }
@@ -55,13 +76,18 @@ func newServerTB(t testing.TB, db *database.DB, edit func(*config.Config)) *serv
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bucket.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &syncBuffer{}
+	var sink io.Writer = logs
+	if _, bench := t.(*testing.B); bench {
+		sink = io.Discard // benchmarks read no logs, and must not keep them
+	}
+	log := slog.New(slog.NewTextHandler(sink, nil))
 	a, err := app.Build(cfg, log, db, bucket)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Events.Close() })
-	s := &server{app: a}
+	s := &server{app: a, logs: logs}
 	db.AddQueryHook(countHook{&s.queries})
 	s.Server = httptest.NewServer(a.Handler)
 	t.Cleanup(s.Close)
@@ -194,4 +220,14 @@ func (s *server) registerB(b *testing.B, name string) string {
 		b.Fatalf("register: %v", err)
 	}
 	return out.Data.Register.AccessToken
+}
+
+// decodeJSON reads resp's JSON body into out and closes it.
+func decodeJSON(t *testing.T, resp *http.Response, out any) {
+	t.Helper()
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatalf("status %d, body %q: %v", resp.StatusCode, raw, err)
+	}
 }

@@ -151,9 +151,7 @@ func (a *App) bounds(next http.Handler) http.Handler {
 		}
 		if r.Body != nil && a.Config.MaxRequestBody > 0 {
 			if r.ContentLength > a.Config.MaxRequestBody {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusRequestEntityTooLarge)
-				w.Write([]byte(`{"error":"request body too large","code":"PAYLOAD_TOO_LARGE"}`))
+				refuseTooLarge(w, r, a.Config.MaxRequestBody)
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, a.Config.MaxRequestBody)
@@ -165,6 +163,19 @@ func (a *App) bounds(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuseTooLarge answers 413 for a body over limit, in GraphQL's shape on
+// /graphql.
+func refuseTooLarge(w http.ResponseWriter, r *http.Request, limit int64) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusRequestEntityTooLarge)
+	msg := "the request body is larger than " + strconv.FormatInt(limit, 10) + " bytes (MAX_REQUEST_BODY)"
+	if r.URL.Path == "/graphql" {
+		w.Write([]byte(`{"errors":[{"message":"` + msg + `","extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}`))
+		return
+	}
+	w.Write([]byte(`{"error":"` + msg + `","code":"PAYLOAD_TOO_LARGE"}`))
 }
 
 // isStream tells requests whose bodies or answers are whole files: every
@@ -218,6 +229,10 @@ func (a *App) graphQL(download *blobstore.Signer) http.Handler {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
+	} else {
+		srv.Use(graph.NoIntrospection{})
+		// "Did you mean ...?" would name the fields introspection hides.
+		srv.SetDisableSuggestion(true)
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(&graph.Limits{MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity})

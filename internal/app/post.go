@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,8 +56,9 @@ func (t postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		resp := exec.DispatchError(ctx, gqlerror.List{gqlerror.Errorf("could not read request body: %+v", err)})
-		writeResponse(w, resp)
+		status, gerr := bodyError(err)
+		w.WriteHeader(status)
+		writeRequestErrors(w, exec.DispatchError(ctx, gqlerror.List{gerr}))
 		return
 	}
 	params := &graphql.RawParams{}
@@ -187,6 +191,32 @@ func writeRequestErrors(w io.Writer, resp *graphql.Response) {
 		panic(fmt.Errorf("encode a GraphQL response: %w", err))
 	}
 	_, _ = w.Write(b)
+}
+
+// bodyError is the answer to a request body that could not be read: too
+// large (whatever the transfer encoding: a chunked body has no
+// Content-Length to refuse it by), too slow, or cut off.
+func bodyError(err error) (int, *gqlerror.Error) {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		e := gqlerror.Errorf("the request body is larger than %d bytes (MAX_REQUEST_BODY)", mbe.Limit)
+		errcode.Set(e, graph.CodePayloadTooLarge)
+		return http.StatusRequestEntityTooLarge, e
+	case isTimeout(err):
+		e := gqlerror.Errorf("the request body did not arrive in time (REQUEST_TIMEOUT)")
+		errcode.Set(e, graph.CodeBadUserInput)
+		return http.StatusRequestTimeout, e
+	}
+	e := gqlerror.Errorf("could not read the request body: %v", err)
+	errcode.Set(e, graph.CodeBadUserInput)
+	return http.StatusBadRequest, e
+}
+
+// isTimeout tells a read that hit its deadline.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // responseMediaType picks the answer's media type from Accept as gqlgen

@@ -12,6 +12,7 @@ import (
 	"gocloud.dev/blob"
 
 	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/database"
 )
 
 // Get returns one of owner's live files, or apperr.ErrNotFound, which is
@@ -126,9 +127,11 @@ func decodeCursor(order OrderField, s string) (any, string, error) {
 	if err == nil {
 		err = json.Unmarshal(b, &c)
 	}
-	if err != nil || c.ID == "" {
+	id, ok := database.CanonicalID(c.ID)
+	if err != nil || !ok {
 		return nil, "", apperr.Invalid("after", "not a cursor of this listing")
 	}
+	c.ID = id
 	switch order {
 	case OrderName:
 		if v, ok := c.V.(string); ok {
