@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -42,6 +43,12 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			cause = wrapped.Err
 		}
 		code, msg := classify(cause)
+		if code == "" && ended(ctx) {
+			// The operation's deadline passed, or its client left, while a
+			// dependency was working: drivers report that in words of their
+			// own (a read timeout) rather than as the context's error.
+			code, msg = classify(context.DeadlineExceeded)
+		}
 		if code == "" {
 			if wrapped != nil && wrapped.Err == nil {
 				// A gqlgen error without a cause: input coercion and the like.
@@ -71,6 +78,17 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return gqlErr
 	}
+}
+
+// ended reports whether ctx is over. A driver whose socket deadline is the
+// context's may report the timeout a moment before the context itself
+// says so, hence the look at the clock.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 func setCode(e *gqlerror.Error, code string) {

@@ -30,6 +30,22 @@ func WithRequest(next http.Handler) http.Handler {
 	})
 }
 
+// Request is the HTTP request that carried the operation (the upgrade
+// request, for a websocket), or nil.
+func Request(ctx context.Context) *http.Request {
+	r, _ := ctx.Value(requestKey).(*http.Request)
+	return r
+}
+
+// ClientKey is the client address limits count the operation against
+// (auth.ClientKey), or "" outside HTTP.
+func ClientKey(ctx context.Context) string {
+	if r := Request(ctx); r != nil {
+		return auth.ClientKey(r)
+	}
+	return ""
+}
+
 // ClientIP is the address of the client that sent the operation.
 func ClientIP(ctx context.Context) string {
 	if r, ok := ctx.Value(requestKey).(*http.Request); ok {

@@ -25,6 +25,7 @@ import (
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/lineage"
 	"github.com/cutline/cutline/internal/metrics"
+	"github.com/cutline/cutline/internal/ratelimit"
 	"github.com/cutline/cutline/internal/shutdown"
 	"github.com/cutline/cutline/internal/tracing"
 )
@@ -43,6 +44,10 @@ type App struct {
 	Handler http.Handler
 	// Tracing is on when the OTEL_* environment asks for it.
 	Tracing bool
+
+	// The rate limits per client address and per user, shared by every
+	// transport.
+	limitIP, limitUser ratelimit.Limit
 
 	draining atomic.Bool
 }
@@ -137,6 +142,8 @@ func (a *App) build() error {
 	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, Logger: a.Log,
 		Publish: a.Events.Publish, Meter: a.Metrics})
 	a.Lineage = lineage.NewService(a.DB, cfg.LineageMaxDepth, cfg.LineageMaxLimit)
+	a.limitIP = ratelimit.New(cfg.RatePerIP, cfg.RateBurstIP)
+	a.limitUser = ratelimit.New(cfg.RatePerUser, cfg.RateBurstUser)
 	a.Handler, err = a.routes()
 	return err
 }

@@ -96,22 +96,21 @@ func (a *App) routes() (http.Handler, error) {
 // limits applies the per-address and per-user token buckets. Health and
 // metrics endpoints are exempt so probes never see a 429.
 func (a *App) limits(next http.Handler) http.Handler {
-	byIP := ratelimit.New(a.Config.RatePerIP, a.Config.RateBurstIP)
-	byUser := ratelimit.New(a.Config.RatePerUser, a.Config.RateBurstUser)
+	byIP, byUser := a.limitIP, a.limitUser
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/healthz", "/readyz", "/metrics":
 			next.ServeHTTP(w, r)
 			return
 		}
-		now := time.Now()
-		if ok, wait := byIP.Allow(auth.ClientKey(r), now); !ok {
+		ctx := r.Context()
+		if ok, wait := byIP.Take(ctx, auth.ClientKey(r)); !ok {
 			a.Metrics.RateLimited("ip")
 			ratelimit.Reject(w, r, wait)
 			return
 		}
 		if c, found := auth.CallerFrom(r.Context()); found {
-			if ok, wait := byUser.Allow(strconv.FormatInt(c.UserID, 10), now); !ok {
+			if ok, wait := byUser.Take(ctx, strconv.FormatInt(c.UserID, 10)); !ok {
 				a.Metrics.RateLimited("user")
 				ratelimit.Reject(w, r, wait)
 				return
@@ -142,7 +141,8 @@ func (a *App) bounds(next http.Handler) http.Handler {
 				return
 			}
 			defer sockets.Add(-1)
-			next.ServeHTTP(w, r)
+			// The connection's checks find it through its request context.
+			next.ServeHTTP(w, r.WithContext(wsconn.WithSlot(r.Context())))
 			return
 		}
 		if isStream(r) {
@@ -198,10 +198,7 @@ func (a *App) graphQL(download *blobstore.Signer) http.Handler {
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 15 * time.Second,
 		InitTimeout:           10 * time.Second,
-		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-			ctx, err := a.Auth.AuthenticateInit(ctx, p)
-			return ctx, nil, err
-		},
+		InitFunc:              a.initSocket,
 		// Writes go through a bounded queue per connection, so a client
 		// that stops reading is closed as a slow consumer (code 1013)
 		// instead of blocking its subscriptions forever.
@@ -221,11 +218,8 @@ func (a *App) graphQL(download *blobstore.Signer) http.Handler {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(getQuery{})
 	srv.AddTransport(postJSON{})
-	srv.AddTransport(transport.MultipartForm{
-		// Parts above MaxMemory go to a temporary file, never to RAM.
-		MaxUploadSize: cfg.MaxFileSize + 1<<20,
-		MaxMemory:     1 << 20,
-	})
+	// File parts above maxMemory go to a temporary file, never to RAM.
+	srv.AddTransport(multipartForm{maxParams: cfg.MaxRequestBody, maxFile: cfg.MaxFileSize, maxMemory: 1 << 20})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
@@ -236,6 +230,8 @@ func (a *App) graphQL(download *blobstore.Signer) http.Handler {
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(&graph.Limits{MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity})
+	srv.Use(socketLimits{byIP: a.limitIP, byUser: a.limitUser, max: cfg.MaxSubscriptions, present: graph.ErrorPresenter(a.Log), metrics: a.Metrics})
+	srv.Use(graph.Deadline{Timeout: cfg.RequestTimeout})
 	srv.Use(graph.RequestCache{})
 	srv.Use(a.Metrics.GraphQL())
 	if a.Tracing {

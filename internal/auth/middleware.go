@@ -5,12 +5,16 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Caller is the authenticated user of a request.
 type Caller struct {
 	UserID   int64
 	Username string
+	// ExpiresAt is when the access token that authenticated the caller
+	// expires: a connection that outlives one request (a websocket) ends then.
+	ExpiresAt time.Time
 }
 
 type ctxKey int
@@ -94,7 +98,7 @@ func (s *Service) authenticate(ctx context.Context, token string) (context.Conte
 	if err != nil {
 		return withTokenError(ctx, err), err
 	}
-	return WithCaller(ctx, &Caller{UserID: c.UserID, Username: c.Username}), nil
+	return WithCaller(ctx, &Caller{UserID: c.UserID, Username: c.Username, ExpiresAt: c.ExpiresAt}), nil
 }
 
 // bearerToken extracts the token of "Bearer <token>" (scheme in any case).

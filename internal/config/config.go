@@ -60,7 +60,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	MaxRequestBody int64
 	MaxWebsockets  int
-	PprofAddr      string
+	// MaxSubscriptions caps the subscriptions open at once on one websocket.
+	MaxSubscriptions int
+	PprofAddr        string
 }
 
 // Default returns the settings used when nothing is configured.
@@ -93,6 +95,7 @@ func Default() Config {
 		RequestTimeout:    60 * time.Second,
 		MaxRequestBody:    1 << 20,
 		MaxWebsockets:     10000,
+		MaxSubscriptions:  100,
 	}
 }
 
@@ -156,6 +159,7 @@ func Settings() []Setting {
 		{"REQUEST_TIMEOUT", "", ShortDuration(d.RequestTimeout), "deadline of every request that is not a file stream", duration(func(c *Config) *time.Duration { return &c.RequestTimeout }, false)},
 		{"MAX_REQUEST_BODY", "", "1MiB", "largest body of a request that is not a file upload", size(func(c *Config) *int64 { return &c.MaxRequestBody })},
 		{"WS_MAX_CONNECTIONS", "", strconv.Itoa(d.MaxWebsockets), "open websocket connections at most (0: no limit)", integer(func(c *Config) *int { return &c.MaxWebsockets }, 0)},
+		{"WS_MAX_SUBSCRIPTIONS", "", strconv.Itoa(d.MaxSubscriptions), "subscriptions open at once on one websocket (0: no limit)", integer(func(c *Config) *int { return &c.MaxSubscriptions }, 0)},
 		{"PPROF_ADDR", "", "off", "serve /debug/pprof/ on this separate address, e.g. 127.0.0.1:6060", str(func(c *Config) *string { return &c.PprofAddr })},
 	}
 }

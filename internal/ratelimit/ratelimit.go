@@ -3,6 +3,7 @@
 package ratelimit
 
 import (
+	"context"
 	"math"
 	"net/http"
 	"strconv"
@@ -11,6 +12,16 @@ import (
 
 	"golang.org/x/time/rate"
 )
+
+// Limit is a token bucket per key. Every limit of the server is taken
+// through it: *Limiter keeps the buckets in this process (each replica
+// counts for itself), and a backend shared by replicas plugs in here.
+type Limit interface {
+	// Take takes one token from key's bucket, or says how long until one
+	// is available. A limit that cannot decide (its backend is down)
+	// allows.
+	Take(ctx context.Context, key string) (ok bool, wait time.Duration)
+}
 
 // Limiter holds one token bucket per key, forgetting idle keys.
 type Limiter struct {
@@ -60,6 +71,11 @@ func (l *Limiter) Allow(key string, now time.Time) (bool, time.Duration) {
 		return false, d
 	}
 	return true, 0
+}
+
+// Take implements Limit with the current time.
+func (l *Limiter) Take(_ context.Context, key string) (bool, time.Duration) {
+	return l.Allow(key, time.Now())
 }
 
 // refill is how long an empty bucket takes to be full again.

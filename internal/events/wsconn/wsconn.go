@@ -70,6 +70,11 @@ func (im Implementation) Accept(w http.ResponseWriter, r *http.Request, opts tra
 		return nil, err
 	}
 	out := &conn{inner: c, maxN: im.MaxQueued, maxBytes: im.MaxQueuedBytes, timeout: im.WriteTimeout, log: im.Log, remote: r.RemoteAddr}
+	if s, _ := r.Context().Value(slotKey{}).(*slot); s != nil {
+		s.mu.Lock()
+		s.c = out
+		s.mu.Unlock()
+	}
 	if out.maxN <= 0 {
 		out.maxN = DefaultMaxQueued
 	}
