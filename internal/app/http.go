@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -146,8 +147,16 @@ func (a *App) bounds(next http.Handler) http.Handler {
 			return
 		}
 		if isStream(r) {
+			if hasBody(r) {
+				r.Body = a.uploadPace(w, r.Body)
+			}
 			next.ServeHTTP(w, r)
 			return
+		}
+		if hasBody(r) && a.Config.RequestTimeout > 0 {
+			// The body must arrive within the request's deadline: a context
+			// cannot interrupt a read that waits on a slow client.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(a.Config.RequestTimeout))
 		}
 		if r.Body != nil && a.Config.MaxRequestBody > 0 {
 			if r.ContentLength > a.Config.MaxRequestBody {
@@ -163,6 +172,49 @@ func (a *App) bounds(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// hasBody reports whether r comes with a body to read.
+func hasBody(r *http.Request) bool {
+	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+}
+
+// uploadPace holds the body of a file stream to a pace instead of a
+// deadline, since a large file over a slow link may rightly take long: no
+// read may wait more than UPLOAD_IDLE_TIMEOUT, and from then on the body
+// must average UPLOAD_MIN_RATE bytes per second. Each read moves the
+// connection's read deadline.
+func (a *App) uploadPace(w http.ResponseWriter, body io.ReadCloser) io.ReadCloser {
+	idle, rate := a.Config.UploadIdleTimeout, a.Config.UploadMinRate
+	if idle <= 0 {
+		return body
+	}
+	return &pacedBody{ReadCloser: body, rc: http.NewResponseController(w), idle: idle, rate: float64(rate), start: time.Now()}
+}
+
+type pacedBody struct {
+	io.ReadCloser
+	rc    *http.ResponseController
+	idle  time.Duration
+	rate  float64 // bytes per second; 0: no minimum
+	start time.Time
+	n     int64
+}
+
+func (b *pacedBody) Read(p []byte) (int, error) {
+	now := time.Now()
+	deadline := now.Add(b.idle)
+	if b.rate > 0 {
+		// What has arrived buys time at the minimum rate, never more than
+		// the idle timeout from now.
+		if due := b.start.Add(b.idle + time.Duration(float64(b.n)/b.rate*float64(time.Second))); due.Before(deadline) {
+			deadline = due
+		}
+	}
+	_ = b.rc.SetReadDeadline(deadline)
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
 }
 
 // refuseTooLarge answers 413 for a body over limit, in GraphQL's shape on

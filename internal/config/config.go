@@ -60,6 +60,11 @@ type Config struct {
 	RequestTimeout time.Duration
 	MaxRequestBody int64
 	MaxWebsockets  int
+	// UploadIdleTimeout and UploadMinRate pace the bodies of file
+	// uploads: no read waits longer, and the body averages at least that
+	// many bytes per second after the first UploadIdleTimeout.
+	UploadIdleTimeout time.Duration
+	UploadMinRate     int64
 	// MaxSubscriptions caps the subscriptions open at once on one websocket.
 	MaxSubscriptions int
 	PprofAddr        string
@@ -96,6 +101,8 @@ func Default() Config {
 		MaxRequestBody:    1 << 20,
 		MaxWebsockets:     10000,
 		MaxSubscriptions:  100,
+		UploadIdleTimeout: 30 * time.Second,
+		UploadMinRate:     16 << 10,
 	}
 }
 
@@ -158,6 +165,8 @@ func Settings() []Setting {
 		{"RATE_LIMIT_USER_BURST", "", strconv.Itoa(d.RateBurstUser), "burst per logged-in user", integer(func(c *Config) *int { return &c.RateBurstUser }, 0)},
 		{"REQUEST_TIMEOUT", "", ShortDuration(d.RequestTimeout), "deadline of every request that is not a file stream", duration(func(c *Config) *time.Duration { return &c.RequestTimeout }, false)},
 		{"MAX_REQUEST_BODY", "", "1MiB", "largest body of a request that is not a file upload", size(func(c *Config) *int64 { return &c.MaxRequestBody })},
+		{"UPLOAD_IDLE_TIMEOUT", "", ShortDuration(d.UploadIdleTimeout), "longest wait for the next bytes of a file upload", duration(func(c *Config) *time.Duration { return &c.UploadIdleTimeout }, false)},
+		{"UPLOAD_MIN_RATE", "", "16KiB", "bytes per second a file upload must average after UPLOAD_IDLE_TIMEOUT (0: no minimum)", size(func(c *Config) *int64 { return &c.UploadMinRate })},
 		{"WS_MAX_CONNECTIONS", "", strconv.Itoa(d.MaxWebsockets), "open websocket connections at most (0: no limit)", integer(func(c *Config) *int { return &c.MaxWebsockets }, 0)},
 		{"WS_MAX_SUBSCRIPTIONS", "", strconv.Itoa(d.MaxSubscriptions), "subscriptions open at once on one websocket (0: no limit)", integer(func(c *Config) *int { return &c.MaxSubscriptions }, 0)},
 		{"PPROF_ADDR", "", "off", "serve /debug/pprof/ on this separate address, e.g. 127.0.0.1:6060", str(func(c *Config) *string { return &c.PprofAddr })},
