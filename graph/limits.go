@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -18,7 +17,10 @@ import (
 type Limits struct {
 	MaxDepth      int
 	MaxComplexity int
-	es            graphql.ExecutableSchema
+	// LineageMax is LINEAGE_MAX_LIMIT, the most a lineage can cost per
+	// element (see Cost).
+	LineageMax int
+	es         graphql.ExecutableSchema
 	// measured remembers the verdict on operations that declare no
 	// variables: it depends on nothing else, and gqlgen's query cache hands
 	// out the same parsed operation for the same text. A refusal is kept as
@@ -78,7 +80,7 @@ func (l *Limits) measure(ctx context.Context, oc *graphql.OperationContext, op *
 			"ask for each type once, through __schema { types } or __type(name:)", n)
 	}
 	if l.MaxComplexity > 0 {
-		if c := complexity.Calculate(ctx, l.es, op, oc.Variables); c > l.MaxComplexity {
+		if c := Cost(op, oc.Variables, l.LineageMax); c > l.MaxComplexity {
 			return tooComplex("operation has complexity %d, more than the limit of %d", c, l.MaxComplexity)
 		}
 	}

@@ -281,7 +281,7 @@ func (a *App) graphQL(download *blobstore.Signer) http.Handler {
 		srv.SetDisableSuggestion(true)
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	srv.Use(&graph.Limits{MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity})
+	srv.Use(&graph.Limits{MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, LineageMax: cfg.LineageMaxLimit})
 	srv.Use(socketLimits{byIP: a.limitIP, byUser: a.limitUser, max: cfg.MaxSubscriptions, present: graph.ErrorPresenter(a.Log), metrics: a.Metrics})
 	srv.Use(graph.Deadline{Timeout: cfg.RequestTimeout})
 	srv.Use(graph.RequestCache{})

@@ -86,7 +86,7 @@ func Default() Config {
 		LogLevel:          "info",
 		LogFormat:         "text",
 		Introspection:     true,
-		MaxComplexity:     5000,
+		MaxComplexity:     50000,
 		MaxDepth:          12,
 		LineageMaxDepth:   100,
 		LineageMaxLimit:   10000,
