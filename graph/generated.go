@@ -1126,9 +1126,15 @@ type Column {
   type: ColumnType!
   "How many cells are empty."
   nullCount: Int64!
-  "The smallest non-empty cell, compared by the column's type; null when every cell is empty."
+  """
+  The smallest non-empty cell, compared by the column's type; null when every cell is empty.
+  A cell longer than 256 bytes is shown by its first 256 bytes followed by "…".
+  """
   min: String
-  "The largest non-empty cell, compared by the column's type; null when every cell is empty."
+  """
+  The largest non-empty cell, compared by the column's type; null when every cell is empty.
+  A cell longer than 256 bytes is shown by its first 256 bytes followed by "…".
+  """
   max: String
   """
   For DATETIME columns, how the dates are written: iso (2006-01-02, RFC 3339), us (01/02/2006),

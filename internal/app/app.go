@@ -139,7 +139,7 @@ func (a *App) build() error {
 	if a.Events, err = events.Open(context.Background(), a.DB, events.PostgresOptions{Logger: a.Log}); err != nil {
 		return err
 	}
-	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, Logger: a.Log,
+	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, MaxColumns: cfg.MaxColumns, Logger: a.Log,
 		Publish: a.Events.Publish, Meter: a.Metrics})
 	a.Lineage = lineage.NewService(a.DB, cfg.LineageMaxDepth, cfg.LineageMaxLimit)
 	a.limitIP = ratelimit.New(cfg.RatePerIP, cfg.RateBurstIP)

@@ -37,6 +37,7 @@ type Config struct {
 
 	CORSOrigins    []string
 	MaxFileSize    int64
+	MaxColumns     int
 	ScratchTTL     time.Duration
 	DownloadURLTTL time.Duration
 
@@ -81,6 +82,7 @@ func Default() Config {
 		RefreshTokenTTL:   24 * time.Hour,
 		PasswordHashers:   2,
 		MaxFileSize:       10 << 20,
+		MaxColumns:        10000,
 		ScratchTTL:        time.Hour,
 		DownloadURLTTL:    5 * time.Minute,
 		LogLevel:          "info",
@@ -147,6 +149,7 @@ func Settings() []Setting {
 		{"LOGIN_FAILURE_LIMIT", "", strconv.Itoa(d.LoginFailureLimit), "failed logins per account per 15 minutes before RATE_LIMITED", integer(func(c *Config) *int { return &c.LoginFailureLimit }, 0)},
 		{"CORS_ORIGINS", "", "", "comma-separated browser origins allowed to call the API (never *)", list(func(c *Config) *[]string { return &c.CORSOrigins })},
 		{"MAX_FILE_SIZE", "", "10MiB", "largest file accepted: 500MB, 5GiB or a byte count", size(func(c *Config) *int64 { return &c.MaxFileSize })},
+		{"MAX_COLUMNS", "", strconv.Itoa(d.MaxColumns), "widest header accepted (0: no limit)", integer(func(c *Config) *int { return &c.MaxColumns }, 0)},
 		{"SCRATCH_TTL", "", ShortDuration(d.ScratchTTL), "lifetime of anonymous uploads of the legacy cutter page", duration(func(c *Config) *time.Duration { return &c.ScratchTTL }, false)},
 		{"DOWNLOAD_URL_TTL", "", ShortDuration(d.DownloadURLTTL), "lifetime of a signed downloadUrl", duration(func(c *Config) *time.Duration { return &c.DownloadURLTTL }, false)},
 		{"LOG_LEVEL", "log-level", d.LogLevel, "debug, info, warn or error", logLevel},

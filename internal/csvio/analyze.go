@@ -28,7 +28,17 @@ type Summary struct {
 // whose bytes also go elsewhere, the caller must close the pipe's reader
 // with that error (PipeReader.CloseWithError) so that the writer does not
 // block forever.
-func Analyze(r io.Reader) (Summary, error) {
+func Analyze(r io.Reader) (Summary, error) { return AnalyzeLimited(r, Limits{}) }
+
+// Limits bound what Analyze accepts; zero values do not limit.
+type Limits struct {
+	// MaxColumns refuses a wider header with a *TooManyColumnsError,
+	// before it takes more memory than that many columns.
+	MaxColumns int
+}
+
+// AnalyzeLimited is Analyze within limits.
+func AnalyzeLimited(r io.Reader, limits Limits) (Summary, error) {
 	br := sniffReaders.Get().(*bufio.Reader)
 	br.Reset(r)
 	defer func() {
@@ -45,6 +55,7 @@ func Analyze(r io.Reader) (Summary, error) {
 	}
 	rd := NewReader(br, d)
 	defer rd.release()
+	rd.SetMaxColumns(limits.MaxColumns)
 	header, err := rd.Header()
 	if err == io.EOF {
 		return Summary{}, &NotCSVError{reasonNoHeader}

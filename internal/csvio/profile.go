@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"strconv"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -241,6 +242,24 @@ func putInstant(d *span[Instant], v Instant, cell string, first bool) {
 	}
 }
 
+// MaxStatBytes bounds the text of a column's Min and Max: a longer
+// extreme is kept as its first MaxStatBytes bytes (whole characters)
+// followed by "…". The extremes are found on whole cells; only what the
+// profile keeps of them is cut, so that a single huge cell does not make
+// every file listing carry it.
+const MaxStatBytes = 256
+
+func statText(b []byte) string {
+	if len(b) <= MaxStatBytes {
+		return string(b)
+	}
+	cut := MaxStatBytes
+	for cut > 0 && !utf8.RuneStart(b[cut]) {
+		cut--
+	}
+	return string(b[:cut]) + "…"
+}
+
 // Columns returns the profile of every column so far.
 func (p *Profiler) Columns() []Column {
 	out := make([]Column, len(p.cols))
@@ -265,7 +284,7 @@ func (p *Profiler) Columns() []Column {
 					}
 				}
 			}
-			lmin, lmax := string(lo), string(hi)
+			lmin, lmax := statText(lo), statText(hi)
 			col.Min, col.Max = &lmin, &lmax
 		}
 		out[i] = col

@@ -64,6 +64,10 @@ type Reader struct {
 	header  []string
 	width   int
 	started bool // Header has been read
+	// maxColumns, when positive, bounds the header: parsing it stops at
+	// the first field beyond, before the record grows any further.
+	maxColumns int
+	tooWide    bool
 
 	recNo  int64 // physical records seen, blank lines included
 	line   int64
@@ -101,6 +105,18 @@ func NewReader(r io.Reader, d Dialect) *Reader {
 	return rd
 }
 
+// TooManyColumnsError is returned by Header for a header wider than the
+// limit set with SetMaxColumns.
+type TooManyColumnsError struct{ Max int }
+
+func (e *TooManyColumnsError) Error() string {
+	return "the header has more than " + strconv.Itoa(e.Max) + " columns"
+}
+
+// SetMaxColumns makes Header refuse a header of more than n columns
+// (n <= 0: no limit), without holding more than n+1 of its fields.
+func (r *Reader) SetMaxColumns(n int) { r.maxColumns = n }
+
 // Header reads the first record and returns it as unique, trimmed column
 // names (see the package doc). It returns io.EOF if the input holds no
 // record at all. The returned slice belongs to the caller.
@@ -111,6 +127,10 @@ func (r *Reader) Header() ([]string, error) {
 	nf, err := r.next(true)
 	if err != nil {
 		return nil, err
+	}
+	if r.tooWide {
+		r.err = &TooManyColumnsError{Max: r.maxColumns}
+		return nil, r.err
 	}
 	r.header = uniqueNames(r.record[:nf])
 	r.width = len(r.header)
@@ -361,6 +381,14 @@ func (r *Reader) parse(grow bool) (nf int, ok bool) {
 		if nf < len(rec) {
 			rec[nf] = field
 		} else if grow {
+			if r.maxColumns > 0 && nf >= r.maxColumns {
+				// One field too many: the header is refused, so the rest
+				// of it need not be parsed, nor kept.
+				r.tooWide = true
+				r.record = rec
+				r.pos = p
+				return nf, true
+			}
 			rec = append(rec, field)
 		}
 		nf++

@@ -32,6 +32,7 @@ type Service struct {
 	st      *store
 	bucket  *blob.Bucket
 	maxSize int64
+	maxCols int
 	log     *slog.Logger
 	meter   Meter
 	now     func() time.Time
@@ -55,7 +56,9 @@ func (noMeter) Cut(int64)      {}
 type Options struct {
 	// MaxFileSize bounds every stored file, uploaded or generated.
 	MaxFileSize int64
-	Logger      *slog.Logger
+	// MaxColumns bounds the header of every stored file; 0 does not.
+	MaxColumns int
+	Logger     *slog.Logger
 	// Publish, when set, is called after each committed change.
 	Publish func(Event)
 	// Meter, when set, counts the bytes stored and cut.
@@ -64,7 +67,7 @@ type Options struct {
 
 // NewService builds the files feature over a database and a bucket.
 func NewService(db *database.DB, bucket *blob.Bucket, opts Options) *Service {
-	s := &Service{st: newStore(db), bucket: bucket, maxSize: opts.MaxFileSize, log: opts.Logger, meter: opts.Meter,
+	s := &Service{st: newStore(db), bucket: bucket, maxSize: opts.MaxFileSize, maxCols: opts.MaxColumns, log: opts.Logger, meter: opts.Meter,
 		now: time.Now, publish: opts.Publish}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -219,7 +222,7 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader) (stored
 	var analyzeErr error
 	go func() {
 		defer close(done)
-		summary, analyzeErr = csvio.Analyze(pr)
+		summary, analyzeErr = csvio.AnalyzeLimited(pr, csvio.Limits{MaxColumns: s.maxCols})
 		// Unblock the writer if analysis stopped early (not a CSV file).
 		pr.CloseWithError(errAnalysisDone)
 	}()
@@ -244,6 +247,10 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader) (stored
 		var notCSV *csvio.NotCSVError
 		if errors.As(analyzeErr, &notCSV) {
 			return fail(apperr.Invalid(FieldFile, "%s", notCSV.Error()))
+		}
+		var wide *csvio.TooManyColumnsError
+		if errors.As(analyzeErr, &wide) {
+			return fail(apperr.Invalid("file", "%s (MAX_COLUMNS)", wide.Error()))
 		}
 		if copyErr == nil {
 			return fail(fmt.Errorf("analyse upload: %w", analyzeErr))
