@@ -138,7 +138,7 @@ func (r *fileConnectionResolver) TotalCount(ctx context.Context, obj *model.File
 }
 
 func (r *mutationResolver) Register(ctx context.Context, input model.RegisterInput) (*model.AuthPayload, error) {
-	u, err := r.Auth.Register(ctx, auth.RegisterInput{Username: input.Username, Email: input.Email, Password: input.Password})
+	u, err := r.Auth.Register(ctx, auth.RegisterInput{Username: input.Username, Email: input.Email, Password: input.Password, ClientKey: ClientKey(ctx)})
 	if err != nil {
 		return nil, err
 	}

@@ -128,8 +128,9 @@ func (a *App) build() error {
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 		HashConcurrency: cfg.PasswordHashers, LoginFailureLimit: cfg.LoginFailureLimit,
-		Argon2: auth.Argon2Params{Memory: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time},
-		Logger: a.Log,
+		Argon2:        auth.Argon2Params{Memory: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time},
+		Logger:        a.Log,
+		Registrations: ratelimit.New(float64(cfg.RegisterPerHour)/3600, cfg.RegisterPerHour),
 	})
 	if err != nil {
 		return err
@@ -139,8 +140,8 @@ func (a *App) build() error {
 	if a.Events, err = events.Open(context.Background(), a.DB, events.PostgresOptions{Logger: a.Log}); err != nil {
 		return err
 	}
-	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, MaxColumns: cfg.MaxColumns, Logger: a.Log,
-		Publish: a.Events.Publish, Meter: a.Metrics})
+	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, MaxColumns: cfg.MaxColumns,
+		ScratchQuota: cfg.ScratchQuotaBytes(), Logger: a.Log, Publish: a.Events.Publish, Meter: a.Metrics})
 	a.Lineage = lineage.NewService(a.DB, cfg.LineageMaxDepth, cfg.LineageMaxLimit)
 	a.limitIP = ratelimit.New(cfg.RatePerIP, cfg.RateBurstIP)
 	a.limitUser = ratelimit.New(cfg.RatePerUser, cfg.RateBurstUser)

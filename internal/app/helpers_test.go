@@ -68,6 +68,7 @@ func newServerTB(t testing.TB, db *database.DB, edit func(*config.Config)) *serv
 	cfg.Argon2MemoryKiB, cfg.Argon2Time = 1024, 1
 	cfg.MaxFileSize = 1 << 20
 	cfg.RatePerIP, cfg.RatePerUser = 0, 0 // TestRateLimits turns them on
+	cfg.RegisterPerHour = 0               // TestRegistrationLimit turns it on
 	if edit != nil {
 		edit(&cfg)
 	}

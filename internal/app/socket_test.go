@@ -11,7 +11,6 @@ import (
 	"time"
 
 	coderws "github.com/coder/websocket"
-	"github.com/uptrace/bun"
 
 	"github.com/cutline/cutline/internal/config"
 	"github.com/cutline/cutline/internal/database"
@@ -21,11 +20,11 @@ import (
 // holdWriteLock keeps the files table from being written (and, on
 // PostgreSQL, read) until release is called or the test ends: whatever
 // waits for it runs until its deadline.
-func holdWriteLock(t *testing.T, db *bun.DB) (release func()) {
+func holdWriteLock(t *testing.T, db *database.DB) (release func()) {
 	t.Helper()
 	ctx := context.Background()
 	var done func()
-	if database.IsPostgres(db) {
+	if db.Postgres() {
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -90,7 +89,7 @@ func (w *wsClient) result(id string, timeout time.Duration) (string, error) {
 // as multipart, down to the database: an operation stuck behind a lock
 // answers at its deadline, not when the lock goes.
 func TestRequestTimeoutOnEveryTransport(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		s := newServer(t, db, func(c *config.Config) { c.RequestTimeout = 300 * time.Millisecond })
 		tok := s.register(t, "ada").AccessToken
 		id := s.uploadOK(t, tok, "a.csv", "x\n1\n")

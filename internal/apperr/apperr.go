@@ -68,11 +68,20 @@ func (e *TooLargeError) Error() string {
 // Is makes errors.Is(err, ErrTooLarge) true.
 func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
-// RateLimitError says how long the caller should wait.
-type RateLimitError struct{ RetryAfter time.Duration }
+// RateLimitError says how long the caller should wait, and optionally
+// which limit it reached.
+type RateLimitError struct {
+	RetryAfter time.Duration
+	// Reason, when set, names the limit for the client.
+	Reason string
+}
 
 func (e *RateLimitError) Error() string {
-	return fmt.Sprintf("too many requests, retry in %s", e.RetryAfter.Round(time.Second))
+	wait := max(e.RetryAfter.Round(time.Second), time.Second)
+	if e.Reason != "" {
+		return fmt.Sprintf("%s; retry in %s", e.Reason, wait)
+	}
+	return fmt.Sprintf("too many requests, retry in %s", wait)
 }
 
 // Is makes errors.Is(err, ErrRateLimited) true.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/database"
+	"github.com/cutline/cutline/internal/ratelimit"
 )
 
 // User is one account. PasswordHash never leaves the package in JSON so a
@@ -72,6 +73,10 @@ type Config struct {
 	// Logger hears about logins, reuse of refresh tokens and the like;
 	// nil discards.
 	Logger *slog.Logger
+	// Registrations, when set, is taken once per registration that would
+	// hash a password, keyed by RegisterInput.ClientKey: every alias of a
+	// batched request counts.
+	Registrations ratelimit.Limit
 }
 
 const (

@@ -17,6 +17,9 @@ type RegisterInput struct {
 	Username string
 	Email    *string
 	Password string
+	// ClientKey is the client address registrations are limited by
+	// (ClientKey of the request); empty is not limited.
+	ClientKey string
 }
 
 const (
@@ -63,6 +66,12 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, error)
 	// cost an Argon2 run. The unique indexes remain the real guarantee.
 	if err := s.checkTaken(ctx, u); err != nil {
 		return nil, err
+	}
+	if s.cfg.Registrations != nil && in.ClientKey != "" {
+		if ok, wait := s.cfg.Registrations.Take(ctx, "register:"+in.ClientKey); !ok {
+			return nil, &apperr.RateLimitError{RetryAfter: wait,
+				Reason: "too many accounts registered from your address (REGISTER_RATE_LIMIT)"}
+		}
 	}
 	hash, err := s.hash(ctx, in.Password)
 	if err != nil {

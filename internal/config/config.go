@@ -35,11 +35,17 @@ type Config struct {
 	Argon2MemoryKiB    uint32
 	Argon2Time         uint32
 
-	CORSOrigins    []string
-	MaxFileSize    int64
-	MaxColumns     int
-	ScratchTTL     time.Duration
-	DownloadURLTTL time.Duration
+	CORSOrigins []string
+	MaxFileSize int64
+	MaxColumns  int
+	ScratchTTL  time.Duration
+	// ScratchQuota bounds the bytes of live scratch uploads per client
+	// address; negative means 5 x MaxFileSize (see ScratchQuotaBytes), 0 off.
+	ScratchQuota int64
+	// RegisterPerHour is how many accounts one client address may register
+	// per hour; 0 is no limit.
+	RegisterPerHour int
+	DownloadURLTTL  time.Duration
 
 	LogLevel  string
 	LogFormat string
@@ -84,6 +90,8 @@ func Default() Config {
 		MaxFileSize:       10 << 20,
 		MaxColumns:        10000,
 		ScratchTTL:        time.Hour,
+		ScratchQuota:      -1,
+		RegisterPerHour:   20,
 		DownloadURLTTL:    5 * time.Minute,
 		LogLevel:          "info",
 		LogFormat:         "text",
@@ -151,6 +159,8 @@ func Settings() []Setting {
 		{"MAX_FILE_SIZE", "", "10MiB", "largest file accepted: 500MB, 5GiB or a byte count", size(func(c *Config) *int64 { return &c.MaxFileSize })},
 		{"MAX_COLUMNS", "", strconv.Itoa(d.MaxColumns), "widest header accepted (0: no limit)", integer(func(c *Config) *int { return &c.MaxColumns }, 0)},
 		{"SCRATCH_TTL", "", ShortDuration(d.ScratchTTL), "lifetime of anonymous uploads of the legacy cutter page", duration(func(c *Config) *time.Duration { return &c.ScratchTTL }, false)},
+		{"SCRATCH_QUOTA", "", "5 x MAX_FILE_SIZE", "bytes the live anonymous cutter uploads of one client address may hold (0: no limit)", size(func(c *Config) *int64 { return &c.ScratchQuota })},
+		{"REGISTER_RATE_LIMIT", "", strconv.Itoa(d.RegisterPerHour), "accounts one client address may register per hour (0: no limit)", integer(func(c *Config) *int { return &c.RegisterPerHour }, 0)},
 		{"DOWNLOAD_URL_TTL", "", ShortDuration(d.DownloadURLTTL), "lifetime of a signed downloadUrl", duration(func(c *Config) *time.Duration { return &c.DownloadURLTTL }, false)},
 		{"LOG_LEVEL", "log-level", d.LogLevel, "debug, info, warn or error", logLevel},
 		{"LOG_FORMAT", "log-format", d.LogFormat, "text or json", oneOf(func(c *Config) *string { return &c.LogFormat }, "text", "json")},
@@ -364,6 +374,15 @@ func (c Config) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ScratchQuotaBytes is the scratch quota per client address in bytes: the
+// setting, or five files of the largest size when it is not set.
+func (c Config) ScratchQuotaBytes() int64 {
+	if c.ScratchQuota < 0 {
+		return 5 * c.MaxFileSize
+	}
+	return c.ScratchQuota
 }
 
 // EnsureSecret returns JWTSecret, or the secret kept in DataDir, creating it

@@ -67,6 +67,9 @@ type File struct {
 	Annotated
 	// Profile is the column profile; Columns decodes it on first use.
 	Profile Profile
+	// ClientKey is the client address a new scratch file counts against
+	// (the scratch quota); it is written with the file, never read back.
+	ClientKey *string
 }
 
 // Columns is what the server learned about each column.

@@ -33,6 +33,7 @@ type Service struct {
 	bucket  *blob.Bucket
 	maxSize int64
 	maxCols int
+	scratch int64 // bytes of live scratch files per client address
 	log     *slog.Logger
 	meter   Meter
 	now     func() time.Time
@@ -58,7 +59,11 @@ type Options struct {
 	MaxFileSize int64
 	// MaxColumns bounds the header of every stored file; 0 does not.
 	MaxColumns int
-	Logger     *slog.Logger
+	// ScratchQuota bounds the bytes of the live scratch files of one
+	// client address (NewFile.ClientKey), counted in the database so that
+	// it holds across replicas; 0 does not.
+	ScratchQuota int64
+	Logger       *slog.Logger
 	// Publish, when set, is called after each committed change.
 	Publish func(Event)
 	// Meter, when set, counts the bytes stored and cut.
@@ -67,8 +72,8 @@ type Options struct {
 
 // NewService builds the files feature over a database and a bucket.
 func NewService(db *database.DB, bucket *blob.Bucket, opts Options) *Service {
-	s := &Service{st: newStore(db), bucket: bucket, maxSize: opts.MaxFileSize, maxCols: opts.MaxColumns, log: opts.Logger, meter: opts.Meter,
-		now: time.Now, publish: opts.Publish}
+	s := &Service{st: newStore(db), bucket: bucket, maxSize: opts.MaxFileSize, maxCols: opts.MaxColumns, scratch: opts.ScratchQuota,
+		log: opts.Logger, meter: opts.Meter, now: time.Now, publish: opts.Publish}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -113,6 +118,9 @@ type NewFile struct {
 	Metadata  *string
 	ParentIDs []string
 	ExpiresAt *time.Time
+	// ClientKey is the client address an anonymous scratch file counts
+	// against (auth.ClientKey).
+	ClientKey string
 	// Derivation, when set, is recorded with the file (FileID is filled in).
 	Derivation *Derivation
 	// ID and CreatedAt are normally chosen by the server; an import from
@@ -153,8 +161,15 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 	if err != nil {
 		return nil, err
 	}
+	limit, quota, err := s.scratchRoom(ctx, nf, now)
+	if err != nil {
+		return nil, err
+	}
 	key := blobstore.Key(id)
-	st, err := s.store(ctx, key, body)
+	st, err := s.store(ctx, key, body, limit)
+	if errors.Is(err, errOverLimit) {
+		err = quota()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -170,8 +185,14 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 		Origin: origin, SystemTags: []string{origin.SystemTag()},
 		UserTags: tags, CreatedAt: now, ExpiresAt: nf.ExpiresAt,
 	}, MetadataJSON: nf.Metadata}, Profile: NewProfile(st.summary.Columns)}
+	if nf.OwnerID == nil && nf.ClientKey != "" {
+		f.ClientKey = &nf.ClientKey
+	}
 	if err := s.insert(ctx, f, name, nf); err != nil {
 		s.removeObject(key)
+		return nil, err
+	}
+	if err := s.checkScratch(ctx, f, now, quota); err != nil {
 		return nil, err
 	}
 	s.emit(EventCreated, f)
@@ -209,7 +230,11 @@ var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return
 
 // store streams body into the bucket under key. The CSV analysis runs on a
 // pipe beside the upload, so the bytes are read exactly once.
-func (s *Service) store(ctx context.Context, key string, body io.Reader) (stored, error) {
+// errOverLimit is store's answer to a body over a limit below MaxFileSize.
+var errOverLimit = errors.New("over the scratch quota")
+
+// store streams body into the bucket under key, at most limit bytes.
+func (s *Service) store(ctx context.Context, key string, body io.Reader, limit int64) (stored, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: "text/csv", BufferSize: 8 << 20})
@@ -229,7 +254,7 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader) (stored
 
 	h := sha256.New()
 	buf := copyBuffers.Get().(*[]byte)
-	n, copyErr := io.CopyBuffer(io.MultiWriter(w, h, pw), io.LimitReader(body, s.maxSize+1), *buf)
+	n, copyErr := io.CopyBuffer(io.MultiWriter(w, h, pw), io.LimitReader(body, limit+1), *buf)
 	copyBuffers.Put(buf)
 	pw.CloseWithError(copyErr)
 	<-done
@@ -241,7 +266,9 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader) (stored
 		return stored{}, err
 	}
 	switch {
-	case n > s.maxSize:
+	case n > limit && limit < s.maxSize:
+		return fail(errOverLimit)
+	case n > limit:
 		return fail(&apperr.TooLargeError{Limit: s.maxSize})
 	case analyzeErr != nil:
 		var notCSV *csvio.NotCSVError

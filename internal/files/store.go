@@ -446,3 +446,36 @@ func (st *store) referenced(ctx context.Context, key string) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// scratchUse is the bytes of the live scratch files of a client address.
+func (st *store) scratchUse(ctx context.Context, client string, now time.Time) (int64, error) {
+	n, err := st.countRows(ctx, st.db.Prepared().Query, `SELECT COALESCE(SUM(f.size), 0) FROM files f
+WHERE f.owner_id IS NULL AND f.deleted_at IS NULL AND f.client_key = ? AND f.expires_at > ?`, client, now)
+	if err != nil {
+		return 0, fmt.Errorf("scratch space in use: %w", err)
+	}
+	return int64(n), nil
+}
+
+// scratchExpiry is when the first live scratch file of a client address
+// expires, or nil.
+func (st *store) scratchExpiry(ctx context.Context, client string, now time.Time) (*time.Time, error) {
+	rows, err := st.db.Prepared().Query(ctx, `SELECT f.expires_at FROM files f
+WHERE f.owner_id IS NULL AND f.deleted_at IS NULL AND f.client_key = ? AND f.expires_at > ?
+ORDER BY f.expires_at LIMIT 1`, client, now)
+	if err != nil {
+		return nil, fmt.Errorf("scratch space in use: %w", err)
+	}
+	defer rows.Close()
+	var first sql.NullTime
+	if rows.Next() {
+		err = rows.Scan(&first)
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scratch space in use: %w", err)
+	}
+	return optionalTime(first), nil
+}

@@ -22,16 +22,17 @@ const (
 	fileColumns      = annotatedColumns + ", f.columns"
 )
 
-// insertFile writes every column of a File, in the order of fileColumns.
+// insertFile writes every column of a File, in the order of fileColumns,
+// then the client address of a scratch file.
 const insertFile = `INSERT INTO files (id, owner_id, name, object_key, size, sha256, content_type, encoding,
-	delimiter, row_count, origin, system_tags, user_tags, created_at, deleted_at, expires_at, metadata, columns)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	delimiter, row_count, origin, system_tags, user_tags, created_at, deleted_at, expires_at, metadata, columns, client_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // fileArgs are the arguments of insertFile for f.
 func fileArgs(f *File) []any {
 	return []any{f.ID, nullable(f.OwnerID), f.Name, nullable(f.ObjectKey), f.Size, f.SHA256, f.ContentType, f.Encoding,
 		f.Delimiter, f.RowCount, string(f.Origin), encodeTags(f.SystemTags), encodeTags(f.UserTags), f.CreatedAt,
-		nullable(f.DeletedAt), nullable(f.ExpiresAt), nullable(f.MetadataJSON), f.Profile.text()}
+		nullable(f.DeletedAt), nullable(f.ExpiresAt), nullable(f.MetadataJSON), f.Profile.text(), nullable(f.ClientKey)}
 }
 
 // nullable is NULL for a nil pointer, else what it points to.

@@ -113,7 +113,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) error {
 	if password != password2 {
 		return &reply{http.StatusBadRequest, map[string][]string{"non_field_errors": {"Passwords do not match"}}}
 	}
-	in := auth.RegisterInput{Username: username, Password: password}
+	in := auth.RegisterInput{Username: username, Password: password, ClientKey: auth.ClientKey(r)}
 	if email != "" {
 		in.Email = &email
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/cutline/cutline/internal/auth"
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/filter"
+	"github.com/cutline/cutline/internal/ratelimit"
 	"github.com/cutline/cutline/internal/requestid"
 )
 
@@ -69,6 +70,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ep endpoint, err 
 
 	case errors.As(err, &th):
 		writeThrottled(w, th.wait)
+	case errors.As(err, &rl) && rl.Reason != "":
+		// A quota rather than a throttle: the page shows the error.
+		w.Header().Set("Retry-After", strconv.Itoa(ratelimit.RetryAfterSeconds(rl.RetryAfter)))
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": rl.Error()})
 	case errors.As(err, &rl):
 		writeThrottled(w, rl.RetryAfter)
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/auth"
 	"github.com/cutline/cutline/internal/files"
 )
 
@@ -104,7 +105,7 @@ func partName(p *multipart.Part, fallback string) string {
 func (h *Handler) csvCutter(w http.ResponseWriter, r *http.Request) error {
 	expires := h.clock().Add(h.ScratchTTL)
 	f, err := h.receiveFile(w, r, files.NewFile{
-		Name: "upload.csv", Origin: files.OriginUploaded, ExpiresAt: &expires,
+		Name: "upload.csv", Origin: files.OriginUploaded, ExpiresAt: &expires, ClientKey: auth.ClientKey(r),
 	})
 	if err != nil {
 		return err
