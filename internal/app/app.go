@@ -79,7 +79,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if generated {
 		log.Info("generated a signing secret; set JWT_SECRET to share one between replicas", "dir", cfg.DataDir)
 	}
-	db, err := database.Open(ctx, cfg.DatabaseURL)
+	db, err := database.OpenWith(ctx, cfg.DatabaseURL, database.Options{StatementTimeout: cfg.StatementTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (a *App) build() error {
 		return err
 	}
 	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, MaxColumns: cfg.MaxColumns,
-		ScratchQuota: cfg.ScratchQuotaBytes(), Logger: a.Log, Publish: a.Events.Publish, Meter: a.Metrics})
+		ScratchQuota: cfg.ScratchQuotaBytes(), MaxFilterTags: cfg.MaxFilterTags, Logger: a.Log, Publish: a.Events.Publish, Meter: a.Metrics})
 	a.Lineage = lineage.NewService(a.DB, cfg.LineageMaxDepth, cfg.LineageMaxLimit)
 	a.limitIP = ratelimit.New(cfg.RatePerIP, cfg.RateBurstIP)
 	a.limitUser = ratelimit.New(cfg.RatePerUser, cfg.RateBurstUser)

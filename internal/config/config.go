@@ -47,6 +47,12 @@ type Config struct {
 	RegisterPerHour int
 	DownloadURLTTL  time.Duration
 
+	// StatementTimeout is PostgreSQL's statement_timeout on every
+	// connection: a backstop behind the requests' own deadlines.
+	StatementTimeout time.Duration
+	// MaxFilterTags bounds the tags of one file filter.
+	MaxFilterTags int
+
 	LogLevel  string
 	LogFormat string
 
@@ -94,6 +100,8 @@ func Default() Config {
 		RegisterPerHour:   20,
 		DownloadURLTTL:    5 * time.Minute,
 		LogLevel:          "info",
+		StatementTimeout:  90 * time.Second,
+		MaxFilterTags:     50,
 		LogFormat:         "text",
 		Introspection:     true,
 		MaxComplexity:     50000,
@@ -176,6 +184,8 @@ func Settings() []Setting {
 		{"RATE_LIMIT_IP_BURST", "", strconv.Itoa(d.RateBurstIP), "burst per client address", integer(func(c *Config) *int { return &c.RateBurstIP }, 0)},
 		{"RATE_LIMIT_USER", "", "20", "requests per second per logged-in user (0: off)", rate(func(c *Config) *float64 { return &c.RatePerUser })},
 		{"RATE_LIMIT_USER_BURST", "", strconv.Itoa(d.RateBurstUser), "burst per logged-in user", integer(func(c *Config) *int { return &c.RateBurstUser }, 0)},
+		{"MAX_FILTER_TAGS", "", strconv.Itoa(d.MaxFilterTags), "most distinct tags in one file filter (0: no limit)", integer(func(c *Config) *int { return &c.MaxFilterTags }, 0)},
+		{"DATABASE_STATEMENT_TIMEOUT", "", ShortDuration(d.StatementTimeout), "PostgreSQL statement_timeout of every connection, a backstop behind the request deadlines", duration(func(c *Config) *time.Duration { return &c.StatementTimeout }, true)},
 		{"REQUEST_TIMEOUT", "", ShortDuration(d.RequestTimeout), "deadline of every request that is not a file stream", duration(func(c *Config) *time.Duration { return &c.RequestTimeout }, false)},
 		{"MAX_REQUEST_BODY", "", "1MiB", "largest body of a request that is not a file upload", size(func(c *Config) *int64 { return &c.MaxRequestBody })},
 		{"UPLOAD_IDLE_TIMEOUT", "", ShortDuration(d.UploadIdleTimeout), "longest wait for the next bytes of a file upload", duration(func(c *Config) *time.Duration { return &c.UploadIdleTimeout }, false)},

@@ -17,13 +17,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
-	"github.com/uptrace/bun/driver/pgdriver"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
@@ -33,11 +33,38 @@ var migrations embed.FS
 // Open connects to dsn: postgres:// or postgresql:// selects PostgreSQL
 // through pgdriver; sqlite://PATH, file:PATH or a bare path selects SQLite.
 // It checks the connection before returning.
-func Open(ctx context.Context, dsn string) (*DB, error) {
+func Open(ctx context.Context, dsn string) (*DB, error) { return OpenWith(ctx, dsn, Options{}) }
+
+// Options bound what the database spends on one statement (PostgreSQL).
+type Options struct {
+	// StatementTimeout is the server-side backstop of every statement
+	// (PostgreSQL's statement_timeout); 0 leaves the server's own setting.
+	// Requests cancel their statements at their deadline before that.
+	StatementTimeout time.Duration
+}
+
+// ClientCheckInterval is how often PostgreSQL checks, while it runs a
+// statement, that the connection that sent it is still open: a request
+// whose deadline passed closes its connection, and the statement stops
+// within this interval instead of running to its end.
+const ClientCheckInterval = 250 * time.Millisecond
+
+// PostgresParams are the session settings every PostgreSQL connection of
+// the server starts with.
+func PostgresParams(o Options) map[string]any {
+	p := map[string]any{"client_connection_check_interval": strconv.FormatInt(ClientCheckInterval.Milliseconds(), 10)}
+	if o.StatementTimeout > 0 {
+		p["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
+	}
+	return p
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 	var db *bun.DB
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		db = openPostgres(dsn, nil)
+		db = openPostgres(dsn, PostgresParams(o))
 	default:
 		path, err := sqlitePath(dsn)
 		if err != nil {
@@ -70,11 +97,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 }
 
 func openPostgres(dsn string, params map[string]any) *bun.DB {
-	opts := []pgdriver.Option{pgdriver.WithDSN(dsn), pgdriver.WithApplicationName("cutline")}
-	if params != nil {
-		opts = append(opts, pgdriver.WithConnParams(params))
-	}
-	sqldb := sql.OpenDB(pgdriver.NewConnector(opts...))
+	sqldb := sql.OpenDB(PostgresConnector(dsn, params))
 	sqldb.SetMaxOpenConns(20)
 	sqldb.SetMaxIdleConns(20)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
@@ -149,6 +172,13 @@ func Migrate(ctx context.Context, db *DB) (applied []string, err error) {
 	sort.Strings(names)
 
 	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if db.Postgres() {
+			// Waiting for another replica's migrations, or running a long
+			// one, is no runaway statement.
+			if _, err := tx.ExecContext(ctx, "SET LOCAL statement_timeout = 0"); err != nil {
+				return fmt.Errorf("lift the statement timeout: %w", err)
+			}
+		}
 		if err := db.eng.lock(ctx, tx, 0, int64(migrationLockKey)); err != nil {
 			return fmt.Errorf("take migration lock: %w", err)
 		}

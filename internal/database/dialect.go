@@ -26,6 +26,9 @@ type engine interface {
 	// idSet is the condition "column is one of the ids", with the ids in
 	// one argument.
 	idSet(column string, ids []string) (string, any)
+	// textSet is the condition "column is one of the values", with the
+	// values in one argument (a JSON array).
+	textSet(column string) string
 	// forUpdate is the clause that locks the rows a SELECT reads.
 	forUpdate() string
 	// lock takes a transaction-scoped lock on (class, key).
@@ -62,6 +65,10 @@ func (postgresEngine) bindable(args []any) []any { return args }
 
 func (postgresEngine) idSet(column string, ids []string) (string, any) {
 	return column + " = ANY(CAST(? AS uuid[]))", "{" + strings.Join(ids, ",") + "}"
+}
+
+func (postgresEngine) textSet(column string) string {
+	return column + " IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb)))"
 }
 
 func (postgresEngine) forUpdate() string { return " FOR UPDATE" }
@@ -129,6 +136,10 @@ func (sqliteEngine) bindable(args []any) []any {
 
 func (sqliteEngine) idSet(column string, ids []string) (string, any) {
 	return column + " IN (SELECT value FROM json_each(?))", `["` + strings.Join(ids, `","`) + `"]`
+}
+
+func (sqliteEngine) textSet(column string) string {
+	return column + " IN (SELECT value FROM json_each(?))"
 }
 
 func (sqliteEngine) forUpdate() string { return "" }

@@ -3,6 +3,7 @@ package database
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -115,6 +116,17 @@ func CanonicalIDs(ids []string) []string {
 // quoting in either list syntax.
 func (db *DB) IDSet(column string, ids []string) (cond string, arg any) {
 	return db.eng.idSet(column, ids)
+}
+
+// TextSet is the condition "column is one of values" with the values in
+// a single argument, so that a statement is one prepared text however many
+// values it is given. Values are any text: they travel as a JSON array.
+func (db *DB) TextSet(column string, values []string) (cond string, arg any) {
+	b, _ := json.Marshal(values)
+	if values == nil {
+		b = []byte("[]")
+	}
+	return db.eng.textSet(column), string(b)
 }
 
 // ForUpdate is the clause that locks the rows a SELECT reads until the

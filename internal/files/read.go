@@ -154,19 +154,36 @@ func decodeCursor(order OrderField, s string) (any, string, error) {
 // List returns a page of owner's live files. Cursors are keyset positions
 // (sort value, id), so pages stay stable while files are added.
 func (s *Service) List(ctx context.Context, owner int64, o ListOptions) (*Page[*File], error) {
+	if err := s.checkFilter(o.Filter); err != nil {
+		return nil, err
+	}
 	return listPage(ctx, s.st, owner, o, fileShape)
 }
 
 // ListSummaries is List without the column profiles and the metadata, a
 // listing's largest columns, for callers that show neither.
 func (s *Service) ListSummaries(ctx context.Context, owner int64, o ListOptions) (*Page[*Summary], error) {
+	if err := s.checkFilter(o.Filter); err != nil {
+		return nil, err
+	}
 	return listPage(ctx, s.st, owner, o, summaryShape)
 }
 
 // ListAnnotated is List without the column profiles, for callers that show
 // the metadata but not the columns.
 func (s *Service) ListAnnotated(ctx context.Context, owner int64, o ListOptions) (*Page[*Annotated], error) {
+	if err := s.checkFilter(o.Filter); err != nil {
+		return nil, err
+	}
 	return listPage(ctx, s.st, owner, o, annotatedShape)
+}
+
+// checkFilter refuses a filter of more distinct tags than MaxFilterTags.
+func (s *Service) checkFilter(f Filter) error {
+	if s.maxFilterTags > 0 && len(f.Tags) > s.maxFilterTags && len(distinct(f.Tags)) > s.maxFilterTags {
+		return apperr.Invalid("filter.tags", "at most %d tags in a filter (MAX_FILTER_TAGS)", s.maxFilterTags)
+	}
+	return nil
 }
 
 func listPage[R Record](ctx context.Context, st *store, owner int64, o ListOptions, sh shape[R]) (*Page[R], error) {
@@ -232,6 +249,9 @@ func listPage[R Record](ctx context.Context, st *store, owner int64, o ListOptio
 
 // Count returns how many of owner's live files match f.
 func (s *Service) Count(ctx context.Context, owner int64, f Filter) (int, error) {
+	if err := s.checkFilter(f); err != nil {
+		return 0, err
+	}
 	return s.st.count(ctx, owner, f)
 }
 

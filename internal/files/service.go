@@ -34,10 +34,12 @@ type Service struct {
 	maxSize int64
 	maxCols int
 	scratch int64 // bytes of live scratch files per client address
-	log     *slog.Logger
-	meter   Meter
-	now     func() time.Time
-	publish func(Event)
+	// maxFilterTags bounds the distinct tags of a listing's filter.
+	maxFilterTags int
+	log           *slog.Logger
+	meter         Meter
+	now           func() time.Time
+	publish       func(Event)
 }
 
 // Meter counts the bytes the feature moves (metrics.Metrics is one).
@@ -63,7 +65,10 @@ type Options struct {
 	// client address (NewFile.ClientKey), counted in the database so that
 	// it holds across replicas; 0 does not.
 	ScratchQuota int64
-	Logger       *slog.Logger
+	// MaxFilterTags bounds the distinct tags of one listing's filter; 0
+	// does not.
+	MaxFilterTags int
+	Logger        *slog.Logger
 	// Publish, when set, is called after each committed change.
 	Publish func(Event)
 	// Meter, when set, counts the bytes stored and cut.
@@ -73,7 +78,7 @@ type Options struct {
 // NewService builds the files feature over a database and a bucket.
 func NewService(db *database.DB, bucket *blob.Bucket, opts Options) *Service {
 	s := &Service{st: newStore(db), bucket: bucket, maxSize: opts.MaxFileSize, maxCols: opts.MaxColumns, scratch: opts.ScratchQuota,
-		log: opts.Logger, meter: opts.Meter, now: time.Now, publish: opts.Publish}
+		maxFilterTags: opts.MaxFilterTags, log: opts.Logger, meter: opts.Meter, now: time.Now, publish: opts.Publish}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -134,7 +134,7 @@ func list[R Record](ctx context.Context, st *store, q listQuery, sh shape[R]) ([
 	}
 	var b strings.Builder
 	b.WriteString("SELECT " + sh.columns + " FROM files f WHERE ")
-	args := filterSQL(&b, q.owner, q.filter)
+	args := st.filterSQL(&b, q.owner, q.filter)
 	for _, k := range q.bounds {
 		op := cmp
 		if !k.after {
@@ -145,7 +145,7 @@ func list[R Record](ctx context.Context, st *store, q listQuery, sh shape[R]) ([
 	}
 	fmt.Fprintf(&b, " ORDER BY f.%s %s, f.id %s LIMIT ?", col, dir, dir)
 	args = append(args, q.limit)
-	rows, err := st.query(q.filter)(ctx, b.String(), args...)
+	rows, err := st.db.Prepared().Query(ctx, b.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list files: %w", err)
 	}
@@ -160,8 +160,8 @@ func list[R Record](ctx context.Context, st *store, q listQuery, sh shape[R]) ([
 func (st *store) count(ctx context.Context, owner int64, f Filter) (int, error) {
 	var b strings.Builder
 	b.WriteString("SELECT count(*) FROM files f WHERE ")
-	args := filterSQL(&b, owner, f)
-	n, err := st.countRows(ctx, st.query(f), b.String(), args...)
+	args := st.filterSQL(&b, owner, f)
+	n, err := st.countRows(ctx, st.db.Prepared().Query, b.String(), args...)
 	if err != nil {
 		return 0, fmt.Errorf("count files: %w", err)
 	}
@@ -186,23 +186,17 @@ func (st *store) countRows(ctx context.Context, run queryFunc, query string, arg
 
 type queryFunc func(context.Context, string, ...any) (*sql.Rows, error)
 
-// query picks how a listing's SQL runs: prepared, unless f's tags (one
-// condition each, as many as the client sent) make its text unbounded.
-func (st *store) query(f Filter) queryFunc {
-	if len(f.Tags) > 0 {
-		return st.db.Prepared().QueryOnce
-	}
-	return st.db.Prepared().Query
-}
-
 // filterSQL writes the conditions selecting owner's live files that match
 // f, for a query over files aliased f, and returns their arguments.
-func filterSQL(b *strings.Builder, owner int64, f Filter) []any {
+func (st *store) filterSQL(b *strings.Builder, owner int64, f Filter) []any {
 	b.WriteString("f.owner_id = ? AND f.deleted_at IS NULL")
 	args := []any{owner}
-	for _, t := range f.Tags {
-		b.WriteString(" AND EXISTS (SELECT 1 FROM file_tags ft WHERE ft.file_id = f.id AND ft.tag = ?)")
-		args = append(args, t)
+	if tags := distinct(f.Tags); len(tags) > 0 {
+		// One condition for all the tags, whose text does not change with
+		// their number: the file has as many of them as were asked for.
+		cond, arg := st.db.TextSet("ft.tag", tags)
+		b.WriteString(" AND (SELECT count(*) FROM file_tags ft WHERE ft.file_id = f.id AND " + cond + ") = ?")
+		args = append(args, arg, len(tags))
 	}
 	if f.NameContains != "" {
 		b.WriteString(" AND LOWER(f.name) LIKE ? ESCAPE '\\'")
@@ -213,6 +207,22 @@ func filterSQL(b *strings.Builder, owner int64, f Filter) []any {
 		args = append(args, string(f.Origin))
 	}
 	return args
+}
+
+// distinct is tags without repeats, in their order.
+func distinct(tags []string) []string {
+	if len(tags) < 2 {
+		return tags
+	}
+	seen := make(map[string]bool, len(tags))
+	out := make([]string, 0, len(tags))
+	for _, t := range tags {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func escapeLike(s string) string {

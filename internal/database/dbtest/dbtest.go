@@ -10,10 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
-	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/cutline/cutline/internal/database"
 
@@ -92,8 +92,9 @@ func Postgres(t testing.TB) *database.DB {
 			t.Logf("drop schema %s: %v", schema, err)
 		}
 	})
-	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn),
-		pgdriver.WithConnParams(map[string]any{"search_path": schema})))
+	params := database.PostgresParams(database.Options{StatementTimeout: time.Minute})
+	params["search_path"] = schema
+	sqldb := sql.OpenDB(database.PostgresConnector(dsn, params))
 	sqldb.SetMaxOpenConns(10)
 	db := database.New(bun.NewDB(sqldb, pgdialect.New()))
 	t.Cleanup(func() { db.Close() })

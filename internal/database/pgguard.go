@@ -1,0 +1,142 @@
+package database
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"io"
+
+	"github.com/uptrace/bun/driver/pgdriver"
+)
+
+// guardedConnector hands out pgdriver connections that end their
+// statement with its context. pgdriver stops waiting at the context's
+// deadline (a socket deadline) but ignores a cancellation, and a prepared
+// statement that fails that way leaves its connection in the pool with
+// the statement still running on the server: the next user of the
+// connection would read the previous one's answer. Here a cancelled
+// context closes the connection, and so does any failure that is not the
+// server's own answer; PostgreSQL notices the closed connection within
+// ClientCheckInterval and stops the statement.
+type guardedConnector struct{ *pgdriver.Connector }
+
+// Connect opens a guarded connection.
+func (c guardedConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	cn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pc, ok := cn.(*pgdriver.Conn)
+	if !ok {
+		return cn, nil
+	}
+	return &guardedConn{Conn: pc}, nil
+}
+
+// PostgresConnector is the connector every PostgreSQL pool of the server
+// uses: pgdriver with the session settings params, guarded as above.
+func PostgresConnector(dsn string, params map[string]any) driver.Connector {
+	opts := []pgdriver.Option{pgdriver.WithDSN(dsn), pgdriver.WithApplicationName("cutline")}
+	if params != nil {
+		opts = append(opts, pgdriver.WithConnParams(params))
+	}
+	return guardedConnector{pgdriver.NewConnector(opts...)}
+}
+
+type guardedConn struct{ *pgdriver.Conn }
+
+// watch closes the connection if ctx ends before stop is called.
+func (cn *guardedConn) watch(ctx context.Context) (stop func() bool) {
+	if ctx.Done() == nil {
+		return func() bool { return true }
+	}
+	return context.AfterFunc(ctx, func() { _ = cn.Conn.Close() })
+}
+
+// fail closes the connection after a failure that leaves it in an unknown
+// state: anything but an error the server answered with.
+func (cn *guardedConn) fail(err error) error {
+	var pgErr pgdriver.Error
+	if err != nil && err != io.EOF && !errors.As(err, &pgErr) {
+		_ = cn.Conn.Close()
+	}
+	return err
+}
+
+func (cn *guardedConn) Prepare(query string) (driver.Stmt, error) {
+	return cn.PrepareContext(context.Background(), query)
+}
+
+func (cn *guardedConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	stop := cn.watch(ctx)
+	defer stop()
+	st, err := cn.Conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, cn.fail(err)
+	}
+	return &guardedStmt{Stmt: st, cn: cn}, nil
+}
+
+func (cn *guardedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	stop := cn.watch(ctx)
+	defer stop()
+	res, err := cn.Conn.ExecContext(ctx, query, args)
+	return res, cn.fail(err)
+}
+
+func (cn *guardedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	stop := cn.watch(ctx)
+	rows, err := cn.Conn.QueryContext(ctx, query, args)
+	if err != nil {
+		stop()
+		return nil, cn.fail(err)
+	}
+	return &guardedRows{Rows: rows, cn: cn, stop: stop}, nil
+}
+
+type guardedStmt struct {
+	driver.Stmt
+	cn *guardedConn
+}
+
+func (st *guardedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	stop := st.cn.watch(ctx)
+	defer stop()
+	res, err := st.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+	return res, st.cn.fail(err)
+}
+
+func (st *guardedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	stop := st.cn.watch(ctx)
+	rows, err := st.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+	if err != nil {
+		stop()
+		return nil, st.cn.fail(err)
+	}
+	return &guardedRows{Rows: rows, cn: st.cn, stop: stop}, nil
+}
+
+// guardedRows keeps watching the context while the rows are read.
+type guardedRows struct {
+	driver.Rows
+	cn   *guardedConn
+	stop func() bool
+}
+
+func (r *guardedRows) Next(dest []driver.Value) error {
+	return r.cn.fail(r.Rows.Next(dest))
+}
+
+func (r *guardedRows) Close() error {
+	r.stop()
+	return r.Rows.Close()
+}
+
+var (
+	_ driver.Connector          = guardedConnector{}
+	_ driver.ConnPrepareContext = (*guardedConn)(nil)
+	_ driver.ExecerContext      = (*guardedConn)(nil)
+	_ driver.QueryerContext     = (*guardedConn)(nil)
+	_ driver.StmtQueryContext   = (*guardedStmt)(nil)
+	_ driver.StmtExecContext    = (*guardedStmt)(nil)
+)
