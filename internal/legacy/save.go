@@ -12,6 +12,7 @@ import (
 
 	"github.com/cutline/cutline/internal/auth"
 	"github.com/cutline/cutline/internal/files"
+	"github.com/cutline/cutline/internal/formdata"
 )
 
 // saveForm holds the small fields of #8.
@@ -34,19 +35,11 @@ func (s *saveForm) complete() bool {
 	return strings.TrimSpace(s.name()) != "" && s.original != "" && s.hasMetadata
 }
 
-var errFieldTooLarge = errors.New("form field too large")
+// errFieldTooLarge is a field or a spooled file over its bound.
+var errFieldTooLarge = formdata.ErrFieldTooLarge
 
 // readField reads a small form field, refusing megabytes of it.
-func readField(p io.Reader) (string, error) {
-	b, err := io.ReadAll(io.LimitReader(p, maxFieldBytes+1))
-	if err != nil {
-		return "", err
-	}
-	if len(b) > maxFieldBytes {
-		return "", errFieldTooLarge
-	}
-	return string(b), nil
-}
+func readField(p io.Reader) (string, error) { return formdata.ReadField(p, maxFieldBytes) }
 
 // saveGeneratedFile is endpoint #8: the cut the frontend made with #3,
 // saved as the caller's GENERATED file with a lineage edge from the

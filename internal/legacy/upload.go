@@ -9,6 +9,7 @@ import (
 	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/auth"
 	"github.com/cutline/cutline/internal/files"
+	"github.com/cutline/cutline/internal/formdata"
 )
 
 // multipartSlack is what a multipart body may carry beyond the file itself:
@@ -60,27 +61,19 @@ func (h *Handler) receiveFile(w http.ResponseWriter, r *http.Request, nf files.N
 	if err != nil {
 		return nil, noFile
 	}
-	for {
-		p, err := mr.NextPart()
-		if err != nil {
-			if body.hit {
-				return nil, h.tooLarge()
-			}
-			return nil, noFile
-		}
-		if p.FormName() != "file" {
-			if _, err := io.Copy(io.Discard, p); err != nil && body.hit {
-				return nil, h.tooLarge()
-			}
-			continue
-		}
-		nf.Name = partName(p, nf.Name)
-		f, err := h.Files.Create(r.Context(), nf, p)
-		if err != nil && body.hit {
+	p, _, err := formdata.FilePart(mr, "file", 0)
+	if err != nil {
+		if body.hit {
 			return nil, h.tooLarge()
 		}
-		return f, err
+		return nil, noFile
 	}
+	nf.Name = partName(p, nf.Name)
+	f, err := h.Files.Create(r.Context(), nf, p)
+	if err != nil && body.hit {
+		return nil, h.tooLarge()
+	}
+	return f, err
 }
 
 // partName is the display name of an uploaded part; fallback when the

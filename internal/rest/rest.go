@@ -25,6 +25,7 @@ import (
 	"github.com/cutline/cutline/internal/download"
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/filter"
+	"github.com/cutline/cutline/internal/formdata"
 	"github.com/cutline/cutline/internal/lineage"
 	"github.com/cutline/cutline/internal/requestid"
 )
@@ -107,26 +108,18 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 func filePart(r *http.Request) (*multipart.Part, url.Values, error) {
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, nil, apperr.Invalid("file", "malformed multipart body: %v", err)
+		return nil, nil, apperr.Invalid(files.FieldFile, "malformed multipart body: %v", err)
 	}
-	fields := url.Values{}
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			return nil, nil, apperr.Invalid("file", "no file uploaded: send it in a part named \"file\"")
-		}
-		if err != nil {
-			return nil, nil, apperr.Invalid("file", "malformed multipart body: %v", err)
-		}
-		if p.FormName() == "file" {
-			return p, fields, nil
-		}
-		v, err := io.ReadAll(io.LimitReader(p, 64<<10))
-		if err != nil {
-			return nil, nil, apperr.Invalid(p.FormName(), "unreadable form field")
-		}
-		fields.Add(p.FormName(), string(v))
+	part, fields, err := formdata.FilePart(mr, "file", 64<<10)
+	switch {
+	case errors.Is(err, formdata.ErrNoFile):
+		return nil, nil, apperr.Invalid(files.FieldFile, "no file uploaded: send it in a part named \"file\"")
+	case errors.Is(err, formdata.ErrFieldTooLarge):
+		return nil, nil, apperr.Invalid(files.FieldFile, "%v: at most 64 KiB before the file part", err)
+	case err != nil:
+		return nil, nil, apperr.Invalid(files.FieldFile, "%v", err)
 	}
+	return part, fields, nil
 }
 
 func splitTags(vals []string) []string {
