@@ -2,8 +2,12 @@ package csvio
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // sniffReaders holds the buffered readers Analyze sniffs through, for the
@@ -13,32 +17,58 @@ var sniffReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, S
 // Summary is the result of Analyze.
 type Summary struct {
 	Dialect Dialect
-	Header  []string // unique column names, as Reader.Header returns them
-	Rows    int64    // data records, header and blank lines excluded
+	// Header holds the unique column names: the header row's, then
+	// column_N for the cells of rows longer than the header.
+	Header  []string
+	Rows    int64 // data records, header and blank lines excluded
 	Columns []Column
-	Ragged  int64 // data records with more or fewer cells than the header
+	// Short and Long count data records with fewer or more cells than the
+	// header; Repaired counts records (the header included) whose broken
+	// quoting was repaired (see Reader.Repaired).
+	Short, Long, Repaired int64
 }
 
 // Analyze reads a whole stream of raw file bytes once: it sniffs the first
-// SniffSize bytes, then profiles the header and every record. A file whose
-// only content is the header row is valid and has 0 rows. Rejected input
-// gives a *NotCSVError.
+// SniffSize bytes, then profiles the header and every record, and decides
+// the encoding once it has seen the last byte (see the package doc). A
+// file whose only content is the header row is valid and has 0 rows.
+// Rejected input gives a *NotCSVError, bytes that break the encoding a BOM
+// announces an *EncodingError.
 //
 // Analyze stops reading at the first error. When it consumes an io.Pipe
 // whose bytes also go elsewhere, the caller must close the pipe's reader
 // with that error (PipeReader.CloseWithError) so that the writer does not
 // block forever.
-func Analyze(r io.Reader) (Summary, error) { return AnalyzeLimited(r, Limits{}) }
+func Analyze(r io.Reader) (Summary, error) { return AnalyzeAs(r, "") }
 
 // Limits bound what Analyze accepts; zero values do not limit.
 type Limits struct {
-	// MaxColumns refuses a wider header with a *TooManyColumnsError,
-	// before it takes more memory than that many columns.
+	// MaxColumns refuses a header, or a row, wider than this with a
+	// *TooManyColumnsError, before it takes more memory than that many
+	// columns (the cells of a long row become columns).
 	MaxColumns int
 }
 
 // AnalyzeLimited is Analyze within limits.
-func AnalyzeLimited(r io.Reader, limits Limits) (Summary, error) {
+func AnalyzeLimited(r io.Reader, limits Limits) (Summary, error) { return AnalyzeAs(r, "", limits) }
+
+// AnalyzeAs is Analyze of a file whose encoding the caller states, by any
+// name LookupEncoding knows; "" detects it. A byte order mark still wins
+// over a stated UTF-8 or UTF-16, and bytes that are not valid in a stated
+// UTF-8 or UTF-16 are an *EncodingError. Limits, if given, bound it as
+// AnalyzeLimited.
+func AnalyzeAs(r io.Reader, encoding string, limits ...Limits) (Summary, error) {
+	var lim Limits
+	if len(limits) > 0 {
+		lim = limits[0]
+	}
+	stated := ""
+	if encoding != "" {
+		var err error
+		if stated, err = LookupEncoding(encoding); err != nil {
+			return Summary{}, err
+		}
+	}
 	br := sniffReaders.Get().(*bufio.Reader)
 	br.Reset(r)
 	defer func() {
@@ -49,22 +79,52 @@ func AnalyzeLimited(r io.Reader, limits Limits) (Summary, error) {
 	if err != nil && err != io.EOF {
 		return Summary{}, err
 	}
-	d, err := Sniff(prefix)
+	d, bom, err := sniff(prefix, stated)
 	if err != nil {
 		return Summary{}, err
 	}
-	rd := NewReader(br, d)
+
+	var (
+		rd  *Reader
+		cen *census
+		u16 *utf16Check
+	)
+	switch d.Encoding {
+	case EncodingUTF16LE, EncodingUTF16BE:
+		u16 = &utf16Check{src: br, be: d.Encoding == EncodingUTF16BE}
+		rd = NewReader(u16, d)
+	case EncodingWindows1252, EncodingMacintosh:
+		if stated != "" {
+			rd = NewReader(br, d) // decoded as it is read
+			break
+		}
+		fallthrough
+	default:
+		// UTF-8, or 8-bit text whose encoding the last byte may still
+		// change: parsed as raw bytes, decided at the end.
+		cen = &census{src: br}
+		rd = newReader(cen, d)
+	}
 	defer rd.release()
-	rd.SetMaxColumns(limits.MaxColumns)
-	header, err := rd.Header()
-	if err == io.EOF {
+	rd.grow = true
+	rd.SetMaxColumns(lim.MaxColumns)
+	if _, err := rd.Header(); err == io.EOF {
 		return Summary{}, &NotCSVError{reasonNoHeader}
-	}
-	if err != nil {
+	} else if err != nil {
 		return Summary{}, err
 	}
-	p := NewProfiler(header)
+	p := NewProfiler(rd.raw)
+	p.grow = true
+	p.eightBit = cen != nil && stated == ""
 	for {
+		if cen != nil {
+			p.maybeHigh = cen.high
+			if _, lf := rd.lineEnds(); lf > 0 && !cen.noMac {
+				// Mac Roman needs CR-only lines: windows-1252 is the only
+				// other candidate left.
+				p.altOrders, cen.noMac = 1, true
+			}
+		}
 		rec, err := rd.Read()
 		if err == io.EOF {
 			break
@@ -74,11 +134,256 @@ func AnalyzeLimited(r io.Reader, limits Limits) (Summary, error) {
 		}
 		p.Add(rec)
 	}
+
+	var table *byteTable
+	switch {
+	case u16 != nil:
+		if u16.bad {
+			return Summary{}, &EncodingError{Encoding: d.Encoding, Offset: u16.badAt, Reason: "is half of a character (an unpaired surrogate)"}
+		}
+	case cen == nil:
+		table = nil // decoded while reading
+	case !cen.invalid:
+		d.Encoding = EncodingUTF8
+		if bom {
+			d.Encoding = EncodingUTF8BOM
+		}
+	case bom || stated == EncodingUTF8:
+		return Summary{}, &EncodingError{Encoding: EncodingUTF8, Offset: cen.invalidAt, Byte: cen.invalidByte, Reason: "does not begin a valid UTF-8 character"}
+	default:
+		cr, lf := rd.lineEnds()
+		d.Encoding, table = EncodingWindows1252, &windows1252
+		if cr > 0 && lf == 0 && cen.macPunct > 0 {
+			d.Encoding, table = EncodingMacintosh, &macintosh
+		}
+	}
+	names := make([]string, len(p.cols))
+	for i, raw := range rd.raw {
+		names[i] = raw
+		if table != nil {
+			names[i] = table.decodeString(raw)
+		}
+	}
+	names = uniqueNames(names)
 	return Summary{
-		Dialect: d,
-		Header:  header,
-		Rows:    p.Rows(),
-		Columns: p.Columns(),
-		Ragged:  rd.Ragged(),
+		Dialect:  d,
+		Header:   names,
+		Rows:     p.Rows(),
+		Columns:  p.columns(names, table),
+		Short:    rd.Short(),
+		Long:     rd.Long(),
+		Repaired: rd.Repaired(),
 	}, nil
+}
+
+// EncodingError rejects bytes that are not valid in the encoding a byte
+// order mark announced or the caller stated.
+type EncodingError struct {
+	Encoding string
+	Offset   int64 // of the first bad byte, from the start of the file
+	Byte     byte  // that byte, for UTF-8
+	Reason   string
+}
+
+// ErrEncoding is wrapped by every *EncodingError.
+var ErrEncoding = errors.New("bytes not valid in the file's encoding")
+
+func (e *EncodingError) Error() string {
+	what := "the code unit"
+	if e.Encoding == EncodingUTF8 {
+		what = fmt.Sprintf("the byte 0x%02X", e.Byte)
+	}
+	return fmt.Sprintf("the file is not valid %s: %s at byte offset %d %s (if the file is in another encoding, state it, e.g. windows-1252)",
+		strings.ToUpper(e.Encoding), what, e.Offset, e.Reason)
+}
+
+// Unwrap lets errors.Is(err, ErrEncoding) match.
+func (e *EncodingError) Unwrap() error { return ErrEncoding }
+
+// census watches the raw bytes of a file go by on their way to the
+// parser: whether they are all valid UTF-8 (a streaming check, so a
+// character cut by a read is fine), whether any is above 0x7F, and how
+// many read as typographic punctuation in Mac Roman. It costs one pass
+// over bytes that are in cache anyway, eight at a time while they are
+// ASCII, then utf8.Valid's speed.
+type census struct {
+	src         io.Reader
+	off         int64 // bytes seen before the current read
+	high        bool
+	invalid     bool
+	invalidAt   int64
+	invalidByte byte
+	need        int  // continuation bytes still due
+	lo, hi      byte // range of the next continuation byte
+	seqAt       int64
+	seqLead     byte // the sequence being checked starts here with this byte
+	// noMac stops counting macPunct once Mac Roman is out of the question
+	// (a line ended with LF).
+	noMac    bool
+	macPunct int64
+}
+
+// macPunct marks the bytes Mac Roman reads as typographic punctuation
+// (• … – — “ ” ‘ ’) and windows-1252 as ¥ É Ð Ñ Ò Ó Ô Õ: the evidence of a
+// classic Mac export, together with CR-only line breaks.
+var macPunct = [256]bool{0xA5: true, 0xC9: true, 0xD0: true, 0xD1: true, 0xD2: true, 0xD3: true, 0xD4: true, 0xD5: true}
+
+func (c *census) Read(p []byte) (int, error) {
+	n, err := c.src.Read(p)
+	c.scan(p[:n])
+	c.off += int64(n)
+	if err == io.EOF && c.need > 0 && !c.invalid {
+		c.fail(c.seqAt, c.seqLead) // a character cut short by the end of the file
+	}
+	return n, err
+}
+
+func (c *census) fail(at int64, b byte) {
+	c.invalid, c.invalidAt, c.invalidByte, c.need = true, at, b, 0
+}
+
+func (c *census) scan(b []byte) {
+	if !c.high {
+		i := 0
+		for i+8 <= len(b) && loadWord(b[i:])&msb == 0 {
+			i += 8
+		}
+		for i < len(b) && b[i] < 0x80 {
+			i++
+		}
+		if i == len(b) {
+			return
+		}
+		c.high = true
+	}
+	if !c.noMac {
+		for i := 0; i < len(b); i++ {
+			if i+8 <= len(b) && loadWord(b[i:])&msb == 0 {
+				i += 7
+				continue
+			}
+			if macPunct[b[i]] {
+				c.macPunct++
+			}
+		}
+	}
+	if c.invalid {
+		return
+	}
+	// Finish a character the previous read cut, then check whole
+	// characters in one call, and step into the one this read cuts.
+	i := 0
+	for ; i < len(b) && c.need > 0; i++ {
+		c.step(b[i], c.off+int64(i))
+	}
+	if c.invalid {
+		return
+	}
+	end := len(b)
+	for k := len(b) - 1; k >= i && k >= len(b)-utf8.UTFMax+1; k-- {
+		if utf8.RuneStart(b[k]) {
+			if !utf8.FullRune(b[k:]) {
+				end = k
+			}
+			break
+		}
+	}
+	if !utf8.Valid(b[i:end]) {
+		end = i // find the offending byte the slow way
+	}
+	for k := end; k < len(b) && !c.invalid; k++ {
+		c.step(b[k], c.off+int64(k))
+	}
+}
+
+// step advances the UTF-8 check by one byte (RFC 3629: no overlong forms,
+// no surrogates, nothing above U+10FFFF).
+func (c *census) step(x byte, at int64) {
+	if c.need > 0 {
+		if x < c.lo || x > c.hi {
+			c.fail(c.seqAt, c.seqLead) // report where the broken character starts
+			return
+		}
+		c.need--
+		c.lo, c.hi = 0x80, 0xBF
+		return
+	}
+	c.lo, c.hi = 0x80, 0xBF
+	c.seqAt, c.seqLead = at, x
+	switch {
+	case x < 0x80:
+	case x >= 0xC2 && x <= 0xDF:
+		c.need = 1
+	case x == 0xE0:
+		c.need, c.lo = 2, 0xA0
+	case x == 0xED:
+		c.need, c.hi = 2, 0x9F
+	case x >= 0xE1 && x <= 0xEF:
+		c.need = 2
+	case x == 0xF0:
+		c.need, c.lo = 3, 0x90
+	case x >= 0xF1 && x <= 0xF3:
+		c.need = 3
+	case x == 0xF4:
+		c.need, c.hi = 3, 0x8F
+	default:
+		c.fail(at, x)
+	}
+}
+
+// utf16Check watches raw UTF-16 bytes for unpaired surrogates, which the
+// decoder would silently turn into U+FFFD.
+type utf16Check struct {
+	src     io.Reader
+	be      bool
+	off     int64
+	odd     int  // 1 when half a code unit is pending
+	half    byte // that half
+	wantLow bool // a high surrogate waits for its low one
+	bad     bool
+	badAt   int64
+}
+
+func (u *utf16Check) Read(p []byte) (int, error) {
+	n, err := u.src.Read(p)
+	for i := 0; i < n && !u.bad; i++ {
+		if u.odd == 0 {
+			u.half, u.odd = p[i], 1
+			continue
+		}
+		u.odd = 0
+		v := uint16(u.half) | uint16(p[i])<<8
+		if u.be {
+			v = uint16(u.half)<<8 | uint16(p[i])
+		}
+		at := u.off + int64(i) - 1
+		switch {
+		case v >= 0xD800 && v <= 0xDBFF:
+			if u.wantLow {
+				u.bad, u.badAt = true, at-2
+			}
+			u.wantLow = true
+		case v >= 0xDC00 && v <= 0xDFFF:
+			if !u.wantLow {
+				u.bad, u.badAt = true, at
+			}
+			u.wantLow = false
+		default:
+			if u.wantLow {
+				u.bad, u.badAt = true, at-2
+			}
+		}
+	}
+	u.off += int64(n)
+	if err == io.EOF && !u.bad && (u.odd == 1 || u.wantLow) {
+		u.bad, u.badAt = true, u.off-int64(u.odd)-2*boolInt(u.wantLow)
+	}
+	return n, err
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -6,18 +6,52 @@
 //
 // # Encodings
 //
-// Sniff recognises "utf-8-bom" (EF BB BF), "utf-16le" (FF FE) and
-// "utf-16be" (FE FF) by their byte order mark. Without a BOM, a prefix that
-// is valid UTF-8 (a multi-byte character cut by the end of the prefix is
-// tolerated) is "utf-8", anything else is "windows-1252", which also decodes
-// printable ISO-8859-1 text correctly. NUL bytes, or more than 2 + 1% control
-// bytes other than tab, CR and LF, make the input "not a CSV file". UTF-16
-// without a BOM therefore counts as binary.
+// A byte order mark decides: "utf-8-bom" (EF BB BF), "utf-16le" (FF FE),
+// "utf-16be" (FE FF). Without one, Analyze decides once it has seen the
+// last byte, so the label is true for every byte of the file, not just for
+// a prefix:
 //
-// Reader passes UTF-8 bytes through untouched (no transform layer, no
-// validation: invalid sequences after the sniffed prefix reach the caller
-// as they are) and decodes the other encodings to UTF-8 with
-// golang.org/x/text. A leading BOM is always stripped.
+//   - "utf-8" when every byte is valid UTF-8 (RFC 3629);
+//   - otherwise "macintosh" (Mac OS Roman) when every line break is a lone
+//     CR, as classic Mac OS wrote them, and some byte reads as typographic
+//     punctuation in Mac Roman (0xD5 ’, 0xD4 ‘, 0xD2 “, 0xD3 ”, 0xD0 –,
+//     0xD1 —, 0xC9 …, 0xA5 •): a Mac Excel export;
+//   - otherwise "windows-1252", which reads every byte: its five unassigned
+//     bytes (0x81, 0x8D, 0x8F, 0x90, 0x9D) are the C1 controls of the same
+//     number, as in the WHATWG Encoding Standard, never U+FFFD. It also reads
+//     ISO-8859-1 text correctly.
+//
+// A file that mixes valid UTF-8 with bytes that are not is windows-1252:
+// no single reading fits both, and this one loses no byte. A caller who
+// knows better states the encoding (AnalyzeAs, LookupEncoding: utf-8,
+// utf-16le, utf-16be, windows-1252, macintosh and their usual aliases); a
+// stated or BOM-announced UTF-8 or UTF-16 that does not hold is an
+// *EncodingError naming the first bad byte, never a silent U+FFFD.
+//
+// Deciding at the end costs no second read. Delimiters, quotes and line
+// breaks are ASCII in all three candidate encodings, and a UTF-8
+// multi-byte character never contains an ASCII byte, so records and cells
+// have the same boundaries in every reading: Analyze parses the raw bytes
+// and lets a census check UTF-8 on the way (one pass over bytes that are in
+// cache anyway). Number, date and boolean cells are ASCII, so types do not
+// depend on the encoding either. Only the order of text differs: for every
+// column that holds a byte above 0x7F, the profiler keeps the text extremes
+// in the byte order of each candidate too (windows-1252's and Mac Roman's
+// orders are byte orders through a rank table), and the extremes and
+// header names of the decided encoding are decoded at the end. The profile
+// is therefore exactly the one of the file read in its encoding from the
+// first byte (tests check this on random files).
+//
+// NUL bytes, or more than 2 + 1% control bytes other than tab, CR and LF
+// in the first SniffSize bytes, make the input "not a CSV file". UTF-16
+// without a BOM therefore counts as binary unless the caller states it.
+//
+// Reader decodes windows-1252 and Mac Roman with its own tables and UTF-16
+// with golang.org/x/text, and passes UTF-8 through untouched: it was
+// verified at upload. Files stored before that (Dialect.Unverified) may
+// hold bytes that are not UTF-8 behind their "utf-8" label; each such byte
+// is read as its windows-1252 character. Either way no record carries
+// invalid UTF-8. A leading BOM is always stripped.
 //
 // # Delimiters and line endings
 //
@@ -34,30 +68,43 @@
 // header: names are trimmed, a blank name becomes "column_N" (N is the
 // 1-based position) and a repeated name gets "_2", "_3"... (skipping
 // suffixes already used by another column) so that every name is unique.
-// Data records are normalised to the header's width: missing cells become
-// "" (which means NULL) and cells beyond the header are dropped; both kinds
-// of record are counted by Reader.Ragged.
+//
+// No cell is dropped: a record longer than the header adds columns, named
+// like blank header cells (column_N), empty in every other record; a record
+// shorter than the header has empty cells ("", which means NULL) at its end.
+// Analyze counts both kinds (Summary.Short, Summary.Long), and Reader.SetWidth
+// reads a stored file as wide as its profile. Files profiled before long
+// records added columns have as many columns as their header, and are read
+// that way.
 //
 // # Quotes and malformed input
 //
 // A field is quoted only if its first byte is a double quote. Inside it,
 // delimiters and line breaks are data and "" is one quote. Line breaks
 // inside quotes are kept byte for byte (CRLF is not rewritten to LF).
-// Malformed input never aborts reading; the rules match encoding/csv with
-// LazyQuotes:
+// Malformed input never aborts reading; the repairs are those of Python's
+// csv module (strict=False), which DuckDB's reader also makes, and every
+// record that needed one is counted (Reader.Repaired, Summary.Repaired,
+// the header included):
 //
-//   - a quote inside an unquoted field is an ordinary character (a"b is a"b);
-//   - in a quoted field, a quote that is followed by neither another quote,
-//     the delimiter, a line break nor the end of input is kept as a literal
-//     quote and the field goes on ("a"b",c is the field a"b then c);
+//   - a quote inside an unquoted field is an ordinary character (a"b is
+//     a"b), and needs no repair;
+//   - a closing quote followed by more text ends the quoted part, and the
+//     field goes on unquoted to the next delimiter or line break, its quotes
+//     taken literally: "x"y,2 is the fields xy and 2, and "a"b",c is ab" and
+//     c. A stray quote cannot swallow the rest of the file;
 //   - a quoted field still open at the end of input runs to the end of input.
 //
-// Because a stray opening quote could otherwise swallow the rest of a huge
-// file into memory, a record longer than 16 MiB is read again with every
-// quote taken literally, so that it ends at its first line break; reading
-// then goes on normally from the next line. A single line longer than
-// 16 MiB is an error (ErrRecordTooLarge), and the only one malformed input
-// can cause.
+// Because a quote that is never closed could otherwise pull the rest of a
+// huge file into memory, a record longer than 16 MiB is read again with
+// every quote taken literally, so that it ends at its first line break;
+// reading then goes on normally from the next line (counted as repaired
+// too). A single line longer than 16 MiB is an error (ErrRecordTooLarge),
+// and the only one malformed input can cause. Files stored before stray
+// quotes were repaired (Dialect.Unverified) keep being read by the rules they
+// were profiled with: there a quote after a closing quote that is not
+// followed by a delimiter or line break is data, as with encoding/csv's
+// LazyQuotes.
 //
 // # Type inference
 //
@@ -66,9 +113,14 @@
 //
 //   - INTEGER: optional sign and decimal digits that fit in an int64.
 //   - FLOAT: [+-] digits [. digits] [e[+-]digits], also .5 and 5.;
-//     no NaN, Inf, hex or digit separators. Integers are floats too.
+//     no NaN, Inf, hex or digit separators. Integers are floats too, and so
+//     are whole numbers too long for an int64.
 //   - Numbers with a leading zero (007, 01.5) are not numeric: they are
 //     almost always codes (ZIP, phone, article numbers) whose zeros matter.
+//   - A value beyond float64's range (1e400, or a whole number above about
+//     1.8e308) is not a number but TEXT: ±Inf would make 1e400 equal to
+//     2e400. ParseNumber is this one rule, and the filter package reads
+//     numbers with it too.
 //   - BOOLEAN: true false yes no t f y n, any case. 0 and 1 are integers.
 //   - DATETIME, one family per column (all cells must share it):
 //     ISO 2006-01-02 or 2006/01/02, optionally followed by a space or T and
@@ -86,6 +138,10 @@
 //   - TEXT otherwise, and for a column with no non-empty cell.
 //
 // Min and Max compare numerically for INTEGER and FLOAT, chronologically
-// for DATETIME and byte-wise for BOOLEAN and TEXT, and keep the original
-// cell text. A whitespace-only cell is not empty: it counts as TEXT.
+// for DATETIME and byte-wise (code point order) for BOOLEAN and TEXT, and
+// keep the original cell text. Numbers compare exactly (Number.Compare):
+// whole numbers digit for digit, however long, floats as floats, and a whole
+// number against a float by their exact values, so 9007199254740993 is
+// above 9007199254740992.5 although both round to the same float64. A
+// whitespace-only cell is not empty: it counts as TEXT.
 package csvio

@@ -49,3 +49,17 @@ func TestStatTextIsBounded(t *testing.T) {
 		t.Fatalf("min = %q", *c.Min)
 	}
 }
+
+// The cells of a long row become columns, so MaxColumns bounds rows too
+// while Analyze reads: a file cannot grow its profile past the limit.
+func TestMaxColumnsBoundsLongRows(t *testing.T) {
+	data := "a,b\n1,2\n" + strings.Repeat("x,", 1<<16) + "\n"
+	_, err := AnalyzeLimited(strings.NewReader(data), Limits{MaxColumns: 10})
+	var wide *TooManyColumnsError
+	if !errors.As(err, &wide) || wide.Line != 3 || !strings.Contains(err.Error(), "row 3 has more than 10 cells") {
+		t.Fatalf("err = %v", err)
+	}
+	if s, err := AnalyzeAs(strings.NewReader("a,b\n1,2,3\n"), "", Limits{MaxColumns: 3}); err != nil || len(s.Columns) != 3 {
+		t.Fatalf("a row at the limit: %+v, %v", s, err)
+	}
+}

@@ -3,7 +3,6 @@ package csvio
 import (
 	"encoding/binary"
 	"math"
-	"strconv"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -59,7 +58,23 @@ type Profiler struct {
 	names []string
 	cols  []colStats
 	rows  int64
+	// grow adds a column for every cell beyond the last one (Analyze:
+	// rows longer than the header keep their cells).
+	grow bool
+	// eightBit: the cells are raw bytes whose encoding is only decided
+	// after the last one (UTF-8, windows-1252 or Mac Roman), so text
+	// extremes are kept in the byte order of each candidate. maybeHigh
+	// says a byte above 0x7F may be in the cells; until then every cell is
+	// ASCII and the orders agree.
+	eightBit, maybeHigh bool
+	// altOrders is how many of altOrders are still possible: Mac Roman
+	// is out once a line ended with LF (see Analyze).
+	altOrders int
 }
+
+// altOrders are the single-byte encodings an 8-bit profile keeps text
+// extremes for, besides UTF-8's byte order.
+var altOrders = [...]*byteTable{&windows1252, &macintosh}
 
 type colStats struct {
 	nulls int64
@@ -71,8 +86,19 @@ type colStats struct {
 	tminK, tmaxK uint64
 	text         span[struct{}]
 	ints         span[int64]
-	flts         span[float64]
-	dates        [len(dateFamilies)]span[Instant]
+	// nums orders every number exactly once a cell that is not an int64
+	// arrived (numsOn); while all are int64s, ints is enough.
+	nums   span[Number]
+	numsOn bool
+	dates  [len(dateFamilies)]span[Instant]
+	// alt holds the text extremes in the order of each of altOrders, once
+	// a cell of the column was not ASCII (before that they are text's).
+	alt *altSpans
+}
+
+type altSpans struct {
+	spans [len(altOrders)]span[struct{}]
+	seen  bool
 }
 
 // dateFamilies are the date formats type inference tries, in order of
@@ -125,7 +151,7 @@ func prefixKey(s string) uint64 {
 
 // NewProfiler returns a Profiler for records of len(header) cells.
 func NewProfiler(header []string) *Profiler {
-	p := &Profiler{names: append([]string(nil), header...), cols: make([]colStats, len(header))}
+	p := &Profiler{names: append([]string(nil), header...), cols: make([]colStats, len(header)), altOrders: len(altOrders)}
 	for i := range p.cols {
 		p.cols[i].live = candAll
 	}
@@ -136,23 +162,91 @@ func NewProfiler(header []string) *Profiler {
 // cells beyond the header are ignored. Add keeps no reference to record.
 func (p *Profiler) Add(record []string) {
 	p.rows++
+	if p.grow && len(record) > len(p.cols) {
+		p.widen(len(record))
+	}
 	cols := p.cols
+	alts := 0
+	if p.eightBit && p.maybeHigh {
+		alts = p.altOrders
+	}
 	for i := range cols {
 		c := &cols[i]
 		if i >= len(record) || record[i] == "" {
 			c.nulls++
 			continue
 		}
-		c.add(record[i])
+		c.add(record[i], alts)
 	}
+}
+
+// widen adds columns up to n, empty in every record before this one.
+func (p *Profiler) widen(n int) {
+	for len(p.cols) < n {
+		p.cols = append(p.cols, colStats{live: candAll, nulls: p.rows - 1})
+		p.names = append(p.names, "")
+	}
+}
+
+// startAlt starts the alternative orders before the first cell that is
+// not ASCII: every earlier cell was, and ASCII orders alike in all of them.
+func (c *colStats) startAlt(seen bool) {
+	c.alt = &altSpans{seen: seen}
+	for i := range c.alt.spans {
+		a := &c.alt.spans[i]
+		a.minT = append(a.minT, c.text.minT...)
+		a.maxT = append(a.maxT, c.text.maxT...)
+	}
+}
+
+// addAlt keeps the extremes of s in every alternative byte order.
+func (c *colStats) addAlt(s string, n int) {
+	if !c.alt.seen {
+		c.alt.seen = true
+		for i := range c.alt.spans {
+			c.alt.spans[i].init(struct{}{}, s)
+		}
+		return
+	}
+	for i, t := range altOrders[:n] {
+		a := &c.alt.spans[i]
+		if t.less(s, bstr(a.minT)) {
+			a.setMin(struct{}{}, s)
+		} else if t.less(bstr(a.maxT), s) {
+			a.setMax(struct{}{}, s)
+		}
+	}
+}
+
+// isASCII reports whether s has no byte above 0x7F.
+func isASCII(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))&msb != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Rows returns the number of records added.
 func (p *Profiler) Rows() int64 { return p.rows }
 
-func (c *colStats) add(s string) {
+// add profiles one non-empty cell. alts > 0 keeps the extremes in that
+// many of altOrders too, once a cell is not ASCII.
+func (c *colStats) add(s string, alts int) {
 	first := !c.seen
 	c.seen = true
+	// A cell that reads as a number, a boolean or a date is ASCII: only
+	// the others need looking at.
+	if !c.addTyped(s, first) && alts > 0 && c.alt == nil && !isASCII(s) {
+		c.startAlt(!first)
+	}
 	k := prefixKey(s)
 	if first {
 		c.tminK, c.tmaxK = k, k
@@ -164,46 +258,39 @@ func (c *colStats) add(s string) {
 		c.tmaxK = k
 		c.text.setMax(struct{}{}, s)
 	}
+	if c.alt != nil {
+		c.addAlt(s, alts)
+	}
+}
+
+// addTyped feeds s to the types still possible for the column and reports
+// whether one of them took it.
+func (c *colStats) addTyped(s string, first bool) bool {
 	live := c.live
 	if live == 0 {
-		return
+		return false
 	}
 	if live&candInt != 0 {
+		// The common case, a column of int64s, without building a Number.
 		if v, ok := parseInt(s); ok {
-			f := float64(v)
-			if first {
+			switch {
+			case first:
 				c.ints.init(v, s)
-				c.flts.init(f, s)
-			} else {
-				if v < c.ints.min {
-					c.ints.setMin(v, s)
-				} else if v > c.ints.max {
-					c.ints.setMax(v, s)
-				}
-				if f < c.flts.min {
-					c.flts.setMin(f, s)
-				} else if f > c.flts.max {
-					c.flts.setMax(f, s)
-				}
+			case v < c.ints.min:
+				c.ints.setMin(v, s)
+			case v > c.ints.max:
+				c.ints.setMax(v, s)
 			}
 			c.live = live &^ (candBool | candDate) // a number is neither
-			return
+			return true
 		}
-		live &^= candInt
 	}
-	if live&candFloat != 0 {
-		if f, ok := parseFloat(s); ok {
-			if first {
-				c.flts.init(f, s)
-			} else if f < c.flts.min {
-				c.flts.setMin(f, s)
-			} else if f > c.flts.max {
-				c.flts.setMax(f, s)
-			}
-			c.live = live &^ (candBool | candDate)
-			return
+	if live&(candInt|candFloat) != 0 {
+		if v, ok := ParseNumber(s); ok {
+			c.addNumber(v, s, first, live)
+			return true
 		}
-		live &^= candFloat
+		live &^= candInt | candFloat
 	}
 	if live&candBool != 0 && !isBool(s) {
 		live &^= candBool
@@ -212,6 +299,38 @@ func (c *colStats) add(s string) {
 		live = c.addDate(s, live, first)
 	}
 	c.live = live
+	return live != 0
+}
+
+// addNumber records a numeric cell that is not an int64 in a column whose
+// cells so far were all numbers (live has candInt only if they were all
+// int64s), or any number once the column is not INTEGER.
+func (c *colStats) addNumber(v Number, s string, first bool, live uint8) {
+	c.live = live &^ (candBool | candDate) // a number is neither
+	if live&candInt != 0 {
+		c.live &^= candInt
+		if !first {
+			// Every earlier cell was an int64: their extremes are ints'.
+			c.nums.min, c.nums.max = IntNumber(c.ints.min), IntNumber(c.ints.max)
+			c.nums.minT = append(c.nums.minT[:0], c.ints.minT...)
+			c.nums.maxT = append(c.nums.maxT[:0], c.ints.maxT...)
+			c.numsOn = true
+		}
+	}
+	if !c.numsOn {
+		c.numsOn = true
+		c.nums.init(v, s)
+		c.nums.min = v.in(c.nums.minT)
+		c.nums.max = v.in(c.nums.maxT)
+		return
+	}
+	if v.Compare(c.nums.min) < 0 {
+		c.nums.setMin(v, s)
+		c.nums.min = v.in(c.nums.minT)
+	} else if v.Compare(c.nums.max) > 0 {
+		c.nums.setMax(v, s)
+		c.nums.max = v.in(c.nums.maxT)
+	}
 }
 
 // addDate feeds s to every date family still possible and returns the
@@ -249,30 +368,44 @@ func putInstant(d *span[Instant], v Instant, cell string, first bool) {
 // every file listing carry it.
 const MaxStatBytes = 256
 
-func statText(b []byte) string {
-	if len(b) <= MaxStatBytes {
-		return string(b)
+func statText(s string) string {
+	if len(s) <= MaxStatBytes {
+		return s
 	}
 	cut := MaxStatBytes
-	for cut > 0 && !utf8.RuneStart(b[cut]) {
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return string(b[:cut]) + "…"
+	return s[:cut] + "…"
 }
 
 // Columns returns the profile of every column so far.
-func (p *Profiler) Columns() []Column {
+func (p *Profiler) Columns() []Column { return p.columns(p.names, nil) }
+
+// columns returns the profile with the given names; for an 8-bit profile,
+// t is the encoding the cells turned out to be in (nil for UTF-8), which
+// orders and decodes the text extremes.
+func (p *Profiler) columns(names []string, t *byteTable) []Column {
+	alt := -1
+	for i, o := range altOrders {
+		if o == t {
+			alt = i
+		}
+	}
 	out := make([]Column, len(p.cols))
 	for i := range p.cols {
 		c := &p.cols[i]
-		col := Column{Name: p.names[i], Index: i, Type: TypeText, NullCount: c.nulls}
+		col := Column{Name: names[i], Index: i, Type: TypeText, NullCount: c.nulls}
 		if c.seen {
 			lo, hi := c.text.minT, c.text.maxT
+			if alt >= 0 && c.alt != nil {
+				lo, hi = c.alt.spans[alt].minT, c.alt.spans[alt].maxT
+			}
 			switch live := c.live; {
 			case live&candInt != 0:
 				col.Type, lo, hi = TypeInteger, c.ints.minT, c.ints.maxT
 			case live&candFloat != 0:
-				col.Type, lo, hi = TypeFloat, c.flts.minT, c.flts.maxT
+				col.Type, lo, hi = TypeFloat, c.nums.minT, c.nums.maxT
 			case live&candBool != 0:
 				col.Type = TypeBoolean
 			case live&candDate != 0:
@@ -284,7 +417,12 @@ func (p *Profiler) Columns() []Column {
 					}
 				}
 			}
-			lmin, lmax := statText(lo), statText(hi)
+			lmin, lmax := string(lo), string(hi)
+			if t != nil {
+				lmin, lmax = t.decodeString(lmin), t.decodeString(lmax)
+			}
+			// Cut after decoding, so that the cut falls between characters.
+			lmin, lmax = statText(lmin), statText(lmax)
 			col.Min, col.Max = &lmin, &lmax
 		}
 		out[i] = col
@@ -292,7 +430,8 @@ func (p *Profiler) Columns() []Column {
 	return out
 }
 
-// parseInt accepts [+-]digits that fit in an int64, without leading zeros.
+// parseInt accepts [+-]digits that fit in an int64, without leading zeros:
+// exactly the numbers ParseNumber reads as int64s.
 func parseInt(s string) (int64, bool) {
 	if s == "" {
 		return 0, false
@@ -324,90 +463,6 @@ func parseInt(s string) (int64, bool) {
 	}
 	return int64(u), true
 }
-
-// parseFloat accepts [+-](d+[.d*]|.d+)([eE][+-]d+)? without a leading zero
-// before other digits. The syntax is checked here because ParseFloat
-// allocates its error and accepts NaN, Inf, hex and underscores; values with
-// at most 15 digits and a small exponent are converted here too, exactly
-// (one correctly rounded IEEE operation on two exact operands), because
-// ParseFloat's general path costs more than all the rest of profiling a cell.
-func parseFloat(s string) (float64, bool) {
-	if s == "" {
-		return 0, false
-	}
-	i, neg := 0, false
-	if s[0] == '+' || s[0] == '-' {
-		neg, i = s[0] == '-', 1
-	}
-	var mant uint64
-	intStart := i
-	for i < len(s) && isDigit(s[i]) {
-		mant = mant*10 + uint64(s[i]-'0')
-		i++
-	}
-	intDigits := i - intStart
-	if intDigits > 1 && s[intStart] == '0' {
-		return 0, false
-	}
-	fracDigits := 0
-	if i < len(s) && s[i] == '.' {
-		i++
-		j := i
-		for i < len(s) && isDigit(s[i]) {
-			mant = mant*10 + uint64(s[i]-'0')
-			i++
-		}
-		fracDigits = i - j
-	}
-	if intDigits+fracDigits == 0 {
-		return 0, false
-	}
-	exp := 0
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		eneg := false
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			eneg = s[i] == '-'
-			i++
-		}
-		j := i
-		for i < len(s) && isDigit(s[i]) {
-			if exp < 100000 {
-				exp = exp*10 + int(s[i]-'0')
-			}
-			i++
-		}
-		if i == j {
-			return 0, false
-		}
-		if eneg {
-			exp = -exp
-		}
-	}
-	if i != len(s) {
-		return 0, false
-	}
-	if e10 := exp - fracDigits; intDigits+fracDigits <= 15 && e10 >= -22 && e10 <= 22 {
-		f := float64(mant)
-		if e10 < 0 {
-			f /= pow10[-e10]
-		} else {
-			f *= pow10[e10]
-		}
-		if neg {
-			f = -f
-		}
-		return f, true
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil { // out of range: ±Inf would poison min and max
-		return 0, false
-	}
-	return f, true
-}
-
-var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // isBool accepts true false yes no t f y n in any case.
 func isBool(s string) bool {

@@ -13,7 +13,6 @@ import (
 	"unicode"
 	"unsafe"
 
-	"golang.org/x/text/encoding/charmap"
 	xunicode "golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 )
@@ -58,46 +57,76 @@ type Reader struct {
 	// literal makes quotes ordinary characters for one record: the recovery
 	// from a quoted field that would outgrow maxBuf.
 	literal bool
+	// lazy keeps a quote after a closing quote as data, the rule files
+	// profiled before stray quotes were repaired were read with.
+	lazy bool
+	// grow widens records to the longest seen so far instead of dropping
+	// the cells beyond the header (Analyze).
+	grow bool
 
 	scratch []byte   // unescaped quoted fields
-	record  []string // returned record, reused
+	record  []string // returned record, reused; at least width long
 	header  []string
-	width   int
-	started bool // Header has been read
-	// maxColumns, when positive, bounds the header: parsing it stops at
-	// the first field beyond, before the record grows any further.
+	raw     []string // the header's cells as read, before naming
+	hwidth  int      // cells in the header
+	width   int      // cells in every returned record
+	started bool     // Header has been read
+	// maxColumns, when positive, bounds the header and, while Analyze
+	// reads, every record: parsing stops at the first field beyond, before
+	// the record grows any further.
 	maxColumns int
 	tooWide    bool
 
-	recNo  int64 // physical records seen, blank lines included
-	line   int64
-	ragged int64
+	recNo    int64 // physical records seen, blank lines included
+	line     int64
+	short    int64
+	long     int64
+	repaired int64
+	fixed    bool // the record being parsed needed a repair
+	crEnds   int64
+	lfEnds   int64 // LF and CRLF
 }
 
 // NewReader returns a Reader of r, which holds the raw bytes of a file in the
-// Dialect d (normally from Sniff). An empty Encoding means UTF-8 and a zero
+// Dialect d (normally from Analyze). An empty Encoding means UTF-8 and a zero
 // Delimiter a comma. An unknown encoding or an impossible delimiter makes
-// Header and Read fail.
+// Header and Read fail. Every record it returns is valid UTF-8.
 func NewReader(r io.Reader, d Dialect) *Reader {
-	rd := &Reader{src: r, delim: d.Delimiter, maxBuf: maxRecordSize}
+	rd := newReader(r, d)
+	switch d.Encoding {
+	case "", EncodingUTF8, EncodingUTF8BOM:
+		// Passed through as is: the common case pays for no transform.
+		// Uploads verify every byte, so only files stored before that may
+		// hold bytes that are not UTF-8.
+		if d.Unverified {
+			rd.src = newRepairUTF8(r)
+		}
+	case EncodingUTF16LE:
+		rd.src = transform.NewReader(r, xunicode.UTF16(xunicode.LittleEndian, xunicode.UseBOM).NewDecoder())
+	case EncodingUTF16BE:
+		rd.src = transform.NewReader(r, xunicode.UTF16(xunicode.BigEndian, xunicode.UseBOM).NewDecoder())
+	case EncodingWindows1252:
+		rd.src = newByteDecoder(r, &windows1252)
+	case EncodingMacintosh:
+		rd.src = newByteDecoder(r, &macintosh)
+	default:
+		rd.err = fmt.Errorf("csvio: unsupported encoding %q", d.Encoding)
+	}
+	return rd
+}
+
+// newReader reads r's bytes as they are, whatever d.Encoding says: Analyze
+// parses 8-bit text before it knows which encoding it is in, which is
+// possible because all of them spell delimiters, quotes and line breaks
+// in ASCII.
+func newReader(r io.Reader, d Dialect) *Reader {
+	rd := &Reader{src: r, delim: d.Delimiter, maxBuf: maxRecordSize, lazy: d.Unverified}
 	if rd.delim == 0 {
 		rd.delim = ','
 	}
 	switch rd.delim {
 	case '"', '\n', '\r':
 		rd.err = fmt.Errorf("csvio: invalid delimiter %q", rd.delim)
-	}
-	switch d.Encoding {
-	case "", EncodingUTF8, EncodingUTF8BOM:
-		// Passed through as is: the common case pays for no transform.
-	case EncodingUTF16LE:
-		rd.src = transform.NewReader(r, xunicode.UTF16(xunicode.LittleEndian, xunicode.UseBOM).NewDecoder())
-	case EncodingUTF16BE:
-		rd.src = transform.NewReader(r, xunicode.UTF16(xunicode.BigEndian, xunicode.UseBOM).NewDecoder())
-	case EncodingWindows1252:
-		rd.src = transform.NewReader(r, charmap.Windows1252.NewDecoder())
-	default:
-		rd.err = fmt.Errorf("csvio: unsupported encoding %q", d.Encoding)
 	}
 	rd.stop[rd.delim] = true
 	rd.stop['\n'] = true
@@ -106,15 +135,24 @@ func NewReader(r io.Reader, d Dialect) *Reader {
 }
 
 // TooManyColumnsError is returned by Header for a header wider than the
-// limit set with SetMaxColumns.
-type TooManyColumnsError struct{ Max int }
+// limit set with SetMaxColumns, and while Analyze reads, by Read for a row
+// that would add columns beyond it.
+type TooManyColumnsError struct {
+	Max  int
+	Line int64 // the record's 1-based line (1: the header)
+}
 
 func (e *TooManyColumnsError) Error() string {
-	return "the header has more than " + strconv.Itoa(e.Max) + " columns"
+	if e.Line <= 1 {
+		return "the header has more than " + strconv.Itoa(e.Max) + " columns"
+	}
+	return "row " + strconv.FormatInt(e.Line, 10) + " has more than " + strconv.Itoa(e.Max) +
+		" cells (each cell beyond the header adds a column)"
 }
 
 // SetMaxColumns makes Header refuse a header of more than n columns
-// (n <= 0: no limit), without holding more than n+1 of its fields.
+// (n <= 0: no limit), without holding more than n+1 of its fields; while
+// Analyze reads, a longer row is refused the same way by Read.
 func (r *Reader) SetMaxColumns(n int) { r.maxColumns = n }
 
 // Header reads the first record and returns it as unique, trimmed column
@@ -129,19 +167,39 @@ func (r *Reader) Header() ([]string, error) {
 		return nil, err
 	}
 	if r.tooWide {
-		r.err = &TooManyColumnsError{Max: r.maxColumns}
+		r.err = &TooManyColumnsError{Max: r.maxColumns, Line: r.line}
 		return nil, r.err
 	}
-	r.header = uniqueNames(r.record[:nf])
-	r.width = len(r.header)
+	r.raw = make([]string, nf)
+	for i, c := range r.record[:nf] {
+		r.raw[i] = strings.Clone(c)
+	}
+	r.header = uniqueNames(r.raw)
+	r.hwidth = nf
+	r.width = max(r.width, nf)
 	r.record = make([]string, r.width)
 	r.started = true
 	return append([]string(nil), r.header...), nil
 }
 
-// Read returns the next data record, exactly as wide as the header, or io.EOF
-// after the last one. The slice and its strings are only valid until the next
-// call: keeping a value requires strings.Clone.
+// SetWidth makes every data record at least n cells wide: a stored file's
+// column count, which includes the columns its long rows added (see the
+// package doc). Records shorter than that get empty cells.
+func (r *Reader) SetWidth(n int) {
+	if n <= r.width {
+		return
+	}
+	r.width = n
+	if r.started && len(r.record) < n {
+		r.record = append(r.record, make([]string, n-len(r.record))...)
+	}
+}
+
+// Read returns the next data record or io.EOF after the last one. A record
+// is as wide as the header (or SetWidth): missing cells are "" and cells
+// beyond it are dropped, except while Analyze reads, where a long record
+// widens this and every later record. The slice and its strings are only
+// valid until the next call: keeping a value requires strings.Clone.
 func (r *Reader) Read() ([]string, error) {
 	if !r.started {
 		return nil, errHeaderNotRead
@@ -150,13 +208,23 @@ func (r *Reader) Read() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if nf != r.width {
-		r.ragged++
-		for i := nf; i < r.width; i++ {
-			r.record[i] = ""
-		}
+	if r.tooWide {
+		r.err = &TooManyColumnsError{Max: r.maxColumns, Line: r.line}
+		return nil, r.err
 	}
-	return r.record, nil
+	switch {
+	case nf < r.hwidth:
+		r.short++
+	case nf > r.hwidth:
+		r.long++
+	}
+	if nf > r.width && r.grow {
+		r.width = nf
+	}
+	for i := nf; i < r.width; i++ {
+		r.record[i] = ""
+	}
+	return r.record[:r.width], nil
 }
 
 // release gives the read buffer back for another Reader; r must not be
@@ -175,9 +243,22 @@ func (r *Reader) release() {
 // matches the row number a spreadsheet shows for the same file.
 func (r *Reader) Line() int64 { return r.line }
 
-// Ragged returns how many data records so far had more or fewer cells than
-// the header.
-func (r *Reader) Ragged() int64 { return r.ragged }
+// Short returns how many data records so far had fewer cells than the
+// header.
+func (r *Reader) Short() int64 { return r.short }
+
+// Long returns how many data records so far had more cells than the header.
+func (r *Reader) Long() int64 { return r.long }
+
+// Repaired returns how many records so far (the header included) had
+// broken quoting that the reader had to repair: a closing quote followed
+// by more text, a quote still open at the end of input, or a quoted field
+// running past 16 MiB (see the package doc).
+func (r *Reader) Repaired() int64 { return r.repaired }
+
+// lineEnds returns how many records ended with a lone CR and how many with
+// LF or CRLF, blank lines included.
+func (r *Reader) lineEnds() (cr, lf int64) { return r.crEnds, r.lfEnds }
 
 // next parses the next non-blank record into r.record and returns its number
 // of fields. With grow the record keeps every field (the header defines the
@@ -197,6 +278,7 @@ func (r *Reader) next(grow bool) (int, error) {
 		case '\n':
 			r.pos++
 			r.recNo++
+			r.lfEnds++
 			continue
 		case '\r':
 			if r.pos+1 >= r.end && !r.eof {
@@ -208,11 +290,17 @@ func (r *Reader) next(grow bool) (int, error) {
 			r.pos++
 			if r.pos < r.end && r.buf[r.pos] == '\n' {
 				r.pos++
+				r.lfEnds++
+			} else {
+				r.crEnds++
 			}
 			r.recNo++
 			continue
 		}
 		if nf, ok := r.parse(grow); ok {
+			if r.fixed || r.literal {
+				r.repaired++
+			}
 			r.literal = false
 			r.recNo++
 			r.line = r.recNo
@@ -298,8 +386,9 @@ func (r *Reader) fill() error {
 func (r *Reader) parse(grow bool) (nf int, ok bool) {
 	buf := r.buf[:r.end]
 	p := r.pos
+	grow = grow || r.grow
 	rec := r.record
-	if grow {
+	if grow && !r.started {
 		rec = rec[:0]
 	}
 	r.scratch = r.scratch[:0]
@@ -308,13 +397,15 @@ func (r *Reader) parse(grow bool) (nf int, ok bool) {
 	stop := &r.stop
 	eof := r.eof
 	quotes := !r.literal
+	fixed := false
 	for {
 		// p is at the start of a field.
 		var field string
 		if p < len(buf) && buf[p] == '"' && quotes {
 			start := p + 1
 			q := start
-			mark := -1 // start of this field in r.scratch once "" was seen
+			mark := -1 // start of this field in r.scratch once it is built there
+			tail := -1 // end of the unquoted text after a stray closing quote
 			for {
 				i := bytes.IndexByte(buf[q:], '"')
 				if i < 0 {
@@ -322,6 +413,7 @@ func (r *Reader) parse(grow bool) (nf int, ok bool) {
 						return nf, false
 					}
 					// Open quote at end of input: the field runs to the end.
+					fixed = true
 					q = len(buf)
 					p = q
 					break
@@ -348,11 +440,37 @@ func (r *Reader) parse(grow bool) (nf int, ok bool) {
 					p = q + 1
 					break
 				}
-				q++ // a bare quote inside quotes is data
+				if r.lazy {
+					q++ // a bare quote inside quotes is data
+					continue
+				}
+				// A closing quote followed by more text, as in "x"y: the
+				// quoted part ends and the field goes on, unquoted, to the
+				// next delimiter or line break (Python's csv and DuckDB
+				// read it so), instead of swallowing the rest of the file.
+				e := q + 1
+				for e < len(buf) && !stop[buf[e]] {
+					e++
+				}
+				if e == len(buf) && !eof {
+					return nf, false
+				}
+				fixed = true
+				tail = e
+				p = e
+				break
 			}
-			if mark < 0 {
+			switch {
+			case tail >= 0:
+				if mark < 0 {
+					mark = len(r.scratch)
+				}
+				r.scratch = append(r.scratch, buf[start:q]...)
+				r.scratch = append(r.scratch, buf[q+1:tail]...)
+				field = bstr(r.scratch[mark:])
+			case mark < 0:
 				field = bstr(buf[start:q])
-			} else {
+			default:
 				r.scratch = append(r.scratch, buf[start:q]...)
 				field = bstr(r.scratch[mark:])
 			}
@@ -382,8 +500,9 @@ func (r *Reader) parse(grow bool) (nf int, ok bool) {
 			rec[nf] = field
 		} else if grow {
 			if r.maxColumns > 0 && nf >= r.maxColumns {
-				// One field too many: the header is refused, so the rest
-				// of it need not be parsed, nor kept.
+				// One field too many: the header (or, while Analyze
+				// reads, the row) is refused, so the rest of it need not
+				// be parsed, nor kept.
 				r.tooWide = true
 				r.record = rec
 				r.pos = p
@@ -408,13 +527,19 @@ func (r *Reader) parse(grow bool) (nf int, ok bool) {
 			}
 			if p < len(buf) && buf[p] == '\n' {
 				p++
+				r.lfEnds++
+			} else {
+				r.crEnds++
 			}
+		} else {
+			r.lfEnds++
 		}
 		break
 	}
 	if grow {
 		r.record = rec
 	}
+	r.fixed = fixed
 	r.pos = p
 	return nf, true
 }

@@ -63,7 +63,14 @@ func TestFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d != f.dialect {
+			if f.sniffed != "" && d.Encoding != f.sniffed {
+				t.Errorf("sniffed encoding %q, want %q", d.Encoding, f.sniffed)
+			}
+			s, err := Analyze(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d = s.Dialect; d != f.dialect {
 				t.Fatalf("dialect = %+v, want %+v", d, f.dialect)
 			}
 			readers := map[string]*Reader{
@@ -79,22 +86,35 @@ func TestFixtures(t *testing.T) {
 				if !reflect.DeepEqual(header, f.header) {
 					t.Errorf("%s: header = %q, want %q", name, header, f.header)
 				}
+				if f.lastRows {
+					rows = rows[max(0, len(rows)-len(f.rows)):]
+				}
 				if !reflect.DeepEqual(rows, f.rows) {
 					t.Errorf("%s: rows = %q, want %q", name, rows, f.rows)
 				}
-				if r.Ragged() != f.ragged {
-					t.Errorf("%s: ragged = %d, want %d", name, r.Ragged(), f.ragged)
+				if r.Short() != f.short || r.Long() != f.long || r.Repaired() != f.repaired {
+					t.Errorf("%s: short, long, repaired = %d, %d, %d, want %d, %d, %d", name, r.Short(), r.Long(), r.Repaired(), f.short, f.long, f.repaired)
 				}
 				if f.lines != nil && !reflect.DeepEqual(lines, f.lines) {
 					t.Errorf("%s: lines = %v, want %v", name, lines, f.lines)
 				}
 			}
-			s, err := Analyze(bytes.NewReader(data))
-			if err != nil {
-				t.Fatal(err)
+			wide, wideRows := f.header, f.rows
+			if f.wide != nil {
+				wide, wideRows = f.wide, f.wideRows
 			}
-			if s.Dialect != f.dialect || s.Rows != int64(len(f.rows)) || s.Ragged != f.ragged || !reflect.DeepEqual(s.Header, f.header) || len(s.Columns) != len(f.header) {
+			if s.Dialect != f.dialect || (s.Rows != int64(len(f.rows)) && !f.lastRows) || s.Short != f.short || s.Long != f.long || s.Repaired != f.repaired ||
+				!reflect.DeepEqual(s.Header, wide) || len(s.Columns) != len(wide) {
 				t.Errorf("Analyze = %+v", s)
+			}
+			r := NewReader(bytes.NewReader(data), s.Dialect)
+			r.SetWidth(len(s.Columns))
+			_, rows, _, err := readAll(r)
+			if f.lastRows {
+				rows = rows[max(0, len(rows)-len(wideRows)):]
+			}
+			if err != nil || !reflect.DeepEqual(rows, wideRows) {
+				t.Errorf("rows %d wide = %q, %v, want %q", len(s.Columns), rows, err, wideRows)
 			}
 		})
 	}
@@ -107,7 +127,7 @@ func TestReaderCases(t *testing.T) {
 		delim  byte
 		header []string
 		rows   [][]string
-		ragged int64
+		ragged int64 // short and long records
 		lines  []int64
 	}{
 		{name: "lf", in: "a,b\n1,2\n", header: []string{"a", "b"}, rows: [][]string{{"1", "2"}}},
@@ -122,7 +142,11 @@ func TestReaderCases(t *testing.T) {
 		{name: "quoted at eof", in: "a,b\n1,\"x\"", header: []string{"a", "b"}, rows: [][]string{{"1", "x"}}},
 		{name: "quoted then cr", in: "a,b\r\"1\",\"2\"\r\"3\",\"4\"", header: []string{"a", "b"}, rows: [][]string{{"1", "2"}, {"3", "4"}}},
 		{name: "escaped quotes several", in: "a,b\n\"x\"\"y\"\"z\",\"\"\"\"\"\"\n", header: []string{"a", "b"}, rows: [][]string{{`x"y"z`, `""`}}},
-		{name: "escaped then bare", in: "a\n\"x\"\"y\"z\"\n", header: []string{"a"}, rows: [][]string{{`x"y"z`}}},
+		{name: "escaped then stray", in: "a\n\"x\"\"y\"z\"\n", header: []string{"a"}, rows: [][]string{{`x"yz"`}}},
+		{name: "stray closing quote", in: "\"x\"y,2\n3,4\n5,6\n", header: []string{"xy", "2"}, rows: [][]string{{"3", "4"}, {"5", "6"}}},
+		{name: "stray quote then delimiter", in: "a,b\n\"p\"q r\"s,1\n", header: []string{"a", "b"}, rows: [][]string{{`pq r"s`, "1"}}},
+		{name: "stray quote at eof", in: "a\n\"p\"q", header: []string{"a"}, rows: [][]string{{"pq"}}},
+		{name: "stray quote then cr", in: "a,b\r\"p\"q\r1,2\r", header: []string{"a", "b"}, rows: [][]string{{"pq", ""}, {"1", "2"}}, ragged: 1},
 		{name: "space before quote", in: "a,b\n1, \"x\"\n", header: []string{"a", "b"}, rows: [][]string{{"1", ` "x"`}}},
 		{name: "open quote at eof after escape", in: "a\n\"ab\"\"", header: []string{"a"}, rows: [][]string{{`ab"`}}},
 		{name: "quoted header", in: "\"id\",\"first, name\"\n1,2\n", header: []string{"id", "first, name"}, rows: [][]string{{"1", "2"}}},
@@ -147,8 +171,8 @@ func TestReaderCases(t *testing.T) {
 				if !reflect.DeepEqual(header, tt.header) || !reflect.DeepEqual(rows, tt.rows) {
 					t.Fatalf("got %q %q, want %q %q", header, rows, tt.header, tt.rows)
 				}
-				if r.Ragged() != tt.ragged {
-					t.Errorf("ragged = %d, want %d", r.Ragged(), tt.ragged)
+				if r.Short()+r.Long() != tt.ragged {
+					t.Errorf("short + long = %d + %d, want %d", r.Short(), r.Long(), tt.ragged)
 				}
 				if tt.lines != nil && !reflect.DeepEqual(lines, tt.lines) {
 					t.Errorf("lines = %v, want %v", lines, tt.lines)
@@ -288,23 +312,23 @@ func TestSniff(t *testing.T) {
 		{"nul", "a,b\x00", Dialect{}, reasonNUL},
 		{"utf16 nul", "\xFF\xFEa\x00\x00\x00", Dialect{}, reasonNUL},
 		{"controls", strings.Repeat("\x01\x02\x03a", 10), Dialect{}, reasonNotText},
-		{"few controls ok", "a,b\n1,2\x1a\f\n", Dialect{EncodingUTF8, ','}, ""},
-		{"single column", "name\nann\nbob\n", Dialect{EncodingUTF8, ','}, ""},
-		{"tie favours comma", "a,b;c\n1,2;3\n", Dialect{EncodingUTF8, ','}, ""},
-		{"semicolon with decimal commas", "a;b\n1,5;2,25\n3;4,125\n", Dialect{EncodingUTF8, ';'}, ""},
-		{"tab with commas in text", "id\tname\n1\tSmith, John\n2\tDoe, Jane, Jr\n", Dialect{EncodingUTF8, '\t'}, ""},
-		{"pipe", "a|b|c\n1|2|3\n", Dialect{EncodingUTF8, '|'}, ""},
-		{"quoted commas in semicolon file", "a;b\n\"x,y,z\";1\n\"p,q\";2\n", Dialect{EncodingUTF8, ';'}, ""},
-		{"quoted newlines", "a,b\n\"x\ny;z\";1\n2,3\n", Dialect{EncodingUTF8, ','}, ""},
-		{"truncated last record ignored", "a;b\n1;2\n3;4\n5,6,7,8,9,1", Dialect{EncodingUTF8, ';'}, ""},
-		{"header only", "a;b;c", Dialect{EncodingUTF8, ';'}, ""},
-		{"cr only", "a;b\r1;2\r", Dialect{EncodingUTF8, ';'}, ""},
-		{"truncated utf8 rune", "a,b\n\xC3\xA9,\xE2\x82", Dialect{EncodingUTF8, ','}, ""},
-		{"invalid utf8 is 1252", "a,b\n\xE9,1\n", Dialect{EncodingWindows1252, ','}, ""},
-		{"invalid rune in middle", "a,b\n\xE2\x82,1\n", Dialect{EncodingWindows1252, ','}, ""},
-		{"utf8 bom", "\xEF\xBB\xBFa;b\n", Dialect{EncodingUTF8BOM, ';'}, ""},
-		{"utf16le odd byte", "\xFF\xFEa\x00;\x00b\x00\n\x00x", Dialect{EncodingUTF16LE, ';'}, ""},
-		{"utf16be", "\xFE\xFF\x00a\x00|\x00b", Dialect{EncodingUTF16BE, '|'}, ""},
+		{"few controls ok", "a,b\n1,2\x1a\f\n", Dialect{Encoding: EncodingUTF8, Delimiter: ','}, ""},
+		{"single column", "name\nann\nbob\n", Dialect{Encoding: EncodingUTF8, Delimiter: ','}, ""},
+		{"tie favours comma", "a,b;c\n1,2;3\n", Dialect{Encoding: EncodingUTF8, Delimiter: ','}, ""},
+		{"semicolon with decimal commas", "a;b\n1,5;2,25\n3;4,125\n", Dialect{Encoding: EncodingUTF8, Delimiter: ';'}, ""},
+		{"tab with commas in text", "id\tname\n1\tSmith, John\n2\tDoe, Jane, Jr\n", Dialect{Encoding: EncodingUTF8, Delimiter: '\t'}, ""},
+		{"pipe", "a|b|c\n1|2|3\n", Dialect{Encoding: EncodingUTF8, Delimiter: '|'}, ""},
+		{"quoted commas in semicolon file", "a;b\n\"x,y,z\";1\n\"p,q\";2\n", Dialect{Encoding: EncodingUTF8, Delimiter: ';'}, ""},
+		{"quoted newlines", "a,b\n\"x\ny;z\";1\n2,3\n", Dialect{Encoding: EncodingUTF8, Delimiter: ','}, ""},
+		{"truncated last record ignored", "a;b\n1;2\n3;4\n5,6,7,8,9,1", Dialect{Encoding: EncodingUTF8, Delimiter: ';'}, ""},
+		{"header only", "a;b;c", Dialect{Encoding: EncodingUTF8, Delimiter: ';'}, ""},
+		{"cr only", "a;b\r1;2\r", Dialect{Encoding: EncodingUTF8, Delimiter: ';'}, ""},
+		{"truncated utf8 rune", "a,b\n\xC3\xA9,\xE2\x82", Dialect{Encoding: EncodingUTF8, Delimiter: ','}, ""},
+		{"invalid utf8 is 1252", "a,b\n\xE9,1\n", Dialect{Encoding: EncodingWindows1252, Delimiter: ','}, ""},
+		{"invalid rune in middle", "a,b\n\xE2\x82,1\n", Dialect{Encoding: EncodingWindows1252, Delimiter: ','}, ""},
+		{"utf8 bom", "\xEF\xBB\xBFa;b\n", Dialect{Encoding: EncodingUTF8BOM, Delimiter: ';'}, ""},
+		{"utf16le odd byte", "\xFF\xFEa\x00;\x00b\x00\n\x00x", Dialect{Encoding: EncodingUTF16LE, Delimiter: ';'}, ""},
+		{"utf16be", "\xFE\xFF\x00a\x00|\x00b", Dialect{Encoding: EncodingUTF16BE, Delimiter: '|'}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -371,7 +395,7 @@ func TestAnalyzeReusesBuffers(t *testing.T) {
 				}
 				if i%16 == 5 {
 					// The profile keeps MaxStatBytes of the extreme.
-					if s.Rows != 1 || *s.Columns[1].Max != statText([]byte(strings.Repeat("x", 3*initialBufSize))) {
+					if s.Rows != 1 || *s.Columns[1].Max != statText(strings.Repeat("x", 3*initialBufSize)) {
 						errs <- fmt.Errorf("long file: %d rows, max of %d bytes", s.Rows, len(*s.Columns[1].Max))
 					}
 					continue

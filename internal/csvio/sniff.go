@@ -20,13 +20,21 @@ const (
 	EncodingUTF16LE     = "utf-16le"
 	EncodingUTF16BE     = "utf-16be"
 	EncodingWindows1252 = "windows-1252"
+	EncodingMacintosh   = "macintosh" // Mac OS Roman
 )
 
-// Dialect is what Sniff learned about a file's bytes. The zero value reads
+// Dialect is what Analyze learned about a file's bytes. The zero value reads
 // UTF-8 with commas.
 type Dialect struct {
-	Encoding  string // "utf-8", "utf-8-bom", "utf-16le", "utf-16be", "windows-1252"
+	Encoding  string // "utf-8", "utf-8-bom", "utf-16le", "utf-16be", "windows-1252", "macintosh"
 	Delimiter byte   // ',', ';', '\t' or '|'
+	// Unverified marks a file stored before uploads were checked to the
+	// last byte and before stray quotes were repaired. Its "utf-8" label
+	// rests on its first 64 KiB, so a byte that is not UTF-8 is read as
+	// the windows-1252 character it would be (never passed on as invalid
+	// UTF-8), and its quotes are read by the rules it was profiled with:
+	// a quote after a closing quote is data, so its row count still holds.
+	Unverified bool
 }
 
 // ErrNotCSV is wrapped by every *NotCSVError so callers can test with
@@ -59,38 +67,54 @@ var (
 // Sniff guesses encoding and delimiter from the first bytes of a file
 // (normally SniffSize of them). The prefix may end in the middle of a
 // character or a quoted field. It returns a *NotCSVError for empty or
-// binary input.
+// binary input. Without a byte order mark the encoding is only a guess
+// from the prefix ("utf-8" if it is valid UTF-8, else "windows-1252");
+// Analyze decides it on every byte.
 func Sniff(prefix []byte) (Dialect, error) {
-	if len(prefix) == 0 {
-		return Dialect{}, &NotCSVError{reasonEmpty}
-	}
-	var d Dialect
-	text := prefix
-	switch {
-	case bytes.HasPrefix(prefix, bomUTF8):
-		d.Encoding, text = EncodingUTF8BOM, prefix[3:]
-	case bytes.HasPrefix(prefix, bomUTF16LE):
-		d.Encoding, text = EncodingUTF16LE, decodeUTF16(prefix[2:], unicode.LittleEndian)
-	case bytes.HasPrefix(prefix, bomUTF16BE):
-		d.Encoding, text = EncodingUTF16BE, decodeUTF16(prefix[2:], unicode.BigEndian)
-	}
-	if len(text) == 0 {
-		return Dialect{}, &NotCSVError{reasonEmpty}
-	}
-	if bytes.IndexByte(text, 0) >= 0 {
-		return Dialect{}, &NotCSVError{reasonNUL}
-	}
-	if tooManyControls(text) {
-		return Dialect{}, &NotCSVError{reasonNotText}
-	}
-	if d.Encoding == "" {
+	d, _, err := sniff(prefix, "")
+	if err == nil && d.Encoding == "" {
 		d.Encoding = EncodingWindows1252
-		if validUTF8Prefix(text) {
+		if validUTF8Prefix(bytes.TrimPrefix(prefix, bomUTF8)) {
 			d.Encoding = EncodingUTF8
 		}
 	}
+	return d, err
+}
+
+// sniff checks the prefix and finds the delimiter. The encoding is the
+// BOM's (which wins over a stated UTF-8 or UTF-16; bom reports a UTF-8
+// BOM), else the stated one, else "" (to be decided on every byte).
+func sniff(prefix []byte, stated string) (d Dialect, bom bool, err error) {
+	if len(prefix) == 0 {
+		return Dialect{}, false, &NotCSVError{reasonEmpty}
+	}
+	text := prefix
+	unicodeFamily := stated == "" || stated == EncodingUTF8 || stated == EncodingUTF16LE || stated == EncodingUTF16BE
+	switch {
+	case unicodeFamily && bytes.HasPrefix(prefix, bomUTF8):
+		d.Encoding, text, bom = EncodingUTF8BOM, prefix[3:], true
+	case unicodeFamily && bytes.HasPrefix(prefix, bomUTF16LE):
+		d.Encoding, text = EncodingUTF16LE, decodeUTF16(prefix[2:], unicode.LittleEndian)
+	case unicodeFamily && bytes.HasPrefix(prefix, bomUTF16BE):
+		d.Encoding, text = EncodingUTF16BE, decodeUTF16(prefix[2:], unicode.BigEndian)
+	case stated == EncodingUTF16LE:
+		d.Encoding, text = stated, decodeUTF16(prefix, unicode.LittleEndian)
+	case stated == EncodingUTF16BE:
+		d.Encoding, text = stated, decodeUTF16(prefix, unicode.BigEndian)
+	case stated != EncodingUTF8:
+		d.Encoding = stated
+	}
+	if len(text) == 0 {
+		return Dialect{}, false, &NotCSVError{reasonEmpty}
+	}
+	if bytes.IndexByte(text, 0) >= 0 {
+		return Dialect{}, false, &NotCSVError{reasonNUL}
+	}
+	if tooManyControls(text) {
+		return Dialect{}, false, &NotCSVError{reasonNotText}
+	}
 	d.Delimiter = sniffDelimiter(text)
-	return d, nil
+	return d, bom, nil
 }
 
 // decodeUTF16 turns the prefix into UTF-8 so that the text checks and the
@@ -169,10 +193,11 @@ func countFields(b []byte, d byte, out []int) int {
 			c := b[i]
 			if inQuote {
 				if c == '"' {
-					switch {
-					case i+1 < len(b) && b[i+1] == '"':
+					if i+1 < len(b) && b[i+1] == '"' {
 						i++
-					case i+1 >= len(b) || b[i+1] == d || b[i+1] == '\n' || b[i+1] == '\r':
+					} else {
+						// Also when more text follows: the reader ends
+						// the quoted part there too.
 						inQuote = false
 					}
 				}
