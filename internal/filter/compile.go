@@ -245,8 +245,9 @@ type cmpKind uint8
 
 const (
 	ckText         cmpKind = iota // byte-wise
-	ckNumber                      // cell must be a number
-	ckTextOrNumber                // numeric when the cell is a number, else byte-wise
+	ckNumber                      // cell read with numAffinity, uncomparable if not a number
+	ckTextOrNumber                // TEXT column, number constant: numeric when numStrict reads the cell, else byte-wise
+	ckBeforeText                  // numeric column, text constant: every number sorts before it, other cells byte-wise
 	ckTime                        // cell must be a time
 	ckBool                        // cell must be a boolean
 )
@@ -255,7 +256,7 @@ const (
 type operand struct {
 	kind cmpKind
 	text string
-	num  float64
+	num  csvio.Number
 	tm   csvio.Instant
 	tfmt string // ckTime: the column's date format, for reading cells
 	b    bool
@@ -268,11 +269,11 @@ func makeOperand(l Literal, column Column, m Mode, col Ref) (operand, error) {
 	case ModeText:
 		return o, nil
 	case ModeNumber:
-		f, ok := parseNum(l.Text)
+		v, ok := numAffinity(l.Text)
 		if !ok {
-			return o, refErr(col, fmt.Sprintf("column %q: %q is not a number", col.Name, l.Text))
+			return o, notNumberErr(col, l.Text)
 		}
-		o.kind, o.num = ckNumber, f
+		o.kind, o.num = ckNumber, v
 		return o, nil
 	case ModeAuto:
 	default:
@@ -280,8 +281,10 @@ func makeOperand(l Literal, column Column, m Mode, col Ref) (operand, error) {
 	}
 	switch column.Kind {
 	case KindNumber:
-		if f, ok := parseNum(l.Text); ok {
-			o.kind, o.num = ckNumber, f
+		if v, ok := numericConst(l); ok {
+			o.kind, o.num = ckNumber, v
+		} else {
+			o.kind = ckBeforeText
 		}
 	case KindTime:
 		if t, ok := parseTimeConst(l.Text, column.TimeFormat); ok {
@@ -291,12 +294,31 @@ func makeOperand(l Literal, column Column, m Mode, col Ref) (operand, error) {
 		if b, ok := parseBool(l.Text); ok {
 			o.kind, o.b = ckBool, b
 		}
-	default: // KindText and unknown kinds
-		if f, ok := parseNum(l.Text); ok {
-			o.kind, o.num = ckTextOrNumber, f
+	default: // KindText and unknown kinds: only a number constant is numeric
+		if l.Type == LitNumber {
+			if v, ok := numStrict(l.Text); ok {
+				o.kind, o.num = ckTextOrNumber, v
+			}
 		}
 	}
 	return o, nil
+}
+
+// numericConst is the value of a constant compared with a numeric column:
+// TRUE and FALSE are 1 and 0, as in SQLite, and any other constant, quoted
+// or not, is a number when numAffinity reads it.
+func numericConst(l Literal) (csvio.Number, bool) {
+	if l.Type == LitBool {
+		if l.Text == "true" {
+			return csvio.IntNumber(1), true
+		}
+		return csvio.IntNumber(0), true
+	}
+	return numAffinity(l.Text)
+}
+
+func notNumberErr(col Ref, text string) *Error {
+	return refErr(col, fmt.Sprintf("column %q: %q is not a number", col.Name, text))
 }
 
 // compare orders a non-NULL cell against the constant; ok is false when
@@ -304,14 +326,18 @@ func makeOperand(l Literal, column Column, m Mode, col Ref) (operand, error) {
 func (o *operand) compare(cell string) (c int, ok bool) {
 	switch o.kind {
 	case ckNumber:
-		f, ok := parseNum(cell)
+		v, ok := numAffinity(cell)
 		if !ok {
 			return 0, false
 		}
-		return cmpFloat(f, o.num), true
+		return v.Compare(o.num), true
 	case ckTextOrNumber:
-		if f, ok := parseNum(cell); ok {
-			return cmpFloat(f, o.num), true
+		if v, ok := numStrict(cell); ok {
+			return v.Compare(o.num), true
+		}
+	case ckBeforeText:
+		if _, ok := numAffinity(cell); ok {
+			return -1, true
 		}
 	case ckTime:
 		t, ok := parseTime(cell, o.tfmt)
@@ -371,11 +397,11 @@ func (c *compiler) compare(x *Compare) (Predicate, error) {
 		return nil, err
 	}
 	// Specialised closures for the hottest cases; for a number comparison
-	// a NULL or non-numeric cell fails parseNum, which is exactly "false"
-	// for every operator but != (left to the generic path).
+	// a NULL or non-numeric cell fails numAffinity, which is exactly
+	// "false" for every operator but != (left to the generic path).
 	switch {
 	case o.kind == ckNumber && op != OpNe:
-		return numPred(idx, op, o.num), nil
+		return numPred(idx, op, o.num, x.Value.Text), nil
 	case o.kind == ckText && op == OpEq:
 		t := o.text
 		return func(row []string) bool { return idx < len(row) && row[idx] != "" && row[idx] == t }, nil
@@ -395,49 +421,47 @@ func (c *compiler) compare(x *Compare) (Predicate, error) {
 	}, nil
 }
 
-func numPred(idx int, op Op, v float64) Predicate {
+// numPred compares a numeric column's cells with a number; a NULL cell,
+// or one that is not a number, fails every operator here. When both the
+// constant and the cell are short integers, the usual case, they compare
+// as int64s without building Numbers.
+func numPred(idx int, op Op, v csvio.Number, text string) Predicate {
+	small, isSmall := shortInt(trimSpace(text), true)
+	holds := func(row []string, test func(int) bool) bool {
+		if idx >= len(row) {
+			return false
+		}
+		cell := row[idx]
+		if isSmall {
+			if c, ok := shortInt(cell, true); ok {
+				return test(cmpInt(c, small))
+			}
+		}
+		n, ok := numAffinity(cell)
+		return ok && test(n.Compare(v))
+	}
 	switch op {
 	case OpEq:
-		return func(row []string) bool {
-			if idx >= len(row) {
-				return false
-			}
-			f, ok := parseNum(row[idx])
-			return ok && f == v
-		}
+		return func(row []string) bool { return holds(row, func(c int) bool { return c == 0 }) }
 	case OpLt:
-		return func(row []string) bool {
-			if idx >= len(row) {
-				return false
-			}
-			f, ok := parseNum(row[idx])
-			return ok && f < v
-		}
+		return func(row []string) bool { return holds(row, func(c int) bool { return c < 0 }) }
 	case OpLe:
-		return func(row []string) bool {
-			if idx >= len(row) {
-				return false
-			}
-			f, ok := parseNum(row[idx])
-			return ok && f <= v
-		}
+		return func(row []string) bool { return holds(row, func(c int) bool { return c <= 0 }) }
 	case OpGt:
-		return func(row []string) bool {
-			if idx >= len(row) {
-				return false
-			}
-			f, ok := parseNum(row[idx])
-			return ok && f > v
-		}
+		return func(row []string) bool { return holds(row, func(c int) bool { return c > 0 }) }
 	default: // OpGe
-		return func(row []string) bool {
-			if idx >= len(row) {
-				return false
-			}
-			f, ok := parseNum(row[idx])
-			return ok && f >= v
-		}
+		return func(row []string) bool { return holds(row, func(c int) bool { return c >= 0 }) }
 	}
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 func (c *compiler) between(x *Between) (Predicate, error) {
@@ -460,8 +484,8 @@ func (c *compiler) between(x *Between) (Predicate, error) {
 			if idx >= len(row) || row[idx] == "" {
 				return false
 			}
-			f, ok := parseNum(row[idx])
-			return (ok && a <= f && f <= b) != neg
+			v, ok := numAffinity(row[idx])
+			return (ok && v.Compare(a) >= 0 && v.Compare(b) <= 0) != neg
 		}, nil
 	}
 	return func(row []string) bool {
@@ -479,20 +503,22 @@ func (c *compiler) between(x *Between) (Predicate, error) {
 // handful of items that beats hashing the cell.
 const smallSet = 8
 
-// inSet answers IN for one list. Items that parse as the column's type go
-// into the typed part, the others into the text part. A cell that parses
-// is looked up in the typed part only, one that does not in the text part
-// only: a cell that parses can never be byte-equal to an item that does
-// not, so this is exactly "typed comparison when both sides are typed,
-// text otherwise", with one parse per row.
+// inSet answers IN for one list. Items that are values of the column's
+// type go into the typed part, the others into the text part. On a
+// numeric, time or bool column a cell that parses is looked up in the
+// typed part only, one that does not in the text part only: such a cell
+// can never equal an item that does not parse, so this is exactly "typed
+// comparison when both sides are typed, text otherwise", with one parse
+// per row. On a TEXT column only number constants are typed, and quoted
+// items stay text, so a cell that is a number is looked up in both parts.
 type inSet struct {
-	parse  cmpKind // ckText (no parsing), ckNumber, ckTime or ckBool
+	parse  cmpKind // ckText (no parsing), ckNumber, ckTextOrNumber, ckTime or ckBool
 	forced bool    // ModeNumber: a cell that is not a number matches nothing
 
 	texts   []string
 	textMap map[string]struct{}
-	nums    []float64
-	numMap  map[float64]struct{}
+	nums    []csvio.Number
+	numMap  map[csvio.NumberKey]struct{}
 	times   map[csvio.Instant]struct{}
 	tfmt    string // ckTime: the column's date format
 	bools   [2]bool
@@ -511,22 +537,24 @@ func (c *compiler) in(x *In) (Predicate, error) {
 		s.parse, s.forced = ckNumber, true
 	case ModeAuto:
 		switch col.Kind {
+		case KindNumber:
+			s.parse = ckNumber
 		case KindTime:
 			s.parse, s.tfmt = ckTime, col.TimeFormat
 		case KindBool:
 			s.parse = ckBool
-		default: // numbers compare numerically for KindText too
-			s.parse = ckNumber
+		default:
+			s.parse = ckTextOrNumber
 		}
 	default:
 		return nil, refErr(x.Col, fmt.Sprintf("invalid comparison mode %d", x.Mode))
 	}
 	for _, v := range x.Values {
-		if s.add(v.Text) {
+		if s.add(v) {
 			continue
 		}
 		if s.forced {
-			return nil, refErr(x.Col, fmt.Sprintf("column %q: %q is not a number", x.Col.Name, v.Text))
+			return nil, notNumberErr(x.Col, v.Text)
 		}
 		s.texts = append(s.texts, v.Text)
 	}
@@ -538,9 +566,9 @@ func (c *compiler) in(x *In) (Predicate, error) {
 		s.texts = nil
 	}
 	if len(s.nums) > smallSet {
-		s.numMap = make(map[float64]struct{}, len(s.nums))
-		for _, f := range s.nums {
-			s.numMap[f] = struct{}{}
+		s.numMap = make(map[csvio.NumberKey]struct{}, len(s.nums))
+		for _, n := range s.nums {
+			s.numMap[n.Key()] = struct{}{}
 		}
 		s.nums = nil
 	}
@@ -553,12 +581,27 @@ func (c *compiler) in(x *In) (Predicate, error) {
 	}, nil
 }
 
-// add files an item under the typed part if it parses; false otherwise.
-func (s *inSet) add(v string) bool {
+// add files an item under the typed part if it is a value of the column's
+// type; false otherwise.
+func (s *inSet) add(l Literal) bool {
+	v := l.Text
 	switch s.parse {
 	case ckNumber:
-		if f, ok := parseNum(v); ok {
-			s.nums = append(s.nums, f)
+		n, ok := numAffinity(v)
+		if !s.forced {
+			n, ok = numericConst(l)
+		}
+		if ok {
+			s.nums = append(s.nums, n)
+			s.typed++
+			return true
+		}
+	case ckTextOrNumber:
+		if l.Type != LitNumber {
+			return false
+		}
+		if n, ok := numStrict(v); ok {
+			s.nums = append(s.nums, n)
 			s.typed++
 			return true
 		}
@@ -585,21 +628,30 @@ func (s *inSet) add(v string) bool {
 	return false
 }
 
+// hasNumber looks n up in the typed part of a number list.
+func (s *inSet) hasNumber(n csvio.Number) bool {
+	if s.numMap != nil {
+		_, hit := s.numMap[n.Key()]
+		return hit
+	}
+	for _, m := range s.nums {
+		if n.Equal(m) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *inSet) contains(cell string) bool {
 	if s.typed > 0 {
 		switch s.parse {
 		case ckNumber:
-			if f, ok := parseNum(cell); ok {
-				if s.numMap != nil {
-					_, hit := s.numMap[f]
-					return hit
-				}
-				for _, n := range s.nums {
-					if n == f {
-						return true
-					}
-				}
-				return false
+			if n, ok := numAffinity(cell); ok {
+				return s.hasNumber(n)
+			}
+		case ckTextOrNumber:
+			if n, ok := numStrict(cell); ok && s.hasNumber(n) {
+				return true
 			}
 		case ckTime:
 			if t, ok := parseTime(cell, s.tfmt); ok {

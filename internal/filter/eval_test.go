@@ -28,13 +28,42 @@ var evalCases = []evalCase{
 	{"n == 30", "n", map[string]bool{"30": true, "31": false}},
 	{"n != 30", "n", map[string]bool{"31": true, "30.0": false, "abc": true, "": false}},
 	{"n <> 30", "n", map[string]bool{"31": true, "30": false, "": false}},
-	{"n = '30'", "n", map[string]bool{"30.0": true}}, // a constant's meaning is its text
+	{"n = '30'", "n", map[string]bool{"30.0": true}}, // numeric affinity: quoted or not, a number
+	{"n = ' 030 '", "n", map[string]bool{"30": true, "31": false}},
 	{"n > -5", "n", map[string]bool{"-4": true, "-5": false, "-6": false}},
 	{"n > -.5", "n", map[string]bool{"0": true, "-1": false}},
 	{"n = 1.5e3", "n", map[string]bool{"1500": true, "1500.0": true, "1.5E3": true, "1501": false}},
 	{"n > 123456789012345678", "n", map[string]bool{"123456789012345679999": true, "1": false}},
-	{"n = 'abc'", "n", map[string]bool{"abc": true, "ABC": false, "": false}}, // not a number: text
+	{"n = 'abc'", "n", map[string]bool{"abc": true, "ABC": false, "": false, "5": false}}, // not a number: text
 	{"n > 'b'", "n", map[string]bool{"c": true, "a": false, "5": false}},
+	{"n < 'abc'", "n", map[string]bool{"5": true, "-1e9": true, "": false}}, // numbers sort before text
+	{"n != 'abc'", "n", map[string]bool{"5": true, "abc": false}},
+	{"n = TRUE", "n", map[string]bool{"1": true, "1.0": true, "0": false, "true": false}},
+	{"n < FALSE", "n", map[string]bool{"-1": true, "0": false}},
+
+	// ---- Whole numbers compare exactly, never through float64.
+	{"n = 9007199254740993", "n", map[string]bool{"9007199254740993": true, "9007199254740992": false,
+		"9007199254740994": false, "9007199254740993.0": false}}, // the float literal rounds to ...992
+	{"n = 9007199254740992.0", "n", map[string]bool{"9007199254740992": true, "9007199254740993": false}},
+	{"n > 9007199254740992", "n", map[string]bool{"9007199254740993": true, "9007199254740992": false}},
+	{"n = 1234567890123456789", "n", map[string]bool{"1234567890123456789": true, "1234567890123456700": false, "1234567890123456768": false}},
+	{"n IN (1234567890123456750)", "n", map[string]bool{"1234567890123456750": true, "1234567890123456700": false, "1234567890123456789": false}},
+	{"n IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 1234567890123456750)", "n", map[string]bool{"1234567890123456750": true, "1234567890123456768": false, "9.0": true}},
+	{"n != 9007199254740993", "n", map[string]bool{"9007199254740992": true, "9007199254740993": false, "9007199254740994": true}},
+	{"n NOT IN (9007199254740993)", "n", map[string]bool{"9007199254740992": true, "9007199254740993": false}},
+	{"n BETWEEN 9007199254740993 AND 9007199254740995", "n", map[string]bool{"9007199254740992": false, "9007199254740993": true, "9007199254740996": false}},
+	{"n = 123456789012345678901234567890", "n", map[string]bool{"123456789012345678901234567890": true,
+		"123456789012345678901234567891": false, "1.2345678901234568e29": false, "0123456789012345678901234567890": true}},
+	{"n < 123456789012345678901234567890", "n", map[string]bool{"123456789012345678901234567889": true, "1.2345678901234568e29": true,
+		"-123456789012345678901234567890": true, "123456789012345678901234567891": false}},
+	{"n = 9223372036854775808", "n", map[string]bool{"9223372036854775808": true, "9223372036854775807": false, "9.223372036854775808e18": true}},
+	{"n = 0.1", "n", map[string]bool{"0.1": true, "0.10000000000000001": true, "0.1000000000000001": false}}, // floats as floats
+
+	// ---- One rule for what a number is: 1e400 is text, as in the profile.
+	{"n = 1e400", "n", map[string]bool{"5": false, "1e400": true, "Inf": false}},
+	{"n < 1e400", "n", map[string]bool{"5": true, "1e308": true}},
+	{"n > 1e400", "n", map[string]bool{"5": false, "1e308": false}},
+	{"s = 1e400", "s", map[string]bool{"1e400": true, "Inf": false, "1": false}},
 	{"n IN (1, 2, 3)", "n", map[string]bool{"2": true, "2.0": true, "4": false, "": false, "x": false}},
 	{"n IN (1, 'x')", "n", map[string]bool{"x": true, "1": true, "1.0": true, "y": false}},
 	{"n NOT IN (1, 2)", "n", map[string]bool{"3": true, "1": false, "1.00": false, "": false, "abc": true}},
@@ -46,7 +75,9 @@ var evalCases = []evalCase{
 	{"n IS NOT NULL", "n", map[string]bool{"": false, "x": true, " ": true}},
 	{"NOT n > 30", "n", map[string]bool{"": true, "abc": true, "31": false, "30": true}},
 
-	// ---- KindText: numeric when both sides are numbers, else byte-wise.
+	// ---- KindText: a quoted constant is text; a number constant compares
+	// numerically with the cells that are numbers (by type inference's
+	// rule), byte-wise with the others.
 	{"s = 'abc'", "s", map[string]bool{"abc": true, "ABC": false, " abc": false, "": false}},
 	{"s != 'abc'", "s", map[string]bool{"abd": true, "abc": false, "": false}},
 	{"s > 'b'", "s", map[string]bool{"c": true, "a": false, "B": false, "b": false, "ba": true}},
@@ -54,11 +85,25 @@ var evalCases = []evalCase{
 	{"s < 'b'", "s", map[string]bool{"a": true, "B": true, "b": false, "": false}},
 	{"s <= 'b'", "s", map[string]bool{"b": true, "c": false}},
 	{"s > 9", "s", map[string]bool{"10": true, "9": false, "a": true, "": false}},
-	{"s < '10'", "s", map[string]bool{"9": true, "10": false, "1": true, "a": false}},
+	{"s < '10'", "s", map[string]bool{"9": false, "09": true, "10": false, "1": true, "a": false}},
+	{"s < 10", "s", map[string]bool{"9": true, "09": true, "10": false, "1": true, "a": false}},
 	{"s = 10", "s", map[string]bool{"10.0": true, "1e1": true, "ten": false, "": false}},
 	{"s != 10", "s", map[string]bool{"10.0": false, "ten": true, "": false}},
 	{"s IN ('a', 'b')", "s", map[string]bool{"a": true, "b": true, "c": false, "": false, "A": false}},
-	{"s IN ('1', 'x')", "s", map[string]bool{"1.0": true, "x": true, "2": false}},
+	{"s IN ('1', 'x')", "s", map[string]bool{"1.0": false, "1": true, "x": true, "2": false}},
+	{"s IN (1, 'x')", "s", map[string]bool{"1.0": true, "1": true, "x": true, "01": false}},
+	{"s IN (1, '1.0', 2, 3, 4, 5, 6, 7, 8, 9, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i')", "s",
+		map[string]bool{"1.0": true, "1e0": true, "9": true, "i": true, "10": false, "01": false}},
+	{"s NOT IN (1, 'x')", "s", map[string]bool{"1.0": false, "x": false, "01": true, "": false}},
+	// ZIP codes: a quoted constant is never a number on a TEXT column.
+	{"s = '02134'", "s", map[string]bool{"02134": true, "2134": false, "2134.0": false}},
+	{"s = '2134'", "s", map[string]bool{"2134": true, "02134": false, "2134.0": false}},
+	{"s = 2134", "s", map[string]bool{"2134": true, "2134.0": true, "02134": false, " 2134": false}},
+	{"s = 02134", "s", map[string]bool{"02134": true, "2134": false}}, // 02134 is no number: compared as written
+	{"s != '02134'", "s", map[string]bool{"2134": true, "02134": false}},
+	{"s BETWEEN '02000' AND '02999'", "s", map[string]bool{"02134": true, "2134": false, "02999": true}},
+	{"s = 9007199254740993", "s", map[string]bool{"9007199254740993": true, "9007199254740992": false, "x": false}},
+	{"s IN (1234567890123456750)", "s", map[string]bool{"1234567890123456750": true, "1234567890123456700": false}},
 	{"s NOT IN ('a', 'b')", "s", map[string]bool{"a": false, "c": true, "": false}},
 	{"s BETWEEN 'b' AND 'd'", "s", map[string]bool{"c": true, "e": false, "bb": true, "d": true, "dd": false}},
 	{"s BETWEEN 1 AND 10", "s", map[string]bool{"5": true, "2": true, "11": false, "a": false}},
@@ -184,6 +229,9 @@ func inputFromSQL(e Expr) *Input {
 		}
 		return &Input{Not: in}
 	case *Compare:
+		if !sameInInput(x.Col.Name, x.Value) {
+			return nil
+		}
 		in := &Input{Column: ptr(x.Col.Name)}
 		v := ptr(x.Value.Text)
 		switch x.Op {
@@ -204,6 +252,9 @@ func inputFromSQL(e Expr) *Input {
 	case *In:
 		var vals []string
 		for _, l := range x.Values {
+			if !sameInInput(x.Col.Name, l) {
+				return nil
+			}
 			vals = append(vals, l.Text)
 		}
 		if x.Negated {
@@ -211,7 +262,7 @@ func inputFromSQL(e Expr) *Input {
 		}
 		return &Input{Column: ptr(x.Col.Name), In: vals}
 	case *Between:
-		if x.Negated {
+		if x.Negated || !sameInInput(x.Col.Name, x.Low) || !sameInInput(x.Col.Name, x.High) {
 			return nil
 		}
 		return &Input{Column: ptr(x.Col.Name), Between: []string{x.Low.Text, x.High.Text}}
@@ -227,6 +278,23 @@ func inputFromSQL(e Expr) *Input {
 		return &Input{Column: ptr(x.Col.Name), IsNull: ptr(!x.Negated)}
 	}
 	return nil
+}
+
+// sameInInput reports whether the typed input, whose values are all
+// strings, can say what the SQL literal l says: its strings are numbers
+// when type inference would count them as numbers, text otherwise, so a
+// quoted number (or TRUE, a number) only means the same where the column's
+// kind reads both alike.
+func sameInInput(col string, l Literal) bool {
+	if inputLit(l.Text).Type == l.Type {
+		return true
+	}
+	for _, c := range testCols {
+		if c.Name == col {
+			return (c.Kind == KindNumber && l.Type != LitBool) || c.Kind == KindBool || c.Kind == KindTime
+		}
+	}
+	return false
 }
 
 func TestMissingCellsAreNull(t *testing.T) {
@@ -353,21 +421,30 @@ func TestColumns(t *testing.T) {
 }
 
 func TestValueParsers(t *testing.T) {
-	for s, want := range map[string]bool{
-		"1": true, "-1": true, "+1": true, "1.": true, ".5": true, "-.5": true, "1e5": true, "1E-5": true,
-		"1e": false, "e5": false, ".": false, "-": false, "": false, "NaN": false, "inf": false, "Infinity": false,
-		"0x10": false, "1_000": false, "1,5": false, " 7 ": true, "1e999": true, "--1": false, "1.2.3": false,
-		"1234567890123456789012345": true,
+	// numAffinity: a numeric column's cells and the constants compared with
+	// them; numStrict: the cells of a TEXT column (type inference's rule).
+	for s, want := range map[string][2]bool{
+		"1": {true, true}, "-1": {true, true}, "+1": {true, true}, "1.": {true, true}, ".5": {true, true},
+		"-.5": {true, true}, "1e5": {true, true}, "1E-5": {true, true}, "1e": {}, "e5": {}, ".": {}, "-": {},
+		"": {}, "NaN": {}, "inf": {}, "Infinity": {}, "0x10": {}, "1_000": {}, "1,5": {}, "--1": {}, "1.2.3": {},
+		" 7 ": {true, false}, "007": {true, false}, "-0.5": {true, true}, "00.5": {true, false},
+		"1e999": {}, "-1e400": {}, "1e-400": {true, true}, // beyond float64's range is text, like in the profile
+		"1234567890123456789012345": {true, true},
 	} {
-		if _, ok := parseNum(s); ok != want {
-			t.Errorf("parseNum(%q) ok = %v, want %v", s, ok, want)
+		if _, ok := numAffinity(s); ok != want[0] {
+			t.Errorf("numAffinity(%q) ok = %v, want %v", s, ok, want[0])
+		}
+		if _, ok := numStrict(s); ok != want[1] {
+			t.Errorf("numStrict(%q) ok = %v, want %v", s, ok, want[1])
 		}
 	}
-	if f, _ := parseNum("-12"); f != -12 {
-		t.Errorf("parseNum(-12) = %v", f)
+	for s, want := range map[string]int64{"-12": -12, " 0042 ": 42, "-0": 0} {
+		if n, ok := numAffinity(s); !ok || !n.Equal(csvio.IntNumber(want)) {
+			t.Errorf("numAffinity(%q) = %v, %v, want %d", s, n, ok, want)
+		}
 	}
-	if f, _ := parseNum("2.5e2"); f != 250 {
-		t.Errorf("parseNum(2.5e2) = %v", f)
+	if n, _ := numAffinity("2.5e2"); !n.Equal(csvio.IntNumber(250)) {
+		t.Errorf("numAffinity(2.5e2) = %v", n)
 	}
 	// Cells of an ISO column: csvio's ISO grammar (the one that made the
 	// column DATETIME), so short times and compact zones are times too.

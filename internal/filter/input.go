@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/cutline/cutline/internal/csvio"
 )
 
 // Input mirrors the GraphQL input type RowFilter field by field; a GraphQL
@@ -165,7 +167,7 @@ func (c *inputConv) leaf(in *Input, path string) (Expr, error) {
 		if err := c.addText(path, *s); err != nil {
 			return Literal{}, err
 		}
-		return Literal{Text: *s, Type: LitString}, nil
+		return inputLit(*s), nil
 	}
 	cmp := func(op Op, s *string) (Expr, error) {
 		v, err := str(s)
@@ -193,7 +195,7 @@ func (c *inputConv) leaf(in *Input, path string) (Expr, error) {
 			if err := c.addText(path, v); err != nil {
 				return nil, err
 			}
-			lits[i] = Literal{Text: v, Type: LitString}
+			lits[i] = inputLit(v)
 		}
 		return lits, nil
 	}
@@ -246,4 +248,16 @@ func (c *inputConv) leaf(in *Input, path string) (Expr, error) {
 	default: // IsNull
 		return &IsNull{Col: col, Negated: !*in.IsNull}, nil
 	}
+}
+
+// inputLit types a constant of the typed input, where every value is a
+// string: one that type inference would count as a number (csvio.ParseNumber:
+// 2134, -1.5, 1e3, but not 02134 or " 7") is a number, as if written bare in
+// SQL, anything else is text, as if quoted. On a numeric column both compare
+// numerically when they can; on a TEXT column only the number does.
+func inputLit(v string) Literal {
+	if _, ok := csvio.ParseNumber(v); ok {
+		return Literal{Text: v, Type: LitNumber}
+	}
+	return Literal{Text: v, Type: LitString}
 }

@@ -15,13 +15,22 @@ func TestFromInput(t *testing.T) {
 		{nil, "TRUE"},
 		{&Input{Column: col, Eq: ptr("x")}, "s = 'x'"},
 		{&Input{Column: col, Ne: ptr("x")}, "s != 'x'"},
-		{&Input{Column: col, Gt: ptr("1")}, "s > '1'"},
-		{&Input{Column: col, Gte: ptr("1")}, "s >= '1'"},
-		{&Input{Column: col, Lt: ptr("1")}, "s < '1'"},
-		{&Input{Column: col, Lte: ptr("1")}, "s <= '1'"},
+		{&Input{Column: col, Gt: ptr("1")}, "s > 1"},
+		{&Input{Column: col, Gte: ptr("1")}, "s >= 1"},
+		{&Input{Column: col, Lt: ptr("1")}, "s < 1"},
+		{&Input{Column: col, Lte: ptr("1")}, "s <= 1"},
+		// Values are strings; those type inference counts as numbers are
+		// numbers, the rest text (codes with leading zeros, spaces, 1e400).
+		{&Input{Column: col, Eq: ptr("02134")}, "s = '02134'"},
+		{&Input{Column: col, Eq: ptr("2134")}, "s = 2134"},
+		{&Input{Column: col, Eq: ptr("+5")}, "s = +5"},
+		{&Input{Column: col, Eq: ptr("-1.5e3")}, "s = -1.5e3"},
+		{&Input{Column: col, Eq: ptr(" 7")}, "s = ' 7'"},
+		{&Input{Column: col, Eq: ptr("1e400")}, "s = '1e400'"},
+		{&Input{Column: col, In: []string{"1", "01", "x"}}, "s IN (1, '01', 'x')"},
 		{&Input{Column: col, In: []string{"a", "b"}}, "s IN ('a', 'b')"},
 		{&Input{Column: col, NotIn: []string{"a"}}, "s NOT IN ('a')"},
-		{&Input{Column: col, Between: []string{"1", "5"}}, "s BETWEEN '1' AND '5'"},
+		{&Input{Column: col, Between: []string{"1", "5"}}, "s BETWEEN 1 AND 5"},
 		{&Input{Column: col, Like: ptr("a%")}, "s LIKE 'a%'"},
 		{&Input{Column: col, Ilike: ptr("a%")}, "s ILIKE 'a%'"},
 		{&Input{Column: col, Contains: ptr("50%_off")}, `s LIKE '%50\%\_off%'`},
@@ -66,6 +75,44 @@ func TestInputSugarMatches(t *testing.T) {
 		for cell, want := range c.want {
 			if got := p(rowWith("s", cell)); got != want {
 				t.Errorf("%s with %q: got %v, want %v", SQL(e), cell, got, want)
+			}
+		}
+	}
+}
+
+// The typed input's values are strings: a value type inference counts as a
+// number compares like a bare SQL number, any other like a quoted string.
+func TestInputConstants(t *testing.T) {
+	for _, c := range []struct {
+		in   *Input
+		col  string
+		want map[string]bool
+	}{
+		{&Input{Column: ptr("s"), Eq: ptr("02134")}, "s", map[string]bool{"02134": true, "2134": false}},
+		{&Input{Column: ptr("s"), Eq: ptr("2134")}, "s", map[string]bool{"2134": true, "2134.0": true, "02134": false}},
+		{&Input{Column: ptr("s"), Gt: ptr("9")}, "s", map[string]bool{"10": true, "8": false}},
+		{&Input{Column: ptr("s"), In: []string{"9007199254740993"}}, "s", map[string]bool{"9007199254740993": true, "9007199254740992": false}},
+		{&Input{Column: ptr("n"), Eq: ptr("9007199254740993")}, "n", map[string]bool{"9007199254740993": true, "9007199254740992": false}},
+		{&Input{Column: ptr("n"), Eq: ptr("030")}, "n", map[string]bool{"30": true}}, // a numeric column reads it as 30
+		{&Input{Column: ptr("n"), Ne: ptr("1234567890123456789")}, "n", map[string]bool{"1234567890123456700": true, "1234567890123456789": false}},
+		{&Input{Column: ptr("n"), Between: []string{"9007199254740993", "9007199254740994"}}, "n", map[string]bool{"9007199254740992": false, "9007199254740994": true}},
+		{&Input{Column: ptr("n"), Lt: ptr("1e400")}, "n", map[string]bool{"1e308": true}}, // text: every number sorts before it
+	} {
+		e, err := FromInput(c.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := mustCompile(t, e, testCols)
+		for cell, want := range c.want {
+			if got := p(rowWith(c.col, cell)); got != want {
+				t.Errorf("%s with %q: got %v, want %v", SQL(e), cell, got, want)
+			}
+		}
+		// The rendered SQL (a derivation's filterSql) means the same.
+		p2 := mustCompile(t, mustSQL(t, SQL(e)), testCols)
+		for cell, want := range c.want {
+			if got := p2(rowWith(c.col, cell)); got != want {
+				t.Errorf("rendered %s with %q: got %v, want %v", SQL(e), cell, got, want)
 			}
 		}
 	}

@@ -82,7 +82,7 @@ func legacyClause(col, clause string) (Expr, error) {
 
 	numeric := func(op Op, rest string) (Expr, error) {
 		v := stripQuotes(strings.TrimSpace(rest))
-		if _, ok := parseNum(v); !ok {
+		if _, ok := numAffinity(v); !ok {
 			if v == "" {
 				return nil, bad("a number is missing")
 			}
@@ -142,7 +142,7 @@ func legacyClause(col, clause string) (Expr, error) {
 		}
 		lo, hi := stripQuotes(f[0]), stripQuotes(f[2])
 		for _, v := range []string{lo, hi} {
-			if _, ok := parseNum(v); !ok {
+			if _, ok := numAffinity(v); !ok {
 				return nil, bad(fmt.Sprintf("%q is not a number", v))
 			}
 		}

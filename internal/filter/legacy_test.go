@@ -15,7 +15,7 @@ func TestFromLegacy(t *testing.T) {
 		{map[string]string{"age": "> 30"}, "(> age #30 :num)"},
 		{map[string]string{"age": "  >=30  "}, "(>= age #30 :num)"},
 		{map[string]string{"age": "< '1.5'"}, "(< age #1.5 :num)"},
-		{map[string]string{"age": "<= +2"}, `(<= age "+2" :num)`},
+		{map[string]string{"age": "<= +2"}, "(<= age #+2 :num)"},
 		{map[string]string{"city": "= NYC"}, `(= city "NYC" :text)`},
 		{map[string]string{"city": "== 'New York'"}, `(= city "New York" :text)`},
 		{map[string]string{"city": `!= "LA"`}, `(!= city "LA" :text)`},
@@ -54,6 +54,7 @@ func TestFromLegacyErrors(t *testing.T) {
 		{"age", "> abc", `column "age": cannot understand the filter "> abc": "abc" is not a number`},
 		{"age", ">", `column "age": cannot understand the filter ">": a number is missing`},
 		{"age", "> NaN", `column "age": cannot understand the filter "> NaN": "NaN" is not a number`},
+		{"age", "> 1e400", `column "age": cannot understand the filter "> 1e400": "1e400" is not a number`},
 		{"city", "=", `column "city": cannot understand the filter "=": a value is missing (write '' for an empty cell)`},
 		{"city", "IN a, b", `column "city": cannot understand the filter "IN a, b": expected IN (a, b, ...)`},
 		{"city", "IN ()", `column "city": cannot understand the filter "IN ()": expected IN (a, b, ...)`},
@@ -107,6 +108,15 @@ func TestLegacyKeepsItsRules(t *testing.T) {
 		{"s", "!= ''", "", false},
 		{"s", "IN ('', x)", "", true},
 		{"s", "IN ('', x)", "x", true},
+		// Numbers are read as the old server's float() read them (spaces
+		// and leading zeros allowed) but compared exactly.
+		{"s", "> 7", " 08 ", true},
+		{"s", "= 02134", "2134", false},
+		{"s", "> 9007199254740992", "9007199254740993", true},
+		{"n", ">= 9007199254740993", "9007199254740992", false},
+		{"n", "BETWEEN 1234567890123456789 AND 1234567890123456790", "1234567890123456700", false},
+		{"s", "> 1", "1e400", false}, // beyond float64's range: not a number
+		{"s", "> 1", "inf", false},
 	} {
 		e, err := FromLegacy(map[string]string{c.col: c.clause})
 		if err != nil {

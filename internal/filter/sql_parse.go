@@ -93,7 +93,7 @@ func lex(s string) ([]token, *Error) {
 			}
 			i = end
 			toks = append(toks, token{kind: kind, text: text, pos: start + 1, src: s[start:i]})
-		case isDigit(c) || ((c == '.' || c == '-') && i+1 < len(s) && (isDigit(s[i+1]) || (s[i+1] == '.' && c == '-' && i+2 < len(s) && isDigit(s[i+2])))):
+		case isDigit(c) || ((c == '.' || c == '-' || c == '+') && i+1 < len(s) && (isDigit(s[i+1]) || (s[i+1] == '.' && c != '.' && i+2 < len(s) && isDigit(s[i+2])))):
 			i++
 			for i < len(s) && (isIdentChar(s[i]) || s[i] == '.' ||
 				((s[i] == '+' || s[i] == '-') && (s[i-1] == 'e' || s[i-1] == 'E'))) {
@@ -196,7 +196,9 @@ type parser struct {
 // Precedence is NOT > AND > OR, and comparisons bind tighter than NOT.
 // Keywords are case-insensitive; identifiers are bare ([A-Za-z_][A-Za-z0-9_]*)
 // or double-quoted with a double quote inside doubled; strings are
-// single-quoted with a single quote inside doubled; numbers may have a leading '-', a fraction and an exponent.
+// single-quoted with a single quote inside doubled; numbers may have a
+// sign, a fraction and an exponent. An empty or all-blank text is no filter:
+// ParseSQL returns nil, which keeps every row.
 // Errors are *Error with the 1-based byte position of the offending token.
 func ParseSQL(s string) (Expr, error) {
 	if len(s) > MaxTextLen {
@@ -205,6 +207,9 @@ func ParseSQL(s string) (Expr, error) {
 	toks, lerr := lex(s)
 	if lerr != nil {
 		return nil, lerr
+	}
+	if toks[0].kind == tEOF {
+		return nil, nil
 	}
 	p := &parser{toks: toks}
 	e, err := p.parseOr()

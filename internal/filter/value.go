@@ -1,8 +1,6 @@
 package filter
 
 import (
-	"errors"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -10,54 +8,55 @@ import (
 )
 
 // Cell value parsers. They run once per row per condition, so none of them
-// allocates: strconv.ParseFloat allocates a *NumError on failure, which is
-// why the syntax is checked by hand first and ParseFloat only sees text it
-// will accept.
+// allocates.
 
-// parseNum parses a decimal number (optional sign, digits with an optional
-// fraction, optional exponent) after trimming spaces. NaN, Inf, hex and
-// underscores are refused: a CSV cell saying "Infinity" is text, not a
-// number. Out-of-range values become ±Inf (or 0) rather than failing.
-func parseNum(s string) (float64, bool) {
-	s = trimSpace(s)
-	n := len(s)
-	if n == 0 {
+// numAffinity reads s as a numeric column reads its cells and the text
+// constants compared with them, the way SQLite's numeric affinity converts
+// text: spaces around the number are ignored and leading zeros are allowed
+// (' 030 ' is 30). What a number is otherwise is csvio.ParseNumber's one
+// rule, shared with type inference: no NaN, Inf, hex or digit separators,
+// nothing beyond float64's range (1e400 is text, never +Inf). Whole numbers
+// keep every digit, so comparisons are exact.
+func numAffinity(s string) (csvio.Number, bool) {
+	if v, ok := shortInt(s, true); ok {
+		return csvio.IntNumber(v), true
+	}
+	return csvio.ParseNumberLenient(trimSpace(s))
+}
+
+// numStrict reads a cell of a TEXT column: it is a number exactly when type
+// inference counts it as one (no spaces, no leading zeros: 02134 is a code).
+func numStrict(s string) (csvio.Number, bool) {
+	if v, ok := shortInt(s, false); ok {
+		return csvio.IntNumber(v), true
+	}
+	return csvio.ParseNumber(s)
+}
+
+// shortInt reads the most common numeric cell, an optional sign and at
+// most 18 digits (which always fit an int64), without the general parser;
+// zeros allows leading zeros. Anything else is false, for the general
+// parser to decide.
+func shortInt(s string, zeros bool) (int64, bool) {
+	i, n := 0, len(s)
+	if n > 0 && (s[0] == '-' || s[0] == '+') {
+		i = 1
+	}
+	if d := n - i; d == 0 || d > 18 || (!zeros && d > 1 && s[i] == '0') {
 		return 0, false
 	}
-	// Fast path: short integers, by far the most common numeric cells.
-	i, neg := 0, false
-	if s[0] == '+' || s[0] == '-' {
-		neg, i = s[0] == '-', 1
-	}
-	if d := n - i; d > 0 && d <= 15 {
-		var v int64
-		j := i
-		for ; j < n; j++ {
-			c := s[j] - '0'
-			if c > 9 {
-				break
-			}
-			v = v*10 + int64(c)
+	var v int64
+	for j := i; j < n; j++ {
+		c := s[j] - '0'
+		if c > 9 {
+			return 0, false
 		}
-		if j == n {
-			f := float64(v) // exact: 15 digits fit in a float64 mantissa
-			if neg {
-				f = -f
-			}
-			return f, true
-		}
+		v = v*10 + int64(c)
 	}
-	if !floatSyntax(s) {
-		return 0, false
+	if s[0] == '-' {
+		v = -v
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		if errors.Is(err, strconv.ErrRange) {
-			return f, true
-		}
-		return 0, false
-	}
-	return f, true
+	return v, true
 }
 
 // floatSyntax reports whether s is [+-]? (d+ (. d*)? | . d+) ([eE] [+-]? d+)?
@@ -99,10 +98,8 @@ func floatSyntax(s string) bool {
 }
 
 // isSQLNumber reports whether s can be written bare in SQL text, i.e. is a
-// number token of ParseSQL's lexer: floatSyntax without a '+' sign.
-func isSQLNumber(s string) bool {
-	return s != "" && s[0] != '+' && floatSyntax(s)
-}
+// number token of ParseSQL's lexer.
+func isSQLNumber(s string) bool { return floatSyntax(s) }
 
 // trimSpace is strings.TrimSpace with a fast exit for the usual cell that
 // starts and ends with a printable ASCII byte.
@@ -114,16 +111,6 @@ func trimSpace(s string) string {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
 
 // parseTime reads a cell of a KindTime column after trimming spaces, in
 // the column's date format only (csvio.ParseTime: the parser type inference
