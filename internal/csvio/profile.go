@@ -324,6 +324,15 @@ func (c *colStats) addNumber(v Number, s string, first bool, live uint8) {
 		c.nums.max = v.in(c.nums.maxT)
 		return
 	}
+	if v.kind == numFloat && c.nums.min.kind == numFloat && c.nums.max.kind == numFloat {
+		// The common float column, without the general comparison.
+		if v.f < c.nums.min.f {
+			c.nums.setMin(v, s)
+		} else if v.f > c.nums.max.f {
+			c.nums.setMax(v, s)
+		}
+		return
+	}
 	if v.Compare(c.nums.min) < 0 {
 		c.nums.setMin(v, s)
 		c.nums.min = v.in(c.nums.minT)
