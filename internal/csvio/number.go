@@ -308,3 +308,45 @@ func (n Number) in(text []byte) Number {
 	}
 	return n
 }
+
+// CompareText reads s as a number (ParseNumber, or ParseNumberLenient with
+// lenient) and compares it with n, like Compare; ok is false when s is not
+// a number. It is what a filter runs on every cell, so the common cell, a
+// short whole number, takes a path that builds no Number.
+func CompareText(s string, n Number, lenient bool) (c int, ok bool) {
+	i := 0
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		i = 1
+	}
+	if d := len(s) - i; d > 0 && d <= safeIntDigits && (lenient || s[i] != '0' || d == 1) {
+		var v int64
+		j := i
+		for ; j < len(s); j++ {
+			c := s[j] - '0'
+			if c > 9 {
+				break
+			}
+			v = v*10 + int64(c)
+		}
+		if j == len(s) {
+			if s[0] == '-' {
+				v = -v
+			}
+			switch n.kind {
+			case numInt:
+				return cmp.Compare(v, n.i), true
+			case numFloat:
+				return cmpIntFloat(v, n.f), true
+			}
+			if n.neg {
+				return 1, true // n is below every int64
+			}
+			return -1, true
+		}
+	}
+	m, ok := parseNumber(s, lenient)
+	if !ok {
+		return 0, false
+	}
+	return m.Compare(n), true
+}

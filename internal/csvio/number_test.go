@@ -240,3 +240,29 @@ func TestParseIntAgreesWithParseNumber(t *testing.T) {
 		}
 	}
 }
+
+// CompareText's shortcut must agree with parsing then comparing.
+func TestCompareText(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	consts := []string{"0", "30", "-30", "9007199254740993", "2.5", "-0.5", "1e300", "123456789012345678901234567890", "-123456789012345678901234567890"}
+	for range 50000 {
+		var b []byte
+		if rng.IntN(3) == 0 {
+			b = append(b, "+-"[rng.IntN(2)])
+		}
+		for k := rng.IntN(21); k > 0; k-- {
+			b = append(b, "0123456789."[rng.IntN(11)])
+		}
+		s := string(b)
+		for _, lenient := range []bool{false, true} {
+			for _, cs := range consts {
+				n, _ := ParseNumber(cs)
+				c, ok := CompareText(s, n, lenient)
+				m, mok := parseNumber(s, lenient)
+				if ok != mok || (ok && c != m.Compare(n)) {
+					t.Fatalf("CompareText(%q, %s, %v) = %d, %v; parse says %v %d", s, cs, lenient, c, ok, mok, m.Compare(n))
+				}
+			}
+		}
+	}
+}
