@@ -193,3 +193,34 @@ func TestByteTables(t *testing.T) {
 		}
 	}
 }
+
+// A file's text is decoded like its cells, and is valid UTF-8 whatever the
+// label, for every fixture and for files stored before uploads were checked.
+func TestTextReader(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		data []byte
+		d    Dialect
+		want string
+	}{
+		{"utf-8 bom", []byte("\xEF\xBB\xBFa\nb\n"), Dialect{Encoding: EncodingUTF8BOM}, "a\nb\n"},
+		{"windows-1252", []byte("a\r\nCaf\xE9 \x80\x81\r\n"), Dialect{Encoding: EncodingWindows1252}, "a\r\nCafé €\u0081\r\n"},
+		{"macintosh", []byte("a\rit\xD5s 6\xD018\r"), Dialect{Encoding: EncodingMacintosh}, "a\rit’s 6–18\r"},
+		{"utf-16le", append([]byte{0xFF, 0xFE}, utf16Bytes("a\né\n", binary.LittleEndian)...), Dialect{Encoding: EncodingUTF16LE}, "a\né\n"},
+		{"unverified utf-8", []byte("a\nCaf\xE9 Jos\xC3\xA9\n"), Dialect{Encoding: EncodingUTF8, Unverified: true}, "a\nCafé José\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewTextReader(iotest.HalfReader(bytes.NewReader(tt.data)), tt.d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(r)
+			if err != nil || string(got) != tt.want || !utf8.Valid(got) {
+				t.Fatalf("text = %q, %v, want %q", got, err, tt.want)
+			}
+		})
+	}
+	if _, err := NewTextReader(bytes.NewReader(nil), Dialect{Encoding: "ebcdic"}); err == nil {
+		t.Fatal("unknown encoding accepted")
+	}
+}

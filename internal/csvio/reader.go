@@ -12,9 +12,6 @@ import (
 	"sync"
 	"unicode"
 	"unsafe"
-
-	xunicode "golang.org/x/text/encoding/unicode"
-	"golang.org/x/text/transform"
 )
 
 const (
@@ -93,24 +90,10 @@ type Reader struct {
 // Header and Read fail. Every record it returns is valid UTF-8.
 func NewReader(r io.Reader, d Dialect) *Reader {
 	rd := newReader(r, d)
-	switch d.Encoding {
-	case "", EncodingUTF8, EncodingUTF8BOM:
-		// Passed through as is: the common case pays for no transform.
-		// Uploads verify every byte, so only files stored before that may
-		// hold bytes that are not UTF-8.
-		if d.Unverified {
-			rd.src = newRepairUTF8(r)
-		}
-	case EncodingUTF16LE:
-		rd.src = transform.NewReader(r, xunicode.UTF16(xunicode.LittleEndian, xunicode.UseBOM).NewDecoder())
-	case EncodingUTF16BE:
-		rd.src = transform.NewReader(r, xunicode.UTF16(xunicode.BigEndian, xunicode.UseBOM).NewDecoder())
-	case EncodingWindows1252:
-		rd.src = newByteDecoder(r, &windows1252)
-	case EncodingMacintosh:
-		rd.src = newByteDecoder(r, &macintosh)
-	default:
-		rd.err = fmt.Errorf("csvio: unsupported encoding %q", d.Encoding)
+	src, err := decoder(r, d)
+	rd.src = src
+	if err != nil {
+		rd.err = err
 	}
 	return rd
 }
