@@ -92,6 +92,7 @@ type ComplexityRoot struct {
 		Owner              func(childComplexity int) int
 		Parents            func(childComplexity int) int
 		ParentsConnection  func(childComplexity int, first *int, after *string) int
+		ReadIssues         func(childComplexity int) int
 		RowCount           func(childComplexity int) int
 		Rows               func(childComplexity int, first *int, after *string, columns []string, where *filter.Input, whereSQL *string) int
 		SHA256             func(childComplexity int) int
@@ -146,7 +147,7 @@ type ComplexityRoot struct {
 		Register          func(childComplexity int, input model.RegisterInput) int
 		SaveGeneratedFile func(childComplexity int, file graphql.Upload, name string, parentIds []string, metadata any) int
 		UpdateFileTags    func(childComplexity int, id string, add []string, remove []string, set []string) int
-		UploadFile        func(childComplexity int, file graphql.Upload, name *string, tags []string) int
+		UploadFile        func(childComplexity int, file graphql.Upload, name *string, tags []string, encoding *string) int
 	}
 
 	PageInfo struct {
@@ -163,6 +164,12 @@ type ComplexityRoot struct {
 		Me      func(childComplexity int) int
 		Node    func(childComplexity int, id string) int
 		Nodes   func(childComplexity int, ids []string) int
+	}
+
+	ReadIssues struct {
+		LongRows     func(childComplexity int) int
+		RepairedRows func(childComplexity int) int
+		ShortRows    func(childComplexity int) int
 	}
 
 	Row struct {
@@ -226,7 +233,7 @@ type MutationResolver interface {
 	Login(ctx context.Context, input model.LoginInput) (*model.AuthPayload, error)
 	RefreshToken(ctx context.Context, refreshToken string) (*model.AuthPayload, error)
 	Logout(ctx context.Context, refreshToken string) (bool, error)
-	UploadFile(ctx context.Context, file graphql.Upload, name *string, tags []string) (*model.File, error)
+	UploadFile(ctx context.Context, file graphql.Upload, name *string, tags []string, encoding *string) (*model.File, error)
 	DeriveFile(ctx context.Context, input model.DeriveFileInput) (*model.File, error)
 	SaveGeneratedFile(ctx context.Context, file graphql.Upload, name string, parentIds []string, metadata any) (*model.File, error)
 	UpdateFileTags(ctx context.Context, id string, add []string, remove []string, set []string) (*model.File, error)
@@ -489,6 +496,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.File.ParentsConnection(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "File.readIssues":
+		if e.ComplexityRoot.File.ReadIssues == nil {
+			break
+		}
+
+		return e.ComplexityRoot.File.ReadIssues(childComplexity), true
 	case "File.rowCount":
 		if e.ComplexityRoot.File.RowCount == nil {
 			break
@@ -749,7 +762,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UploadFile(childComplexity, args["file"].(graphql.Upload), args["name"].(*string), args["tags"].([]string)), true
+		return e.ComplexityRoot.Mutation.UploadFile(childComplexity, args["file"].(graphql.Upload), args["name"].(*string), args["tags"].([]string), args["encoding"].(*string)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -838,6 +851,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
+
+	case "ReadIssues.longRows":
+		if e.ComplexityRoot.ReadIssues.LongRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReadIssues.LongRows(childComplexity), true
+	case "ReadIssues.repairedRows":
+		if e.ComplexityRoot.ReadIssues.RepairedRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReadIssues.RepairedRows(childComplexity), true
+	case "ReadIssues.shortRows":
+		if e.ComplexityRoot.ReadIssues.ShortRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReadIssues.ShortRows(childComplexity), true
 
 	case "Row.index":
 		if e.ComplexityRoot.Row.Index == nil {
@@ -1143,6 +1175,19 @@ type Column {
   dateFormat: String
 }
 
+"What the reader had to repair or extend while reading a file's rows."
+type ReadIssues {
+  "Data rows with fewer cells than the header; their missing cells are empty (null)."
+  shortRows: Int64!
+  "Data rows with more cells than the header; their extra cells are kept in the added column_N columns."
+  longRows: Int64!
+  """
+  Rows (the header included) whose broken quoting was repaired the way Python's csv module reads it:
+  a closing quote followed by more text ends the quoted part, the cell goes on to the next delimiter.
+  """
+  repairedRows: Int64!
+}
+
 """
 A CSV file owned by the caller. Deleted files appear only as tombstones inside lineage graphs:
 their names stay, their content fields are empty and downloadUrl is an empty string.
@@ -1176,13 +1221,28 @@ type File implements Node {
   rowCount: Int64!
   "The delimiter sniffed from the bytes: , ; tab or |."
   delimiter: String!
-  "The encoding sniffed from the bytes: utf-8, utf-8-bom, utf-16le, utf-16be or windows-1252."
+  """
+  The encoding of the bytes: utf-8, utf-8-bom, utf-16le, utf-16be, windows-1252 or macintosh (Mac OS
+  Roman). Decided once the last byte was seen (or stated at upload), so it is true for every byte; the
+  bytes are stored as received and every text the server shows is decoded from them.
+  """
   encoding: String!
-  "The columns in file order, with what the server learned about each; empty for a tombstone."
+  """
+  The columns in file order, with what the server learned about each; empty for a tombstone. They are
+  the header's, then one named column_N for each cell position beyond the header that a longer row
+  filled (N is its 1-based position), so that no cell is dropped.
+  """
   columns: [Column!]!
+  """
+  How far the rows were from a clean rectangle of cells: rows shorter or longer than the header and
+  rows with broken quoting that were repaired. Null for files stored before these were counted.
+  """
+  readIssues: ReadIssues
   """
   Pages through the data rows, optionally keeping only some columns (in the given order) and only
   the rows that match a filter: either where (typed) or whereSql (a SQL WHERE expression), not both.
+  In whereSql a quoted constant is text ('02134') and a bare one a number (2134); a blank whereSql is
+  no filter. The README's "Row filters" section has the comparison rules with examples.
   """
   rows(
     "How many rows to return, 1-1000."
@@ -1443,6 +1503,13 @@ type Mutation {
     name: String
     "User tags to set on the new file."
     tags: [String!]
+    """
+    The file's encoding, when detection cannot know it: utf-8, windows-1252, macintosh (Mac OS Roman),
+    utf-16le, utf-16be or a common alias (latin1, cp1252, mac-roman...). Omitted, it is decided from the
+    bytes. A byte order mark wins over a stated Unicode encoding; an unknown name, or bytes a stated
+    UTF-8 or UTF-16 cannot hold, are BAD_USER_INPUT.
+    """
+    encoding: String
   ): File!
   "Cuts a file on the server: keeps columns and matching rows, and saves the result as a new file."
   deriveFile(
@@ -1588,7 +1655,10 @@ input DeriveFileInput {
 
 """
 A row filter. Each object is exactly one of and/or/not, or a column with exactly one operator.
-Comparison is numeric when both sides are numbers and textual otherwise; empty cells are null.
+Values are strings: one that type inference counts as a number (2134, -1.5, 1e3; not 02134) is a
+number, any other is text. On a numeric column a value that reads as a number compares numerically;
+on a TEXT column a number compares numerically with the cells that are numbers and as text with the
+others, and text compares as text. Whole numbers compare exactly. Empty cells are null.
 """
 input RowFilter {
   "Every one of these filters holds."
@@ -1743,6 +1813,8 @@ func (ec *executionContext) childFields_File(ctx context.Context, field graphql.
 		return ec.fieldContext_File_encoding(ctx, field)
 	case "columns":
 		return ec.fieldContext_File_columns(ctx, field)
+	case "readIssues":
+		return ec.fieldContext_File_readIssues(ctx, field)
 	case "rows":
 		return ec.fieldContext_File_rows(ctx, field)
 	case "parents":
@@ -1849,6 +1921,18 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_ReadIssues(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "shortRows":
+		return ec.fieldContext_ReadIssues_shortRows(ctx, field)
+	case "longRows":
+		return ec.fieldContext_ReadIssues_longRows(ctx, field)
+	case "repairedRows":
+		return ec.fieldContext_ReadIssues_repairedRows(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReadIssues", field.Name)
 }
 
 func (ec *executionContext) childFields_Row(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2322,6 +2406,14 @@ func (ec *executionContext) field_Mutation_uploadFile_args(ctx context.Context, 
 		return nil, err
 	}
 	args["tags"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "encoding",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["encoding"] = arg3
 	return args, nil
 }
 
@@ -3375,6 +3467,38 @@ func (ec *executionContext) fieldContext_File_columns(_ context.Context, field g
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Column(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _File_readIssues(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_File_readIssues(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReadIssues, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *files.ReadIssues) graphql.Marshaler {
+			return ec.marshalOReadIssues2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐReadIssues(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_File_readIssues(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "File",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReadIssues(ctx, field)
 		},
 	}
 	return fc, nil
@@ -4480,7 +4604,7 @@ func (ec *executionContext) _Mutation_uploadFile(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UploadFile(ctx, fc.Args["file"].(graphql.Upload), fc.Args["name"].(*string), fc.Args["tags"].([]string))
+			return ec.Resolvers.Mutation().UploadFile(ctx, fc.Args["file"].(graphql.Upload), fc.Args["name"].(*string), fc.Args["tags"].([]string), fc.Args["encoding"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {
@@ -5114,6 +5238,75 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ReadIssues_shortRows(ctx context.Context, field graphql.CollectedField, obj *files.ReadIssues) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReadIssues_shortRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShortRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReadIssues_shortRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReadIssues", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _ReadIssues_longRows(ctx context.Context, field graphql.CollectedField, obj *files.ReadIssues) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReadIssues_longRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LongRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReadIssues_longRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReadIssues", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _ReadIssues_repairedRows(ctx context.Context, field graphql.CollectedField, obj *files.ReadIssues) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReadIssues_repairedRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RepairedRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReadIssues_repairedRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReadIssues", field, false, false, "Int64")
 }
 
 func (ec *executionContext) _Row_index(ctx context.Context, field graphql.CollectedField, obj *files.Row) (ret graphql.Marshaler) {
@@ -7313,6 +7506,11 @@ func (ec *executionContext) _File(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "readIssues":
+			out.Values[i] = ec._File_readIssues(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "rows":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -7857,6 +8055,49 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var readIssuesImplementors = []string{"ReadIssues"}
+
+func (ec *executionContext) _ReadIssues(ctx context.Context, sel ast.SelectionSet, obj *files.ReadIssues) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, readIssuesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReadIssues")
+		case "shortRows":
+			out.Values[i] = ec._ReadIssues_shortRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "longRows":
+			out.Values[i] = ec._ReadIssues_longRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "repairedRows":
+			out.Values[i] = ec._ReadIssues_repairedRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -9273,6 +9514,13 @@ func (ec *executionContext) marshalONode2githubᚗcomᚋcutlineᚋcutlineᚋgrap
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOReadIssues2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐReadIssues(ctx context.Context, sel ast.SelectionSet, v *files.ReadIssues) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ReadIssues(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalORowFilter2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilterᚐInputᚄ(ctx context.Context, v any) ([]*filter.Input, error) {

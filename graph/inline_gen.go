@@ -8,7 +8,7 @@ var inlineFields = map[string]map[string]bool{
 	"AuthPayload":    {"accessToken": true, "refreshToken": true, "expiresAt": true, "user": true},
 	"Column":         {"name": true, "index": true, "type": true, "nullCount": true, "min": true, "max": true},
 	"Derivation":     {"columns": true, "filterSql": true, "createdAt": true},
-	"File":           {"id": true, "name": true, "size": true, "sha256": true, "contentType": true, "createdAt": true, "origin": true, "systemTags": true, "userTags": true, "metadata": true, "deleted": true, "rowCount": true, "delimiter": true, "encoding": true, "columns": true},
+	"File":           {"id": true, "name": true, "size": true, "sha256": true, "contentType": true, "createdAt": true, "origin": true, "systemTags": true, "userTags": true, "metadata": true, "deleted": true, "rowCount": true, "delimiter": true, "encoding": true, "columns": true, "readIssues": true},
 	"FileConnection": {"edges": true, "pageInfo": true},
 	"FileEdge":       {"cursor": true, "node": true},
 	"FileEvent":      {"type": true, "file": true},
@@ -16,6 +16,7 @@ var inlineFields = map[string]map[string]bool{
 	"LineageGraph":   {"root": true, "nodes": true, "edges": true, "truncated": true, "dot": true, "mermaid": true},
 	"LineageNode":    {"file": true, "distance": true},
 	"PageInfo":       {"hasNextPage": true, "hasPreviousPage": true, "startCursor": true, "endCursor": true},
+	"ReadIssues":     {"shortRows": true, "longRows": true, "repairedRows": true},
 	"Row":            {"index": true, "values": true},
 	"RowConnection":  {"edges": true, "pageInfo": true, "columns": true},
 	"RowEdge":        {"cursor": true, "node": true},
@@ -31,5 +32,5 @@ var inlineFields = map[string]map[string]bool{
 // embeddedFields holds, per object type, the inline fields read from a value
 // the model embeds (the summary inside a File), not from the model itself.
 var embeddedFields = map[string]map[string]bool{
-	"File": {"id": true, "name": true, "size": true, "sha256": true, "contentType": true, "createdAt": true, "origin": true, "systemTags": true, "userTags": true, "deleted": true, "rowCount": true, "delimiter": true, "encoding": true},
+	"File": {"id": true, "name": true, "size": true, "sha256": true, "contentType": true, "createdAt": true, "origin": true, "systemTags": true, "userTags": true, "deleted": true, "rowCount": true, "delimiter": true, "encoding": true, "readIssues": true},
 }

@@ -172,7 +172,7 @@ func (r *mutationResolver) Logout(ctx context.Context, refreshToken string) (boo
 	return true, nil
 }
 
-func (r *mutationResolver) UploadFile(ctx context.Context, file graphql.Upload, name *string, tags []string) (*model.File, error) {
+func (r *mutationResolver) UploadFile(ctx context.Context, file graphql.Upload, name *string, tags []string, encoding *string) (*model.File, error) {
 	c, err := auth.RequireCaller(ctx)
 	if err != nil {
 		return nil, err
@@ -181,7 +181,7 @@ func (r *mutationResolver) UploadFile(ctx context.Context, file graphql.Upload, 
 	if name != nil && *name != "" {
 		n = *name
 	}
-	return whole(r.Files.Create(ctx, files.NewFile{OwnerID: &c.UserID, Name: n, Tags: tags, Origin: files.OriginUploaded}, file.File))
+	return whole(r.Files.Create(ctx, files.NewFile{OwnerID: &c.UserID, Name: n, Tags: tags, Origin: files.OriginUploaded, Encoding: deref(encoding)}, file.File))
 }
 
 func (r *mutationResolver) DeriveFile(ctx context.Context, input model.DeriveFileInput) (*model.File, error) {

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 
+	"github.com/cutline/cutline/internal/csvio"
 	"github.com/cutline/cutline/internal/files"
 )
 
@@ -20,7 +21,7 @@ func Serve(w http.ResponseWriter, r *http.Request, svc *files.Service, f *files.
 		return err
 	}
 	defer rd.Close()
-	w.Header().Set("Content-Type", "text/csv; charset="+Charset(f.Encoding))
+	w.Header().Set("Content-Type", ContentType(&f.Summary))
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
 	w.Header().Set("ETag", `"`+f.SHA256+`"`)
 	w.Header().Set("Cache-Control", "private, no-cache")
@@ -28,13 +29,20 @@ func Serve(w http.ResponseWriter, r *http.Request, svc *files.Service, f *files.
 	return nil
 }
 
-// Charset is the charset parameter for bytes in a file's encoding.
-func Charset(enc string) string {
-	switch enc {
-	case "windows-1252":
-		return "windows-1252"
-	case "utf-16le", "utf-16be":
-		return "utf-16"
+// ContentType labels a download, which is the bytes as they were
+// received, with the charset they were found to be in. A file stored before
+// uploads were checked to the last byte may say utf-8 after looking at its
+// beginning only: it goes without a charset rather than with a wrong one.
+func ContentType(f *files.Summary) string {
+	switch f.Encoding {
+	case csvio.EncodingWindows1252, csvio.EncodingMacintosh:
+		// Every byte is a character in both, so the label is true.
+		return "text/csv; charset=" + f.Encoding
+	case csvio.EncodingUTF16LE, csvio.EncodingUTF16BE:
+		return "text/csv; charset=utf-16"
 	}
-	return "utf-8"
+	if f.ReadIssues == nil {
+		return "text/csv"
+	}
+	return "text/csv; charset=utf-8"
 }

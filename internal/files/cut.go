@@ -130,11 +130,13 @@ func (s *Service) scan(ctx context.Context, f *File, emit func(index int64, row 
 		return err
 	}
 	defer r.Close()
-	d := csvio.Dialect{Encoding: f.Encoding, Delimiter: f.Delimiter[0]}
-	cr := csvio.NewReader(bufio.NewReaderSize(r, 256<<10), d)
+	cr := csvio.NewReader(bufio.NewReaderSize(r, 256<<10), f.Dialect())
 	if _, err := cr.Header(); err != nil {
 		return fmt.Errorf("read header: %w", err)
 	}
+	// Every row as wide as the profile, which has a column for every cell
+	// of the longest row.
+	cr.SetWidth(len(f.Columns()))
 	for i := int64(0); ; i++ {
 		if i&1023 == 0 && ctx.Err() != nil {
 			return ctx.Err()
@@ -288,10 +290,13 @@ func (s *Service) Derive(ctx context.Context, owner int64, in DeriveInput) (*Fil
 
 // ParseWhere turns a row filter into one expression. A filter is given
 // either typed (filter.Input) or as SQL WHERE text, never both; the errors
-// name FieldWhere and FieldWhereSQL, whatever an adapter calls them.
+// name FieldWhere and FieldWhereSQL, whatever an adapter calls them. Blank
+// SQL text (empty, or only spaces and line breaks) is no filter, as if it
+// were not given.
 func ParseWhere(in *filter.Input, sqlText string) (filter.Expr, error) {
+	blank := strings.TrimSpace(sqlText) == ""
 	switch {
-	case in != nil && sqlText != "":
+	case in != nil && !blank:
 		return nil, apperr.Invalid(FieldWhere, "give where or whereSql, not both")
 	case in != nil:
 		e, err := filter.FromInput(in)
@@ -299,7 +304,7 @@ func ParseWhere(in *filter.Input, sqlText string) (filter.Expr, error) {
 			return nil, filterError(err)
 		}
 		return e, nil
-	case strings.TrimSpace(sqlText) != "":
+	case !blank:
 		return ParseSQL(sqlText)
 	}
 	return nil, nil

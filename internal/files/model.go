@@ -46,12 +46,40 @@ type Summary struct {
 	Encoding    string
 	Delimiter   string
 	RowCount    int64
-	Origin      Origin
-	SystemTags  []string
-	UserTags    []string
-	CreatedAt   time.Time
-	DeletedAt   *time.Time
-	ExpiresAt   *time.Time
+	// ReadIssues counts the rows the reader had to repair or extend; nil
+	// for files stored before they were counted (see Dialect).
+	ReadIssues *ReadIssues
+	Origin     Origin
+	SystemTags []string
+	UserTags   []string
+	CreatedAt  time.Time
+	DeletedAt  *time.Time
+	ExpiresAt  *time.Time
+}
+
+// ReadIssues says how far a file's rows were from a clean rectangle of
+// cells, so that a user can see it was ragged or had broken quoting.
+type ReadIssues struct {
+	// ShortRows had fewer cells than the header; the missing ones are empty.
+	ShortRows int64
+	// LongRows had more cells than the header; their extra cells are kept
+	// in the columns named column_N they added.
+	LongRows int64
+	// RepairedRows (the header included) had broken quoting that the reader
+	// repaired the way Python's csv module does (see csvio's package doc).
+	RepairedRows int64
+}
+
+// Dialect is how the file's bytes are read. A file stored before uploads
+// were checked to the last byte (no ReadIssues) is read by the rules it
+// was profiled with, and whatever its label, never yields invalid UTF-8
+// (csvio.Dialect.Unverified).
+func (s *Summary) Dialect() csvio.Dialect {
+	d := csvio.Dialect{Encoding: s.Encoding, Unverified: s.ReadIssues == nil}
+	if s.Delimiter != "" {
+		d.Delimiter = s.Delimiter[0]
+	}
+	return d
 }
 
 // Annotated is a Summary with the metadata a client attached, for

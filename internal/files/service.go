@@ -104,6 +104,8 @@ const (
 	// FieldWhere and FieldWhereSQL: the row filter, typed or as SQL text.
 	FieldWhere    = "where"
 	FieldWhereSQL = "whereSql"
+	// FieldEncoding: a stated encoding the server does not know.
+	FieldEncoding = "encoding"
 )
 
 // Limits on user tags.
@@ -132,6 +134,11 @@ type NewFile struct {
 	// another system keeps the original ones.
 	ID        string
 	CreatedAt time.Time
+	// Encoding is the encoding the caller says the bytes are in, by any
+	// name csvio.LookupEncoding knows (utf-8, windows-1252, latin1,
+	// macintosh, utf-16le...); empty detects it. A byte order mark still
+	// wins over a stated Unicode encoding.
+	Encoding string
 }
 
 // Create stores body as a new file: one pass streams the bytes into the
@@ -149,6 +156,11 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 	}
 	if nf.OwnerID == nil && nf.ExpiresAt == nil {
 		return nil, errors.New("files: an anonymous file must expire")
+	}
+	if nf.Encoding != "" {
+		if _, err := csvio.LookupEncoding(nf.Encoding); err != nil {
+			return nil, apperr.Invalid(FieldEncoding, "%s", err.Error())
+		}
 	}
 	if len(nf.ParentIDs) > 0 {
 		if nf.OwnerID == nil {
@@ -171,7 +183,7 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 		return nil, err
 	}
 	key := blobstore.Key(id)
-	st, err := s.store(ctx, key, body, limit)
+	st, err := s.store(ctx, key, body, limit, nf.Encoding)
 	if errors.Is(err, errOverLimit) {
 		err = quota()
 	}
@@ -187,7 +199,8 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 		ID: id, OwnerID: nf.OwnerID, ObjectKey: &key, Size: st.size, SHA256: st.sha256,
 		ContentType: "text/csv", Encoding: st.summary.Dialect.Encoding,
 		Delimiter: string(st.summary.Dialect.Delimiter), RowCount: st.summary.Rows,
-		Origin: origin, SystemTags: []string{origin.SystemTag()},
+		ReadIssues: &ReadIssues{ShortRows: st.summary.Short, LongRows: st.summary.Long, RepairedRows: st.summary.Repaired},
+		Origin:     origin, SystemTags: []string{origin.SystemTag()},
 		UserTags: tags, CreatedAt: now, ExpiresAt: nf.ExpiresAt,
 	}, MetadataJSON: nf.Metadata}, Profile: NewProfile(st.summary.Columns)}
 	if nf.OwnerID == nil && nf.ClientKey != "" {
@@ -234,12 +247,13 @@ type stored struct {
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // store streams body into the bucket under key. The CSV analysis runs on a
-// pipe beside the upload, so the bytes are read exactly once.
 // errOverLimit is store's answer to a body over a limit below MaxFileSize.
 var errOverLimit = errors.New("over the scratch quota")
 
-// store streams body into the bucket under key, at most limit bytes.
-func (s *Service) store(ctx context.Context, key string, body io.Reader, limit int64) (stored, error) {
+// store streams body into the bucket under key, at most limit bytes. The
+// CSV analysis runs on a pipe beside the upload, so the bytes are read
+// exactly once; encoding is the one the caller stated, if any.
+func (s *Service) store(ctx context.Context, key string, body io.Reader, limit int64, encoding string) (stored, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: "text/csv", BufferSize: 8 << 20})
@@ -252,7 +266,7 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 	var analyzeErr error
 	go func() {
 		defer close(done)
-		summary, analyzeErr = csvio.AnalyzeLimited(pr, csvio.Limits{MaxColumns: s.maxCols})
+		summary, analyzeErr = csvio.AnalyzeAs(pr, encoding, csvio.Limits{MaxColumns: s.maxCols})
 		// Unblock the writer if analysis stopped early (not a CSV file).
 		pr.CloseWithError(errAnalysisDone)
 	}()
@@ -282,7 +296,11 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 		}
 		var wide *csvio.TooManyColumnsError
 		if errors.As(analyzeErr, &wide) {
-			return fail(apperr.Invalid("file", "%s (MAX_COLUMNS)", wide.Error()))
+			return fail(apperr.Invalid(FieldFile, "%s (MAX_COLUMNS)", wide.Error()))
+		}
+		var badBytes *csvio.EncodingError
+		if errors.As(analyzeErr, &badBytes) {
+			return fail(apperr.Invalid(FieldFile, "%s", badBytes.Error()))
 		}
 		if copyErr == nil {
 			return fail(fmt.Errorf("analyse upload: %w", analyzeErr))

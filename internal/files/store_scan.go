@@ -17,7 +17,8 @@ import (
 // prefix of what a File reads.
 const (
 	summaryColumns = `f.id, f.owner_id, f.name, f.object_key, f.size, f.sha256, f.content_type, f.encoding,
-	f.delimiter, f.row_count, f.origin, f.system_tags, f.user_tags, f.created_at, f.deleted_at, f.expires_at`
+	f.delimiter, f.row_count, f.short_rows, f.long_rows, f.repaired_rows, f.origin, f.system_tags, f.user_tags,
+	f.created_at, f.deleted_at, f.expires_at`
 	annotatedColumns = summaryColumns + ", f.metadata"
 	fileColumns      = annotatedColumns + ", f.columns"
 )
@@ -25,14 +26,19 @@ const (
 // insertFile writes every column of a File, in the order of fileColumns,
 // then the client address of a scratch file.
 const insertFile = `INSERT INTO files (id, owner_id, name, object_key, size, sha256, content_type, encoding,
-	delimiter, row_count, origin, system_tags, user_tags, created_at, deleted_at, expires_at, metadata, columns, client_key)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	delimiter, row_count, short_rows, long_rows, repaired_rows, origin, system_tags, user_tags,
+	created_at, deleted_at, expires_at, metadata, columns, client_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // fileArgs are the arguments of insertFile for f.
 func fileArgs(f *File) []any {
+	var short, long, repaired any // NULL: not counted
+	if ri := f.ReadIssues; ri != nil {
+		short, long, repaired = ri.ShortRows, ri.LongRows, ri.RepairedRows
+	}
 	return []any{f.ID, nullable(f.OwnerID), f.Name, nullable(f.ObjectKey), f.Size, f.SHA256, f.ContentType, f.Encoding,
-		f.Delimiter, f.RowCount, string(f.Origin), encodeTags(f.SystemTags), encodeTags(f.UserTags), f.CreatedAt,
-		nullable(f.DeletedAt), nullable(f.ExpiresAt), nullable(f.MetadataJSON), f.Profile.text(), nullable(f.ClientKey)}
+		f.Delimiter, f.RowCount, short, long, repaired, string(f.Origin), encodeTags(f.SystemTags), encodeTags(f.UserTags),
+		f.CreatedAt, nullable(f.DeletedAt), nullable(f.ExpiresAt), nullable(f.MetadataJSON), f.Profile.text(), nullable(f.ClientKey)}
 }
 
 // nullable is NULL for a nil pointer, else what it points to.
@@ -90,13 +96,18 @@ func scanRow(rows *sql.Rows, s *Summary, more ...any) error {
 	var (
 		owner                       sql.NullInt64
 		objectKey                   sql.NullString
+		short, long, repaired       sql.NullInt64
 		origin, systemTags, userTag string
 		deletedAt, expiresAt        sql.NullTime
 	)
 	dest := append([]any{&s.ID, &owner, &s.Name, &objectKey, &s.Size, &s.SHA256, &s.ContentType, &s.Encoding,
-		&s.Delimiter, &s.RowCount, &origin, &systemTags, &userTag, &s.CreatedAt, &deletedAt, &expiresAt}, more...)
+		&s.Delimiter, &s.RowCount, &short, &long, &repaired, &origin, &systemTags, &userTag,
+		&s.CreatedAt, &deletedAt, &expiresAt}, more...)
 	if err := rows.Scan(dest...); err != nil {
 		return err
+	}
+	if short.Valid && long.Valid && repaired.Valid {
+		s.ReadIssues = &ReadIssues{ShortRows: short.Int64, LongRows: long.Int64, RepairedRows: repaired.Int64}
 	}
 	if owner.Valid {
 		s.OwnerID = &owner.Int64

@@ -2,16 +2,11 @@ package legacy
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
 	"unicode/utf8"
-
-	"golang.org/x/text/encoding/charmap"
-	"golang.org/x/text/encoding/unicode"
-	"golang.org/x/text/transform"
 
 	"github.com/cutline/cutline/internal/csvio"
 	"github.com/cutline/cutline/internal/requestid"
@@ -61,12 +56,16 @@ func (h *Handler) fetchSavedFile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer rd.Close()
+	text, err := csvio.NewTextReader(rd, f.Dialect())
+	if err != nil {
+		return err
+	}
 	w.WriteHeader(http.StatusOK)
 
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.Write(head[:len(head)-1]) // without the closing brace
 	bw.WriteString(`,"content":"`)
-	err = writeJSONString(bw, decodeText(rd, f.Encoding))
+	err = writeJSONString(bw, text)
 	if err == nil {
 		bw.WriteString("\"}\n")
 		err = bw.Flush()
@@ -77,25 +76,6 @@ func (h *Handler) fetchSavedFile(w http.ResponseWriter, r *http.Request) error {
 			"err", err, "request_id", requestid.From(r.Context()))
 	}
 	return nil
-}
-
-// decodeText turns a file's bytes into UTF-8 text, per the encoding the
-// upload pipeline sniffed. A UTF-8 byte order mark is dropped: it is not
-// part of the text.
-func decodeText(r io.Reader, encoding string) io.Reader {
-	switch encoding {
-	case csvio.EncodingUTF16LE:
-		return transform.NewReader(r, unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewDecoder())
-	case csvio.EncodingUTF16BE:
-		return transform.NewReader(r, unicode.UTF16(unicode.BigEndian, unicode.UseBOM).NewDecoder())
-	case csvio.EncodingWindows1252:
-		return transform.NewReader(r, charmap.Windows1252.NewDecoder())
-	}
-	br := bufio.NewReaderSize(r, 64<<10)
-	if p, _ := br.Peek(3); bytes.Equal(p, []byte{0xEF, 0xBB, 0xBF}) {
-		br.Discard(3)
-	}
-	return br
 }
 
 // writeJSONString writes r's text as the inside of a JSON string, escaping

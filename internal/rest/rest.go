@@ -69,6 +69,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.URL.Query().Get("name")
 	tags := splitTags(r.URL.Query()["tags"])
+	encoding := r.URL.Query().Get("encoding")
 	var body io.Reader = r.Body
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
 		part, fields, err := filePart(r)
@@ -83,6 +84,9 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 			name = part.FileName()
 		}
 		tags = append(tags, splitTags(fields["tags"])...)
+		if encoding == "" {
+			encoding = fields.Get("encoding")
+		}
 		body = part
 	}
 	if name == "" {
@@ -91,7 +95,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	// The pipeline stops at the size limit; MaxBytesReader also tells the
 	// server to close the connection instead of draining a huge body.
 	body = http.MaxBytesReader(w, io.NopCloser(body), h.Files.MaxFileSize()+1<<20)
-	f, err := h.Files.Create(r.Context(), files.NewFile{OwnerID: &caller.UserID, Name: name, Tags: tags, Origin: files.OriginUploaded}, body)
+	f, err := h.Files.Create(r.Context(), files.NewFile{OwnerID: &caller.UserID, Name: name, Tags: tags, Origin: files.OriginUploaded, Encoding: encoding}, body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -274,7 +278,7 @@ func FileJSON(f *files.File) map[string]any {
 		"id": f.ID, "name": f.Name, "size": f.Size, "sha256": f.SHA256, "contentType": f.ContentType,
 		"createdAt": f.CreatedAt, "origin": f.Origin, "systemTags": f.SystemTags, "userTags": f.UserTags,
 		"rowCount": f.RowCount, "delimiter": f.Delimiter, "encoding": f.Encoding, "columns": columnsJSON(f.Columns()),
-		"metadata": f.Metadata(),
+		"readIssues": readIssuesJSON(f.ReadIssues), "metadata": f.Metadata(),
 	}
 }
 
@@ -302,6 +306,15 @@ func columnsJSON(cols []csvio.Column) []columnJSON {
 		}
 	}
 	return out
+}
+
+// readIssuesJSON is the REST shape of a file's read issues, named like the
+// GraphQL type; null for files stored before they were counted.
+func readIssuesJSON(ri *files.ReadIssues) any {
+	if ri == nil {
+		return nil
+	}
+	return map[string]int64{"shortRows": ri.ShortRows, "longRows": ri.LongRows, "repairedRows": ri.RepairedRows}
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
