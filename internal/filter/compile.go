@@ -326,14 +326,10 @@ func notNumberErr(col Ref, text string) *Error {
 func (o *operand) compare(cell string) (c int, ok bool) {
 	switch o.kind {
 	case ckNumber:
-		v, ok := numAffinity(cell)
-		if !ok {
-			return 0, false
-		}
-		return v.Compare(o.num), true
+		return cmpAffinity(cell, o.num)
 	case ckTextOrNumber:
-		if v, ok := numStrict(cell); ok {
-			return v.Compare(o.num), true
+		if c, ok := cmpStrict(cell, o.num); ok {
+			return c, true
 		}
 	case ckBeforeText:
 		if _, ok := numAffinity(cell); ok {
@@ -401,7 +397,7 @@ func (c *compiler) compare(x *Compare) (Predicate, error) {
 	// "false" for every operator but != (left to the generic path).
 	switch {
 	case o.kind == ckNumber && op != OpNe:
-		return numPred(idx, op, o.num, x.Value.Text), nil
+		return numPred(idx, op, o.num), nil
 	case o.kind == ckText && op == OpEq:
 		t := o.text
 		return func(row []string) bool { return idx < len(row) && row[idx] != "" && row[idx] == t }, nil
@@ -422,46 +418,50 @@ func (c *compiler) compare(x *Compare) (Predicate, error) {
 }
 
 // numPred compares a numeric column's cells with a number; a NULL cell,
-// or one that is not a number, fails every operator here. When both the
-// constant and the cell are short integers, the usual case, they compare
-// as int64s without building Numbers.
-func numPred(idx int, op Op, v csvio.Number, text string) Predicate {
-	small, isSmall := shortInt(trimSpace(text), true)
-	holds := func(row []string, test func(int) bool) bool {
-		if idx >= len(row) {
-			return false
-		}
-		cell := row[idx]
-		if isSmall {
-			if c, ok := shortInt(cell, true); ok {
-				return test(cmpInt(c, small))
-			}
-		}
-		n, ok := numAffinity(cell)
-		return ok && test(n.Compare(v))
-	}
+// or one that is not a number, fails every operator here.
+func numPred(idx int, op Op, v csvio.Number) Predicate {
 	switch op {
 	case OpEq:
-		return func(row []string) bool { return holds(row, func(c int) bool { return c == 0 }) }
+		return func(row []string) bool {
+			if idx >= len(row) {
+				return false
+			}
+			c, ok := cmpAffinity(row[idx], v)
+			return ok && c == 0
+		}
 	case OpLt:
-		return func(row []string) bool { return holds(row, func(c int) bool { return c < 0 }) }
+		return func(row []string) bool {
+			if idx >= len(row) {
+				return false
+			}
+			c, ok := cmpAffinity(row[idx], v)
+			return ok && c < 0
+		}
 	case OpLe:
-		return func(row []string) bool { return holds(row, func(c int) bool { return c <= 0 }) }
+		return func(row []string) bool {
+			if idx >= len(row) {
+				return false
+			}
+			c, ok := cmpAffinity(row[idx], v)
+			return ok && c <= 0
+		}
 	case OpGt:
-		return func(row []string) bool { return holds(row, func(c int) bool { return c > 0 }) }
+		return func(row []string) bool {
+			if idx >= len(row) {
+				return false
+			}
+			c, ok := cmpAffinity(row[idx], v)
+			return ok && c > 0
+		}
 	default: // OpGe
-		return func(row []string) bool { return holds(row, func(c int) bool { return c >= 0 }) }
+		return func(row []string) bool {
+			if idx >= len(row) {
+				return false
+			}
+			c, ok := cmpAffinity(row[idx], v)
+			return ok && c >= 0
+		}
 	}
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (c *compiler) between(x *Between) (Predicate, error) {

@@ -18,45 +18,23 @@ import (
 // nothing beyond float64's range (1e400 is text, never +Inf). Whole numbers
 // keep every digit, so comparisons are exact.
 func numAffinity(s string) (csvio.Number, bool) {
-	if v, ok := shortInt(s, true); ok {
-		return csvio.IntNumber(v), true
-	}
 	return csvio.ParseNumberLenient(trimSpace(s))
 }
 
 // numStrict reads a cell of a TEXT column: it is a number exactly when type
 // inference counts it as one (no spaces, no leading zeros: 02134 is a code).
-func numStrict(s string) (csvio.Number, bool) {
-	if v, ok := shortInt(s, false); ok {
-		return csvio.IntNumber(v), true
-	}
-	return csvio.ParseNumber(s)
+func numStrict(s string) (csvio.Number, bool) { return csvio.ParseNumber(s) }
+
+// cmpAffinity compares a cell read by numAffinity with n; ok is false when
+// it is not a number. It runs on every row: csvio.CompareText compares the
+// usual short whole number without building a Number.
+func cmpAffinity(cell string, n csvio.Number) (int, bool) {
+	return csvio.CompareText(trimSpace(cell), n, true)
 }
 
-// shortInt reads the most common numeric cell, an optional sign and at
-// most 18 digits (which always fit an int64), without the general parser;
-// zeros allows leading zeros. Anything else is false, for the general
-// parser to decide.
-func shortInt(s string, zeros bool) (int64, bool) {
-	i, n := 0, len(s)
-	if n > 0 && (s[0] == '-' || s[0] == '+') {
-		i = 1
-	}
-	if d := n - i; d == 0 || d > 18 || (!zeros && d > 1 && s[i] == '0') {
-		return 0, false
-	}
-	var v int64
-	for j := i; j < n; j++ {
-		c := s[j] - '0'
-		if c > 9 {
-			return 0, false
-		}
-		v = v*10 + int64(c)
-	}
-	if s[0] == '-' {
-		v = -v
-	}
-	return v, true
+// cmpStrict is cmpAffinity for a cell read by numStrict.
+func cmpStrict(cell string, n csvio.Number) (int, bool) {
+	return csvio.CompareText(cell, n, false)
 }
 
 // floatSyntax reports whether s is [+-]? (d+ (. d*)? | . d+) ([eE] [+-]? d+)?
