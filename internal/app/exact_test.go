@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -343,6 +344,25 @@ func TestExactData(t *testing.T) {
 	})
 }
 
+// A multipart REST upload states the encoding in a form field.
+func TestExactDataMultipartEncoding(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		s := newServer(t, db, nil)
+		tok := s.register(t, "ada").AccessToken
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		mw.WriteField("encoding", "macintosh")
+		fw, _ := mw.CreateFormFile("file", "mac.csv")
+		fw.Write(exactFixture(t, "macroman_lf.csv"))
+		mw.Close()
+		code, _, body := s.call(t, "POST", "/api/v1/files", tok, mw.FormDataContentType(), &buf)
+		var f exactFile
+		if code != http.StatusCreated || json.Unmarshal([]byte(body), &f) != nil || f.Encoding != "macintosh" || *f.Columns[1].Max != "it’s 6–18 ft" {
+			t.Fatalf("multipart upload = %d %s", code, body)
+		}
+	})
+}
+
 // The legacy page shows a file's content as text: decoded as its cells are.
 func TestExactDataLegacyContent(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
@@ -377,6 +397,7 @@ func TestExactDataBadEncodings(t *testing.T) {
 			encoding, field, msg string
 		}{
 			{"klingon", "encoding", "unknown or unsupported encoding"},
+			{strings.Repeat("x", 1000), "encoding", "unknown or unsupported encoding: a name of 1000 bytes"},
 			{"utf-8", "file", fmt.Sprintf("the file is not valid UTF-8: the byte 0xE9 at byte offset %d", bytes.IndexByte(late, 0xE9))},
 		} {
 			r := s.upload(t, tok, `mutation($f: Upload!, $enc: String) { uploadFile(file: $f, encoding: $enc) { id } }`,
@@ -388,6 +409,16 @@ func TestExactDataBadEncodings(t *testing.T) {
 			if code != 400 || !strings.Contains(body, "BAD_USER_INPUT") || !strings.Contains(body, c.msg) {
 				t.Errorf("REST upload stating %s = %d %s", c.encoding, code, body)
 			}
+		}
+		// A multipart REST upload may state it in a form field.
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		mw.WriteField("encoding", "klingon")
+		fw, _ := mw.CreateFormFile("file", "x.csv")
+		fw.Write(late)
+		mw.Close()
+		if code, _, body := s.call(t, "POST", "/api/v1/files", tok, mw.FormDataContentType(), &buf); code != 400 || !strings.Contains(body, "klingon") {
+			t.Errorf("multipart upload stating klingon = %d %s", code, body)
 		}
 		var list struct{ Files struct{ Edges []any } }
 		s.ok(t, tok, `{ files(first: 10) { edges { cursor } } }`, nil, &list)

@@ -115,6 +115,10 @@ const (
 	maxNameRunes = 200
 )
 
+// maxEncodingName bounds a stated encoding name, which the error for an
+// unknown one repeats: every real name is far shorter.
+const maxEncodingName = 40
+
 // NewFile describes a file to store. Bytes come separately, as a stream.
 type NewFile struct {
 	// OwnerID is nil only for anonymous scratch uploads, which must expire.
@@ -158,6 +162,10 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 		return nil, errors.New("files: an anonymous file must expire")
 	}
 	if nf.Encoding != "" {
+		if len(nf.Encoding) > maxEncodingName {
+			return nil, apperr.Invalid("encoding", "unknown or unsupported encoding: a name of %d bytes (use one of %s)",
+				len(nf.Encoding), strings.Join(csvio.Encodings, ", "))
+		}
 		if _, err := csvio.LookupEncoding(nf.Encoding); err != nil {
 			return nil, apperr.Invalid(FieldEncoding, "%s", err.Error())
 		}
