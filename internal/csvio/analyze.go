@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -103,6 +104,7 @@ func AnalyzeAs(r io.Reader, encoding string, limits ...Limits) (Summary, error) 
 		// UTF-8, or 8-bit text whose encoding the last byte may still
 		// change: parsed as raw bytes, decided at the end.
 		cen = &census{src: br}
+		defer cen.stop(false)
 		rd = newReader(cen, d)
 	}
 	defer rd.release()
@@ -116,25 +118,13 @@ func AnalyzeAs(r io.Reader, encoding string, limits ...Limits) (Summary, error) 
 	p := NewProfiler(rd.raw)
 	p.grow = true
 	p.eightBit = cen != nil && stated == ""
-	for {
-		if cen != nil {
-			p.maybeHigh = cen.high
-			if _, lf := rd.lineEnds(); lf > 0 && !cen.noMac {
-				// Mac Roman needs CR-only lines: windows-1252 is the only
-				// other candidate left.
-				p.altOrders, cen.noMac = 1, true
-			}
-		}
-		rec, err := rd.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return Summary{}, err
-		}
-		p.Add(rec)
+	if err := profileAll(rd, p, cen); err != nil {
+		return Summary{}, err
 	}
 
+	if cen != nil {
+		cen.stop(true)
+	}
 	var table *byteTable
 	switch {
 	case u16 != nil:
@@ -143,17 +133,17 @@ func AnalyzeAs(r io.Reader, encoding string, limits ...Limits) (Summary, error) 
 		}
 	case cen == nil:
 		table = nil // decoded while reading
-	case !cen.invalid:
+	case !cen.chk.invalid:
 		d.Encoding = EncodingUTF8
 		if bom {
 			d.Encoding = EncodingUTF8BOM
 		}
 	case bom || stated == EncodingUTF8:
-		return Summary{}, &EncodingError{Encoding: EncodingUTF8, Offset: cen.invalidAt, Byte: cen.invalidByte, Reason: "does not begin a valid UTF-8 character"}
+		return Summary{}, &EncodingError{Encoding: EncodingUTF8, Offset: cen.chk.invalidAt, Byte: cen.chk.invalidByte, Reason: "does not begin a valid UTF-8 character"}
 	default:
 		cr, lf := rd.lineEnds()
 		d.Encoding, table = EncodingWindows1252, &windows1252
-		if cr > 0 && lf == 0 && cen.macPunct > 0 {
+		if cr > 0 && lf == 0 && cen.chk.macPunct > 0 {
 			d.Encoding, table = EncodingMacintosh, &macintosh
 		}
 	}
@@ -175,6 +165,102 @@ func AnalyzeAs(r io.Reader, encoding string, limits ...Limits) (Summary, error) 
 		Repaired: rd.Repaired(),
 	}, nil
 }
+
+// profileAll reads every record of rd into p. Parsing and profiling take
+// about the same time, so they run on two goroutines: this one parses and
+// copies the cells of a batch of records into an arena (the parser's own
+// buffer is reused by the next read), the other profiles the batch before.
+// Two batches of about batchBytes each are all the memory this takes.
+func profileAll(rd *Reader, p *Profiler, cen *census) error {
+	full := make(chan *batch, 1)
+	free := make(chan *batch, 2)
+	for range 2 {
+		free <- batches.Get().(*batch)
+	}
+	alts := p.altOrders // the parser's; p is the profiler goroutine's from here
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var rec []string
+		for b := range full {
+			p.maybeHigh, p.altOrders = b.maybeHigh, b.altOrders
+			start, c := 0, 0
+			for _, n := range b.lens {
+				rec = rec[:0]
+				for range n {
+					end := int(b.ends[c])
+					rec = append(rec, bstr(b.arena[start:end]))
+					start = end
+					c++
+				}
+				p.Add(rec)
+			}
+			free <- b
+		}
+	}()
+	err := func() error {
+		b := <-free
+		b.reset()
+		for {
+			rec, err := rd.Read()
+			if err != nil && err != io.EOF {
+				return err
+			}
+			if err == nil {
+				for _, c := range rec {
+					b.arena = append(b.arena, c...)
+					b.ends = append(b.ends, int32(len(b.arena)))
+				}
+				b.lens = append(b.lens, int32(len(rec)))
+				if len(b.arena) < batchBytes && len(b.lens) < batchRecords {
+					continue
+				}
+			}
+			if _, lf := rd.lineEnds(); cen != nil && lf > 0 && alts > 1 {
+				// Mac Roman needs CR-only lines: windows-1252 is the only
+				// other candidate left.
+				alts = 1
+				cen.noMac.Store(true)
+			}
+			b.maybeHigh, b.altOrders = cen != nil && cen.high, alts
+			full <- b
+			if err == io.EOF {
+				return nil
+			}
+			b = <-free
+			b.reset()
+		}
+	}()
+	close(full)
+	<-done
+	for len(free) > 0 {
+		// A batch that grew for a huge record is left to the collector.
+		if b := <-free; cap(b.arena) <= 2*batchBytes {
+			batches.Put(b)
+		}
+	}
+	return err
+}
+
+// batch is a run of records handed from the parser to the profiler.
+type batch struct {
+	arena     []byte  // every cell's bytes, one after the other
+	ends      []int32 // where each cell ends in arena
+	lens      []int32 // cells of each record
+	maybeHigh bool
+	altOrders int
+}
+
+const (
+	batchBytes   = 128 << 10
+	batchRecords = 4096
+)
+
+var batches = sync.Pool{New: func() any {
+	return &batch{arena: make([]byte, 0, batchBytes+4096), ends: make([]int32, 0, 8192), lens: make([]int32, 0, batchRecords)}
+}}
+
+func (b *batch) reset() { b.arena, b.ends, b.lens = b.arena[:0], b.ends[:0], b.lens[:0] }
 
 // EncodingError rejects bytes that are not valid in the encoding a byte
 // order mark announced or the caller stated.
@@ -201,15 +287,117 @@ func (e *EncodingError) Error() string {
 func (e *EncodingError) Unwrap() error { return ErrEncoding }
 
 // census watches the raw bytes of a file go by on their way to the
-// parser: whether they are all valid UTF-8 (a streaming check, so a
-// character cut by a read is fine), whether any is above 0x7F, and how
-// many read as typographic punctuation in Mac Roman. It costs one pass
-// over bytes that are in cache anyway, eight at a time while they are
-// ASCII, then utf8.Valid's speed.
+// parser: whether any is above 0x7F (checked inline: one pass, eight bytes
+// at a time, until the first such byte), and, from the first such byte on,
+// whether they are all valid UTF-8 and how many read as typographic
+// punctuation in Mac Roman. That check runs on its own goroutine over
+// copies of the bytes, so it costs the parser nothing but a copy: text
+// that is not ASCII is checked by another core while this one parses.
+// Memory stays bounded: at most censusBuffers chunks of censusChunk bytes
+// wait for the checker.
 type census struct {
-	src         io.Reader
-	off         int64 // bytes seen before the current read
-	high        bool
+	src  io.Reader
+	off  int64 // bytes seen before the current read
+	high bool
+
+	work    chan censusChunk
+	free    chan []byte
+	done    chan struct{}
+	stopped bool
+	// noMac stops counting Mac Roman punctuation once Mac Roman is out of
+	// the question (a line ended with LF).
+	noMac atomic.Bool
+	// chk is the checker's; read it only after stop.
+	chk utf8Check
+}
+
+type censusChunk struct {
+	b   []byte
+	off int64
+}
+
+const (
+	censusChunk0  = 128 << 10
+	censusBuffers = 3
+)
+
+func (c *census) Read(p []byte) (int, error) {
+	n, err := c.src.Read(p)
+	b := p[:n]
+	off := c.off
+	if !c.high {
+		i := asciiPrefix(b)
+		if i < len(b) {
+			c.high = true
+			c.start()
+		}
+		b, off = b[i:], off+int64(i) // what came before is ASCII, valid everywhere
+	}
+	for c.high && len(b) > 0 {
+		k := min(len(b), censusChunk0)
+		buf := append((<-c.free)[:0], b[:k]...)
+		c.work <- censusChunk{buf, off}
+		b, off = b[k:], off+int64(k)
+	}
+	c.off += int64(n)
+	if err != nil {
+		c.stop(err == io.EOF)
+	}
+	return n, err
+}
+
+// asciiPrefix returns how many leading bytes of b are ASCII.
+func asciiPrefix(b []byte) int {
+	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		w := b[i : i+32 : i+32]
+		if (loadWord(w)|loadWord(w[8:])|loadWord(w[16:])|loadWord(w[24:]))&msb != 0 {
+			break
+		}
+	}
+	for i < len(b) && b[i] < 0x80 {
+		i++
+	}
+	return i
+}
+
+// start runs the checker.
+func (c *census) start() {
+	c.work = make(chan censusChunk, censusBuffers)
+	c.free = make(chan []byte, censusBuffers)
+	c.done = make(chan struct{})
+	for range censusBuffers {
+		c.free <- make([]byte, 0, censusChunk0)
+	}
+	go func() {
+		defer close(c.done)
+		for ch := range c.work {
+			c.chk.scan(ch.b, ch.off, !c.noMac.Load())
+			c.free <- ch.b
+		}
+	}()
+}
+
+// stop waits for the checker; at the end of the file, a character still
+// incomplete is invalid. Calling it again does nothing.
+func (c *census) stop(eof bool) {
+	if c.stopped {
+		return
+	}
+	c.stopped = true
+	if c.work == nil {
+		return
+	}
+	close(c.work)
+	<-c.done
+	if eof && c.chk.need > 0 && !c.chk.invalid {
+		c.chk.fail(c.chk.seqAt, c.chk.seqLead) // a character cut short by the end of the file
+	}
+}
+
+// utf8Check is a streaming UTF-8 check (a character cut between two
+// chunks is fine) that also counts Mac Roman punctuation bytes.
+type utf8Check struct {
 	invalid     bool
 	invalidAt   int64
 	invalidByte byte
@@ -217,10 +405,7 @@ type census struct {
 	lo, hi      byte // range of the next continuation byte
 	seqAt       int64
 	seqLead     byte // the sequence being checked starts here with this byte
-	// noMac stops counting macPunct once Mac Roman is out of the question
-	// (a line ended with LF).
-	noMac    bool
-	macPunct int64
+	macPunct    int64
 }
 
 // macPunct marks the bytes Mac Roman reads as typographic punctuation
@@ -228,35 +413,13 @@ type census struct {
 // classic Mac export, together with CR-only line breaks.
 var macPunct = [256]bool{0xA5: true, 0xC9: true, 0xD0: true, 0xD1: true, 0xD2: true, 0xD3: true, 0xD4: true, 0xD5: true}
 
-func (c *census) Read(p []byte) (int, error) {
-	n, err := c.src.Read(p)
-	c.scan(p[:n])
-	c.off += int64(n)
-	if err == io.EOF && c.need > 0 && !c.invalid {
-		c.fail(c.seqAt, c.seqLead) // a character cut short by the end of the file
-	}
-	return n, err
-}
-
-func (c *census) fail(at int64, b byte) {
+func (c *utf8Check) fail(at int64, b byte) {
 	c.invalid, c.invalidAt, c.invalidByte, c.need = true, at, b, 0
 }
 
-func (c *census) scan(b []byte) {
-	if !c.high {
-		i := 0
-		for i+8 <= len(b) && loadWord(b[i:])&msb == 0 {
-			i += 8
-		}
-		for i < len(b) && b[i] < 0x80 {
-			i++
-		}
-		if i == len(b) {
-			return
-		}
-		c.high = true
-	}
-	if !c.noMac {
+// scan checks b, which starts at offset off of the file.
+func (c *utf8Check) scan(b []byte, off int64, countMac bool) {
+	if countMac {
 		for i := 0; i < len(b); i++ {
 			if i+8 <= len(b) && loadWord(b[i:])&msb == 0 {
 				i += 7
@@ -270,11 +433,11 @@ func (c *census) scan(b []byte) {
 	if c.invalid {
 		return
 	}
-	// Finish a character the previous read cut, then check whole
-	// characters in one call, and step into the one this read cuts.
+	// Finish a character the previous chunk cut, then check whole
+	// characters in one call, and step into the one this chunk cuts.
 	i := 0
 	for ; i < len(b) && c.need > 0; i++ {
-		c.step(b[i], c.off+int64(i))
+		c.step(b[i], off+int64(i))
 	}
 	if c.invalid {
 		return
@@ -292,13 +455,13 @@ func (c *census) scan(b []byte) {
 		end = i // find the offending byte the slow way
 	}
 	for k := end; k < len(b) && !c.invalid; k++ {
-		c.step(b[k], c.off+int64(k))
+		c.step(b[k], off+int64(k))
 	}
 }
 
 // step advances the UTF-8 check by one byte (RFC 3629: no overlong forms,
 // no surrogates, nothing above U+10FFFF).
-func (c *census) step(x byte, at int64) {
+func (c *utf8Check) step(x byte, at int64) {
 	if c.need > 0 {
 		if x < c.lo || x > c.hi {
 			c.fail(c.seqAt, c.seqLead) // report where the broken character starts

@@ -2,7 +2,10 @@
 // encoding of uploaded bytes, reads records in one streaming pass, profiles
 // columns, and writes RFC 4180 output. Memory stays bounded: nothing ever
 // holds a whole file, only a read buffer that grows with the longest record
-// (at most 16 MiB, see below).
+// (at most 16 MiB, see below), and in Analyze two batches of about 128 KiB
+// of cells handed from the parser to the profiler (each on its own
+// goroutine: parsing and profiling take about the same time) and three
+// 128 KiB chunks waiting for the UTF-8 check.
 //
 // # Encodings
 //
@@ -32,8 +35,8 @@
 // breaks are ASCII in all three candidate encodings, and a UTF-8
 // multi-byte character never contains an ASCII byte, so records and cells
 // have the same boundaries in every reading: Analyze parses the raw bytes
-// and lets a census check UTF-8 on the way (one pass over bytes that are in
-// cache anyway). Number, date and boolean cells are ASCII, so types do not
+// while a census checks UTF-8 beside it (inline until the first byte above
+// 0x7F, then on its own goroutine over copies of the bytes). Number, date and boolean cells are ASCII, so types do not
 // depend on the encoding either. Only the order of text differs: for every
 // column that holds a byte above 0x7F, the profiler keeps the text extremes
 // in the byte order of each candidate too (windows-1252's and Mac Roman's

@@ -7,10 +7,13 @@ import (
 	"io"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
 	"unicode/utf8"
+
+	"github.com/cutline/cutline/internal/testwait"
 )
 
 // The encoding is decided after the last byte, while the cells were
@@ -223,4 +226,21 @@ func TestTextReader(t *testing.T) {
 	if _, err := NewTextReader(bytes.NewReader(nil), Dialect{Encoding: "ebcdic"}); err == nil {
 		t.Fatal("unknown encoding accepted")
 	}
+}
+
+// The UTF-8 check runs beside the parser; Analyze must not leave it
+// behind, whether the file ends or its reading fails.
+func TestAnalyzeLeavesNoChecker(t *testing.T) {
+	before := runtime.NumGoroutine()
+	boom := errors.New("boom")
+	for range 20 {
+		if _, err := Analyze(bytes.NewReader(lateByte("Jos\xC3\xA9\n"))); err != nil {
+			t.Fatal(err)
+		}
+		src := io.MultiReader(strings.NewReader("a,b\nJos\xC3\xA9,1\n"), iotest.ErrReader(boom))
+		if _, err := Analyze(src); !errors.Is(err, boom) {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	testwait.Until(t, "the checkers to end", func() bool { return runtime.NumGoroutine() <= before })
 }

@@ -67,10 +67,10 @@ func parseNumber(s string, zeros bool) (Number, bool) {
 	}
 	intStart := i
 	var mant uint64
+	// mant only matters for up to 19 digits (whole numbers) or 15 (the
+	// float fast path); beyond, it overflows unused.
 	for i < n && isDigit(s[i]) {
-		if i-intStart < 19 {
-			mant = mant*10 + uint64(s[i]-'0')
-		}
+		mant = mant*10 + uint64(s[i]-'0')
 		i++
 	}
 	intDigits := i - intStart
@@ -89,9 +89,7 @@ func parseNumber(s string, zeros bool) (Number, bool) {
 		i++
 		j := i
 		for i < n && isDigit(s[i]) {
-			if i-j+intDigits < 19 {
-				mant = mant*10 + uint64(s[i]-'0')
-			}
+			mant = mant*10 + uint64(s[i]-'0')
 			i++
 		}
 		fracDigits = i - j
@@ -149,7 +147,7 @@ func parseNumber(s string, zeros bool) (Number, bool) {
 }
 
 // wholeNumber finishes a number of digits only, without leading zeros;
-// mant holds the value of its first 19 digits.
+// mant holds its value if it has at most 19 digits.
 func wholeNumber(d string, mant uint64, neg bool) (Number, bool) {
 	switch {
 	case len(d) <= safeIntDigits:
