@@ -137,12 +137,16 @@ func TestRESTAnswersMatchOpenAPI(t *testing.T) {
 		var mp bytes.Buffer
 		mw := multipart.NewWriter(&mp)
 		mw.WriteField("tags", "form")
+		mw.WriteField("encoding", "latin1")
 		fw, _ := mw.CreateFormFile("file", "form.csv")
 		io.WriteString(fw, people)
 		mw.Close()
 		c.do(c.request("POST", "/api/v1/files", tok, mw.FormDataContentType(), mp.Bytes()), 201)
 		c.do(c.request("POST", "/api/v1/files", "", "text/csv", []byte(people)), 401)
 		c.do(c.request("POST", "/api/v1/files", tok, "text/csv", []byte{}), 400)
+		c.do(c.request("POST", "/api/v1/files?encoding=macintosh", tok, "text/csv", []byte("a\r\xD5\r")), 201)
+		c.do(c.request("POST", "/api/v1/files?encoding=klingon", tok, "text/csv", []byte(people)), 400)
+		c.do(c.request("POST", "/api/v1/files?encoding=utf-8", tok, "text/csv", []byte("a\n\xE9\n")), 400)
 		c.do(c.request("POST", "/api/v1/files", tok, "text/csv", bytes.Repeat([]byte("a,b\n"), 300_000)), 413)
 
 		// Downloads: whole, ranged, conditional, by signed URL, missing.
