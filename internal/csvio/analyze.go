@@ -167,10 +167,12 @@ func AnalyzeAs(r io.Reader, encoding string, limits ...Limits) (Summary, error) 
 }
 
 // profileAll reads every record of rd into p. Parsing and profiling take
-// about the same time, so they run on two goroutines: this one parses and
-// copies the cells of a batch of records into an arena (the parser's own
-// buffer is reused by the next read), the other profiles the batch before.
-// Two batches of about batchBytes each are all the memory this takes.
+// about the same time, so they run on two goroutines: this one parses, the
+// other profiles the records of the buffer before. The reader lends its
+// buffers (Reader.lending): the cells of a batch are strings over them, so
+// nothing is copied but the rare cell built outside them, and a buffer goes
+// back to the pool once its batch is profiled. At most four buffers (the
+// reader's, one waiting and one being profiled, one ready) are in use.
 func profileAll(rd *Reader, p *Profiler, cen *census) error {
 	full := make(chan *batch, 1)
 	free := make(chan *batch, 2)
@@ -181,86 +183,105 @@ func profileAll(rd *Reader, p *Profiler, cen *census) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		var rec []string
 		for b := range full {
 			p.maybeHigh, p.altOrders = b.maybeHigh, b.altOrders
-			start, c := 0, 0
+			c := 0
 			for _, n := range b.lens {
-				rec = rec[:0]
-				for range n {
-					end := int(b.ends[c])
-					rec = append(rec, bstr(b.arena[start:end]))
-					start = end
-					c++
-				}
-				p.Add(rec)
+				p.Add(b.cells[c : c+int(n)])
+				c += int(n)
+			}
+			for _, buf := range b.bufs {
+				putBuffer(buf)
 			}
 			free <- b
 		}
 	}()
+	rd.lending = true
+	defer func() {
+		rd.lending = false
+		for _, buf := range rd.takeLent() {
+			putBuffer(buf)
+		}
+	}()
+	send := func(b *batch) {
+		if _, lf := rd.lineEnds(); cen != nil && lf > 0 && alts > 1 {
+			// Mac Roman needs CR-only lines: windows-1252 is the only
+			// other candidate left.
+			alts = 1
+			cen.noMac.Store(true)
+		}
+		b.maybeHigh, b.altOrders = cen != nil && cen.high, alts
+		full <- b
+	}
 	err := func() error {
 		b := <-free
 		b.reset()
 		for {
 			rec, err := rd.Read()
-			if err != nil && err != io.EOF {
-				return err
+			if lent := rd.takeLent(); len(lent) > 0 {
+				// The records of the batch are in the buffers just lent
+				// (the one read now is in the new buffer).
+				b.bufs = append(b.bufs, lent...)
+				send(b)
+				b = <-free
+				b.reset()
 			}
-			if err == nil {
-				for _, c := range rec {
-					b.arena = append(b.arena, c...)
-					b.ends = append(b.ends, int32(len(b.arena)))
-				}
-				b.lens = append(b.lens, int32(len(rec)))
-				if len(b.arena) < batchBytes && len(b.lens) < batchRecords {
-					continue
-				}
-			}
-			if _, lf := rd.lineEnds(); cen != nil && lf > 0 && alts > 1 {
-				// Mac Roman needs CR-only lines: windows-1252 is the only
-				// other candidate left.
-				alts = 1
-				cen.noMac.Store(true)
-			}
-			b.maybeHigh, b.altOrders = cen != nil && cen.high, alts
-			full <- b
 			if err == io.EOF {
+				send(b)
 				return nil
 			}
-			b = <-free
-			b.reset()
+			if err != nil {
+				return err
+			}
+			b.add(rec, rd.scratched)
 		}
 	}()
 	close(full)
 	<-done
 	for len(free) > 0 {
-		// A batch that grew for a huge record is left to the collector.
-		if b := <-free; cap(b.arena) <= 2*batchBytes {
-			batches.Put(b)
-		}
+		batches.Put(<-free)
 	}
 	return err
 }
 
 // batch is a run of records handed from the parser to the profiler.
 type batch struct {
-	arena     []byte  // every cell's bytes, one after the other
-	ends      []int32 // where each cell ends in arena
-	lens      []int32 // cells of each record
+	cells     []string // the records' cells, over the reader's lent buffers or arena
+	lens      []int32  // cells of each record
+	arena     []byte   // cells the parser built in its scratch space
+	bufs      [][]byte // the lent buffers, to give back after profiling
 	maybeHigh bool
 	altOrders int
 }
 
-const (
-	batchBytes   = 128 << 10
-	batchRecords = 4096
-)
-
 var batches = sync.Pool{New: func() any {
-	return &batch{arena: make([]byte, 0, batchBytes+4096), ends: make([]int32, 0, 8192), lens: make([]int32, 0, batchRecords)}
+	return &batch{cells: make([]string, 0, 16<<10), lens: make([]int32, 0, 2<<10), arena: make([]byte, 0, 16<<10)}
 }}
 
-func (b *batch) reset() { b.arena, b.ends, b.lens = b.arena[:0], b.ends[:0], b.lens[:0] }
+// add takes a record. Its cells stay valid as long as the reader's buffers
+// do, except those built in the reader's scratch space (scratched), which
+// the next record overwrites: a record with such cells is copied.
+func (b *batch) add(rec []string, scratched bool) {
+	b.lens = append(b.lens, int32(len(rec)))
+	if !scratched {
+		b.cells = append(b.cells, rec...)
+		return
+	}
+	for _, c := range rec {
+		// Should the arena grow, cells already taken keep the old array,
+		// which nobody writes any more.
+		start := len(b.arena)
+		b.arena = append(b.arena, c...)
+		b.cells = append(b.cells, bstr(b.arena[start:]))
+	}
+}
+
+func (b *batch) reset() {
+	if cap(b.arena) > 1<<20 {
+		b.arena = nil // a huge scratched cell: let it go
+	}
+	b.cells, b.lens, b.arena, b.bufs = b.cells[:0], b.lens[:0], b.arena[:0], b.bufs[:0]
+}
 
 // EncodingError rejects bytes that are not valid in the encoding a byte
 // order mark announced or the caller stated.

@@ -31,6 +31,21 @@ var ErrRecordTooLarge = errors.New("csvio: record longer than 16 MiB")
 // 128 KiB buffer for each cost more than parsing them.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, initialBufSize); return &b }}
 
+// newBuffer returns a read buffer of size bytes, pooled when it can be.
+func newBuffer(size int) []byte {
+	if size == initialBufSize {
+		return *bufPool.Get().(*[]byte)
+	}
+	return make([]byte, size)
+}
+
+// putBuffer gives a buffer nobody reads any more back to the pool.
+func putBuffer(b []byte) {
+	if len(b) == initialBufSize {
+		bufPool.Put(&b)
+	}
+}
+
 var (
 	errHeaderNotRead = errors.New("csvio: Read called before Header")
 	errBufferLimit   = errors.New("csvio: buffer limit")
@@ -80,8 +95,15 @@ type Reader struct {
 	long     int64
 	repaired int64
 	fixed    bool // the record being parsed needed a repair
-	crEnds   int64
-	lfEnds   int64 // LF and CRLF
+	// lending keeps every buffer that records were read from intact, for
+	// Analyze, which profiles them on another goroutine: a refill moves on
+	// to a new buffer and appends the old one to lent, for the caller to
+	// give back (putBuffer) once nothing reads its records any more.
+	lending   bool
+	lent      [][]byte
+	scratched bool // a cell of the record returned last is in scratch
+	crEnds    int64
+	lfEnds    int64 // LF and CRLF
 }
 
 // NewReader returns a Reader of r, which holds the raw bytes of a file in the
@@ -239,6 +261,13 @@ func (r *Reader) Long() int64 { return r.long }
 // running past 16 MiB (see the package doc).
 func (r *Reader) Repaired() int64 { return r.repaired }
 
+// takeLent returns the buffers lent since the last call (see lending).
+func (r *Reader) takeLent() [][]byte {
+	l := r.lent
+	r.lent = nil
+	return l
+}
+
 // lineEnds returns how many records ended with a lone CR and how many with
 // LF or CRLF, blank lines included.
 func (r *Reader) lineEnds() (cr, lf int64) { return r.crEnds, r.lfEnds }
@@ -319,7 +348,20 @@ func (r *Reader) fill() error {
 		}
 	}
 	if r.pos > 0 {
-		r.end = copy(r.buf, r.buf[r.pos:r.end])
+		if r.lending {
+			// The records read so far keep their bytes: move the tail to
+			// a new buffer and hand this one over.
+			size := len(r.buf)
+			if r.end-r.pos < initialBufSize/2 {
+				size = initialBufSize // back to normal after a long record
+			}
+			nb := newBuffer(size)
+			r.end = copy(nb, r.buf[r.pos:r.end])
+			r.lent = append(r.lent, r.buf)
+			r.buf = nb
+		} else {
+			r.end = copy(r.buf, r.buf[r.pos:r.end])
+		}
 		r.pos = 0
 	}
 	if r.end == len(r.buf) {
@@ -380,7 +422,7 @@ func (r *Reader) parse(grow bool) (nf int, ok bool) {
 	stop := &r.stop
 	eof := r.eof
 	quotes := !r.literal
-	fixed := false
+	fixed, scratched := false, false
 	for {
 		// p is at the start of a field.
 		var field string
@@ -443,6 +485,7 @@ func (r *Reader) parse(grow bool) (nf int, ok bool) {
 				p = e
 				break
 			}
+			scratched = scratched || tail >= 0 || mark >= 0
 			switch {
 			case tail >= 0:
 				if mark < 0 {
@@ -522,7 +565,7 @@ func (r *Reader) parse(grow bool) (nf int, ok bool) {
 	if grow {
 		r.record = rec
 	}
-	r.fixed = fixed
+	r.fixed, r.scratched = fixed, scratched
 	r.pos = p
 	return nf, true
 }

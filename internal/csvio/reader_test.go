@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"sync"
@@ -411,5 +412,56 @@ func TestAnalyzeReusesBuffers(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// Analyze profiles on another goroutine from copies of the records; the
+// result must be the one of profiling the records as read, in order, for
+// every kind of cell the parser can build (quoted, escaped, repaired,
+// huge, on rows longer than the header).
+func TestAnalyzeMatchesSequentialProfile(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	cells := []string{"1", "-7", "2.5", "x", "", "2024-01-02", "true", `"q,q"`, `"a""b"`, `"s"t`, "é", `"multi` + "\n" + `line"`}
+	for n := range 60 {
+		var b strings.Builder
+		b.WriteString("a,b,c\n")
+		for r := rng.IntN(3000); r > 0; r-- {
+			for c := 1 + rng.IntN(5); c > 0; c-- {
+				if rng.IntN(400) == 0 {
+					b.WriteString(strings.Repeat("z", initialBufSize+rng.IntN(1000)))
+				} else {
+					b.WriteString(cells[rng.IntN(len(cells))])
+				}
+				if c > 1 {
+					b.WriteByte(',')
+				}
+			}
+			b.WriteByte('\n')
+		}
+		data := b.String()
+		got, err := Analyze(strings.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd := newReader(strings.NewReader(data), got.Dialect)
+		rd.grow = true
+		if _, err := rd.Header(); err != nil {
+			t.Fatal(err)
+		}
+		p := NewProfiler(rd.raw)
+		p.grow = true
+		for {
+			rec, err := rd.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Add(rec)
+		}
+		if want := p.columns(got.Header, nil); !reflect.DeepEqual(got.Columns, want) {
+			t.Fatalf("file %d: Analyze %+v\nsequential %+v", n, got.Columns, want)
+		}
 	}
 }
