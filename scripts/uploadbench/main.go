@@ -1,8 +1,11 @@
 // Command uploadbench uploads one large generated CSV file to a freshly
 // started server through the streaming REST endpoint and reports the
-// throughput and the server's peak resident memory.
+// throughput, the CPU time the server spent and its peak resident memory.
+// It builds the server from the current tree, or runs a given binary, so
+// that two builds can be compared run for run:
 //
 //	go run ./scripts/uploadbench -size 1GiB
+//	go run ./scripts/uploadbench -bin /tmp/cutline-old -runs 3
 package main
 
 import (
@@ -26,14 +29,18 @@ func main() {
 	size := flag.String("size", "1GiB", "size of the uploaded file")
 	file := flag.String("file", "/tmp/uploadbench.csv", "file to upload (generated when missing)")
 	addr := flag.String("addr", "127.0.0.1:18181", "address for the server under test")
+	bin := flag.String("bin", "", "server binary to run (default: build the current tree)")
+	runs := flag.Int("runs", 1, "uploads, each to a freshly started server")
 	flag.Parse()
-	if err := run(*size, *file, *addr); err != nil {
-		fmt.Fprintln(os.Stderr, "uploadbench:", err)
-		os.Exit(1)
+	for range *runs {
+		if err := run(*size, *file, *addr, *bin); err != nil {
+			fmt.Fprintln(os.Stderr, "uploadbench:", err)
+			os.Exit(1)
+		}
 	}
 }
 
-func run(size, file, addr string) error {
+func run(size, file, addr, bin string) error {
 	want, err := config.ParseSize(size)
 	if err != nil {
 		return err
@@ -49,9 +56,11 @@ func run(size, file, addr string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "cutline")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %v\n%s", err, out)
+	if bin == "" {
+		bin = filepath.Join(dir, "cutline")
+		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			return fmt.Errorf("build: %v\n%s", err, out)
+		}
 	}
 	srv := exec.Command(bin)
 	srv.Env = append(os.Environ(), "ADDR="+addr, "DATA_DIR="+filepath.Join(dir, "data"),
@@ -77,6 +86,7 @@ func run(size, file, addr string) error {
 		return err
 	}
 	idle := peakRSS(srv.Process.Pid)
+	cpu0 := cpuSeconds(srv.Process.Pid)
 
 	f, err := os.Open(file)
 	if err != nil {
@@ -95,12 +105,13 @@ func run(size, file, addr string) error {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	secs := time.Since(start).Seconds()
+	cpu := cpuSeconds(srv.Process.Pid) - cpu0
 	if resp.StatusCode != http.StatusCreated {
 		return fmt.Errorf("upload: %d %s", resp.StatusCode, body)
 	}
 	var created struct{ RowCount int64 }
 	json.Unmarshal(body, &created)
-	fmt.Printf("uploaded %.0f MB (%d rows) in %.2fs: %.0f MB/s\n", float64(st.Size())/1e6, created.RowCount, secs, float64(st.Size())/1e6/secs)
+	fmt.Printf("uploaded %.0f MB (%d rows) in %.2fs: %.0f MB/s, server CPU %.2fs\n", float64(st.Size())/1e6, created.RowCount, secs, float64(st.Size())/1e6/secs, cpu)
 	fmt.Printf("server peak RSS: %.1f MiB (%.1f MiB before the upload)\n", float64(peakRSS(srv.Process.Pid))/1024, float64(idle)/1024)
 	return nil
 }
@@ -120,6 +131,25 @@ func register(base string) (string, error) {
 		return "", fmt.Errorf("register failed: %v", err)
 	}
 	return out.Data.Register.AccessToken, nil
+}
+
+// cpuSeconds reads the user and system time a process has used so far,
+// from /proc (Linux: 100 ticks a second).
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the parenthesised command name; utime and stime are
+	// the 14th and 15th of the line.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st float64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return (ut + st) / 100
 }
 
 // peakRSS reads the high-water mark of a process's resident memory in KiB.
