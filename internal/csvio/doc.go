@@ -2,10 +2,10 @@
 // encoding of uploaded bytes, reads records in one streaming pass, profiles
 // columns, and writes RFC 4180 output. Memory stays bounded: nothing ever
 // holds a whole file, only a read buffer that grows with the longest record
-// (at most 16 MiB, see below), and in Analyze two batches of about 128 KiB
-// of cells handed from the parser to the profiler (each on its own
-// goroutine: parsing and profiling take about the same time) and three
-// 128 KiB chunks waiting for the UTF-8 check.
+// (at most 16 MiB, see below). Analyze parses and profiles on two
+// goroutines (the two take about the same time): the parser lends the
+// profiler the buffers it read records from, at most four of them, and at
+// most three 128 KiB chunks wait for the UTF-8 check.
 //
 // # Encodings
 //
