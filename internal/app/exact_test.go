@@ -463,8 +463,8 @@ func TestExactDataFilesStoredBefore(t *testing.T) {
 			t.Fatalf("old file read as %+v", page.File)
 		}
 		code, hdr, cut := s.call(t, "POST", "/api/v1/files/"+id+"/cut", tok, "application/json", strings.NewReader(`{"whereSql":"n = 2 AND name < 'r'"}`))
-		if code != 200 || !utf8.ValidString(cut) || cut != "name,n\n\"p\"\"q\",2\n" {
-			t.Fatalf("cut = %d %q", code, cut)
+		if code != 200 || !utf8.ValidString(cut) || cut != "name,n\n\"p\"\"q\",2\n" || hdr.Get("Content-Type") != "text/csv; charset=utf-8" {
+			t.Fatalf("cut = %d %s %q", code, hdr.Get("Content-Type"), cut)
 		}
 		code, hdr, _ = s.call(t, "GET", "/api/v1/files/"+id+"/content", tok, "", nil)
 		if code != 200 || hdr.Get("Content-Type") != "text/csv" {
