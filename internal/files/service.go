@@ -163,7 +163,7 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 	}
 	if nf.Encoding != "" {
 		if len(nf.Encoding) > maxEncodingName {
-			return nil, apperr.Invalid("encoding", "unknown or unsupported encoding: a name of %d bytes (use one of %s)",
+			return nil, apperr.Invalid(FieldEncoding, "unknown or unsupported encoding: a name of %d bytes (use one of %s)",
 				len(nf.Encoding), strings.Join(csvio.Encodings, ", "))
 		}
 		if _, err := csvio.LookupEncoding(nf.Encoding); err != nil {
