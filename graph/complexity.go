@@ -13,11 +13,12 @@ import (
 // costs"). A field costs 1 plus what its selection costs, except:
 //
 //   - a list that the client sizes costs its size, for producing the
-//     elements, plus its size times what one element costs: the edges of files and User.files their first or last (20
-//     when omitted), the edges of rows its first, the nodes and edges (and
-//     the dot and mermaid renderings) of a lineage its limit, at most
-//     LINEAGE_MAX_LIMIT; the rest of such a field's selection (pageInfo,
-//     totalCount, root...) counts once;
+//     elements, plus its size times what one element costs: the edges of
+//     files, User.files, parentsConnection and childrenConnection their
+//     first or last (20 when omitted), the edges of rows its first, the
+//     nodes and edges (and the dot and mermaid renderings) of a lineage its
+//     limit, at most LINEAGE_MAX_LIMIT; the rest of such a field's
+//     selection (pageInfo, totalCount, root...) counts once;
 //   - rows also costs ScanCost when it has a filter or an after cursor,
 //     since it then reads the file from its start until the page is full,
 //     possibly to its end;
@@ -65,7 +66,7 @@ func (m costModel) field(f *ast.Field, depth int) int {
 	}
 	args := f.ArgumentMap(m.vars)
 	switch parent + "." + f.Name {
-	case "Query.files", "User.files":
+	case "Query.files", "User.files", "File.parentsConnection", "File.childrenConnection":
 		n := intArg(args, "first", 0)
 		if n == 0 {
 			n = intArg(args, "last", DefaultFiles)

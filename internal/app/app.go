@@ -229,6 +229,9 @@ func Serve(ctx context.Context, cfg config.Config) error {
 	if cfg.PprofAddr != "" {
 		go servePprof(log, cfg.PprofAddr)
 	}
+	if cfg.MetricsAddr != "" {
+		go serveMetrics(log, cfg.MetricsAddr, a.Metrics.Handler())
+	}
 
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
@@ -283,6 +286,18 @@ func (a *App) sweepLoop(ctx context.Context, every time.Duration) {
 		if _, err := a.Auth.SweepExpired(ctx, time.Now()); err != nil {
 			a.Log.Warn("sweep refresh tokens", "err", err)
 		}
+	}
+}
+
+// serveMetrics serves /metrics on its own listener (METRICS_ADDR), which
+// operators keep off the public network.
+func serveMetrics(log *slog.Logger, addr string, h http.Handler) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	log.Info("metrics listening", "addr", addr)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		log.Error("metrics listener", "err", err)
 	}
 }
 

@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"context"
+	"crypto/subtle"
 	"io"
 	"log/slog"
 	"net"
@@ -58,7 +59,11 @@ func (a *App) routes() (http.Handler, error) {
 	api := &rest.Handler{Auth: a.Auth, Files: a.Files, Lineage: a.Lineage, Download: download, Log: a.Log}
 	api.Register(mux)
 	mux.HandleFunc("GET "+rest.OpenAPIPath, rest.OpenAPI)
-	mux.Handle("GET /metrics", a.Metrics.Handler())
+	if cfg.MetricsToken != "" {
+		// On the public port only behind the token; METRICS_ADDR serves
+		// them on a listener of their own.
+		mux.Handle("GET /metrics", bearerOnly(cfg.MetricsToken, a.Metrics.Handler()))
+	}
 	shim := &legacy.Handler{
 		Auth: a.Auth, Files: a.Files, Lineage: a.Lineage,
 		Handles:    blobstore.NewSigner([]byte(cfg.JWTSecret), "legacy-file"),
@@ -66,7 +71,7 @@ func (a *App) routes() (http.Handler, error) {
 	}
 	shim.Register(mux)
 
-	var h http.Handler = mux
+	var h http.Handler = withPattern(mux)
 	h = a.limits(h)
 	h = a.Auth.Middleware(h)
 	h = a.bounds(h)
@@ -169,6 +174,19 @@ func (a *App) bounds(next http.Handler) http.Handler {
 			ctx, cancel := context.WithTimeout(r.Context(), a.Config.RequestTimeout)
 			defer cancel()
 			r = r.WithContext(ctx)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bearerOnly serves next only to requests bearing token.
+func bearerOnly(token string, next http.Handler) http.Handler {
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, `{"error":"metrics need the bearer token of METRICS_TOKEN"}`, http.StatusUnauthorized)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -359,6 +377,28 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	// pattern is the router pattern that took the request (withPattern).
+	pattern string
+}
+
+// withPattern hands the pattern the router matched to the request's
+// statusWriter, for the metrics' route label: the router sets it on the
+// request it is given, which observe, further out, does not see.
+func withPattern(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		for w != nil {
+			if sw, ok := w.(*statusWriter); ok {
+				sw.pattern = r.Pattern
+				return
+			}
+			u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+			if !ok {
+				return
+			}
+			w = u.Unwrap()
+		}
+	})
 }
 
 func (s *statusWriter) WriteHeader(code int) {
@@ -392,7 +432,7 @@ func observe(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handl
 			status = http.StatusOK
 		}
 		if r.Header.Get("Upgrade") == "" {
-			m.ObserveHTTP(r.URL.Path, r.Method, status, d)
+			m.ObserveHTTP(sw.pattern, r.Method, status, d)
 		}
 		ctx := r.Context()
 		level := slog.LevelInfo

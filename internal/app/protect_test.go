@@ -86,9 +86,11 @@ func TestLoginLimitSurvivesAliasBatching(t *testing.T) {
 }
 
 func TestMetricsAndBodyLimit(t *testing.T) {
-	s := newServer(t, dbtest.SQLite(t), func(c *config.Config) { c.MaxRequestBody = 1024 })
+	s := newServer(t, dbtest.SQLite(t), func(c *config.Config) { c.MaxRequestBody = 1024; c.MetricsToken = "scrape-me" })
 	s.gql(t, "", `query Named { me { id } }`, nil)
-	resp, err := http.Get(s.URL + "/metrics")
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer scrape-me")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

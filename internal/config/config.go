@@ -73,6 +73,11 @@ type Config struct {
 	RequestTimeout time.Duration
 	MaxRequestBody int64
 	MaxWebsockets  int
+	// MetricsAddr serves /metrics on a listener of its own; MetricsToken
+	// serves it on the main port to requests bearing the token. Neither:
+	// no metrics on the public port.
+	MetricsAddr  string
+	MetricsToken string
 	// UploadIdleTimeout and UploadMinRate pace the bodies of file
 	// uploads: no read waits longer, and the body averages at least that
 	// many bytes per second after the first UploadIdleTimeout.
@@ -192,6 +197,8 @@ func Settings() []Setting {
 		{"UPLOAD_MIN_RATE", "", "16KiB", "bytes per second a file upload must average after UPLOAD_IDLE_TIMEOUT (0: no minimum)", size(func(c *Config) *int64 { return &c.UploadMinRate })},
 		{"WS_MAX_CONNECTIONS", "", strconv.Itoa(d.MaxWebsockets), "open websocket connections at most (0: no limit)", integer(func(c *Config) *int { return &c.MaxWebsockets }, 0)},
 		{"WS_MAX_SUBSCRIPTIONS", "", strconv.Itoa(d.MaxSubscriptions), "subscriptions open at once on one websocket (0: no limit)", integer(func(c *Config) *int { return &c.MaxSubscriptions }, 0)},
+		{"METRICS_ADDR", "", "off", "serve /metrics on this separate address, e.g. 127.0.0.1:9090", str(func(c *Config) *string { return &c.MetricsAddr })},
+		{"METRICS_TOKEN", "", "", "serve /metrics on the main port too, to requests with Authorization: Bearer <token>", str(func(c *Config) *string { return &c.MetricsToken })},
 		{"PPROF_ADDR", "", "off", "serve /debug/pprof/ on this separate address, e.g. 127.0.0.1:6060", str(func(c *Config) *string { return &c.PprofAddr })},
 	}
 }

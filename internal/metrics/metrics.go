@@ -83,33 +83,44 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
 
-// route maps a path to a bounded set of labels: ids never become labels.
-func route(path string) string {
-	switch {
-	case path == "/graphql", path == "/playground", path == "/healthz", path == "/readyz", path == "/metrics", path == "/":
-		return path
-	case path == "/api/v1/files":
-		return "/api/v1/files"
-	case strings.HasPrefix(path, "/api/v1/files/"):
-		parts := strings.Split(strings.Trim(path, "/"), "/")
-		if len(parts) == 5 {
-			return "/api/v1/files/{id}/" + parts[4]
-		}
-	case strings.HasPrefix(path, "/api/list_cutter/"), strings.HasPrefix(path, "/api/accounts/"):
-		parts := strings.Split(strings.Trim(path, "/"), "/")
-		if len(parts) >= 3 {
-			return "/" + strings.Join(parts[:3], "/") + "/"
-		}
-		return "/" + strings.Join(parts, "/") + "/"
+// Unmatched is the route label of a request that no route took (a 404 or
+// 405 of the router): whatever its path, one label.
+const Unmatched = "unmatched"
+
+// methods are the method labels; any other method is "OTHER".
+var methods = map[string]string{
+	http.MethodGet: http.MethodGet, http.MethodHead: http.MethodHead, http.MethodPost: http.MethodPost,
+	http.MethodPut: http.MethodPut, http.MethodPatch: http.MethodPatch, http.MethodDelete: http.MethodDelete,
+	http.MethodOptions: http.MethodOptions,
+}
+
+// Route is the label of a router pattern ("GET /healthz", "/api/v1/files/{id}/content"):
+// its path part, or Unmatched for none. Labels come only from the server's
+// own patterns, never from what a client sends, so their number is fixed.
+func Route(pattern string) string {
+	if pattern == "" {
+		return Unmatched
 	}
-	return "other"
+	if i := strings.IndexByte(pattern, ' '); i >= 0 {
+		pattern = pattern[i+1:]
+	}
+	return pattern
+}
+
+// Method is the label of an HTTP method: one of the standard ones, or OTHER.
+func Method(m string) string {
+	if l, ok := methods[m]; ok {
+		return l
+	}
+	return "OTHER"
 }
 
 // ObserveHTTP records one request that is not a websocket (whose lifetime
-// is not a request latency). The access log calls it, so that one wrapper
-// of the response serves both.
-func (m *Metrics) ObserveHTTP(path, method string, status int, d time.Duration) {
-	m.httpDuration.WithLabelValues(route(path), method, strconv.Itoa(status)).Observe(d.Seconds())
+// is not a request latency), by the route pattern that served it (Route)
+// and its method. The access log calls it, so that one wrapper of the
+// response serves both.
+func (m *Metrics) ObserveHTTP(pattern, method string, status int, d time.Duration) {
+	m.httpDuration.WithLabelValues(Route(pattern), Method(method), strconv.Itoa(status)).Observe(d.Seconds())
 }
 
 // GraphQL is a gqlgen extension that times operations into m.

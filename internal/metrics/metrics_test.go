@@ -17,21 +17,24 @@ func scrape(t *testing.T, m *Metrics) string {
 	return string(b)
 }
 
-// Ids never become labels: every path maps to one of a bounded set.
-func TestRouteLabels(t *testing.T) {
+// Labels come from the router's patterns and a fixed set of methods,
+// never from what a client sends.
+func TestRouteAndMethodLabels(t *testing.T) {
 	t.Parallel()
-	for path, want := range map[string]string{
-		"/graphql":      "/graphql",
-		"/healthz":      "/healthz",
-		"/api/v1/files": "/api/v1/files",
-		"/api/v1/files/5f0c5d7e-0000-4000-8000-000000000001/content": "/api/v1/files/{id}/content",
-		"/api/v1/files/x/y/z/w":                  "other",
-		"/api/list_cutter/fetch_saved_file/abc/": "/api/list_cutter/fetch_saved_file/",
-		"/api/accounts/login":                    "/api/accounts/login/",
-		"/wp-admin":                              "other",
+	for pattern, want := range map[string]string{
+		"/graphql":                        "/graphql",
+		"GET /healthz":                    "/healthz",
+		"GET /api/v1/files/{id}/content":  "/api/v1/files/{id}/content",
+		"/api/list_cutter/csv_cutter/{$}": "/api/list_cutter/csv_cutter/{$}",
+		"":                                Unmatched,
 	} {
-		if got := route(path); got != want {
-			t.Errorf("route(%q) = %q, want %q", path, got, want)
+		if got := Route(pattern); got != want {
+			t.Errorf("Route(%q) = %q, want %q", pattern, got, want)
+		}
+	}
+	for method, want := range map[string]string{"GET": "GET", "POST": "POST", "OPTIONS": "OPTIONS", "FOO123": "OTHER", "get": "OTHER"} {
+		if got := Method(method); got != want {
+			t.Errorf("Method(%q) = %q, want %q", method, got, want)
 		}
 	}
 }
@@ -61,7 +64,7 @@ func TestInstrumentsAreTheirOwn(t *testing.T) {
 	a.Uploaded(1234)
 	a.Cut(56)
 	a.RateLimited("ip")
-	a.ObserveHTTP("/api/v1/files/abc/content", "GET", 200, time.Millisecond)
+	a.ObserveHTTP("GET /api/v1/files/{id}/content", "GET", 200, time.Millisecond)
 	got := scrape(t, a)
 	for _, want := range []string{
 		"cutline_upload_bytes_total 1234",

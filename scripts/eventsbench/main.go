@@ -77,7 +77,7 @@ func runServer(dbURL string) error {
 	env := map[string]string{
 		"DATABASE_URL": dbURL, "BLOB_URL": "mem://", "JWT_SECRET": secret, "DATA_DIR": os.TempDir(),
 		"ARGON2_MEMORY_KIB": "1024", "ARGON2_TIME": "1", "LOG_LEVEL": "error",
-		"RATE_LIMIT_IP": "0", "RATE_LIMIT_USER": "0",
+		"RATE_LIMIT_IP": "0", "RATE_LIMIT_USER": "0", "REGISTER_RATE_LIMIT": "0",
 	}
 	cfg, err := config.Load(nil, func(k string) string { return env[k] })
 	if err != nil {

@@ -109,7 +109,7 @@ log "starting the server on 127.0.0.1:$SERVER_PORT"
 ADDR="127.0.0.1:$SERVER_PORT" DATABASE_URL="$dburl" DATA_DIR="$tmp/data" \
   JWT_SECRET="load-test-secret-$(date +%s%N)" LOG_LEVEL=warn ACCESS_TOKEN_TTL=4h \
   SHIM_RATE_LIMIT=1000000000 RATE_LIMIT_IP=1000000000 RATE_LIMIT_IP_BURST=1000000000 \
-  RATE_LIMIT_USER=1000000000 RATE_LIMIT_USER_BURST=1000000000 "$tmp/cutline" >"$tmp/server.log" 2>&1 &
+  RATE_LIMIT_USER=1000000000 RATE_LIMIT_USER_BURST=1000000000 REGISTER_RATE_LIMIT=0 "$tmp/cutline" >"$tmp/server.log" 2>&1 &
 server_pid=$!
 pids+=("$server_pid")
 wait_http "http://127.0.0.1:$SERVER_PORT/readyz" "$server_pid" server || { cat "$tmp/server.log" >&2; exit 1; }
