@@ -35,12 +35,29 @@ func (c guardedConnector) Connect(ctx context.Context) (driver.Conn, error) {
 
 // PostgresConnector is the connector every PostgreSQL pool of the server
 // uses: pgdriver with the session settings params, guarded as above.
+// Parameters the URL carries itself (search_path...) are kept, and win
+// over params: the operator wrote them.
 func PostgresConnector(dsn string, params map[string]any) driver.Connector {
 	opts := []pgdriver.Option{pgdriver.WithDSN(dsn), pgdriver.WithApplicationName("cutline")}
 	if params != nil {
-		opts = append(opts, pgdriver.WithConnParams(params))
+		opts = append(opts, defaultConnParams(params))
 	}
 	return guardedConnector{pgdriver.NewConnector(opts...)}
+}
+
+// defaultConnParams adds params to the connection parameters the URL set,
+// leaving those alone. pgdriver.WithConnParams would replace them all.
+func defaultConnParams(params map[string]any) pgdriver.Option {
+	return func(c *pgdriver.Config) {
+		merged := make(map[string]any, len(c.ConnParams)+len(params))
+		for k, v := range params {
+			merged[k] = v
+		}
+		for k, v := range c.ConnParams {
+			merged[k] = v
+		}
+		c.ConnParams = merged
+	}
 }
 
 type guardedConn struct{ *pgdriver.Conn }

@@ -94,3 +94,37 @@ func TestStatementTimeout(t *testing.T) {
 		t.Fatalf("a 5 s sleep with a 300 ms statement timeout: %v after %s", err, time.Since(start))
 	}
 }
+
+// Parameters the database URL carries (search_path, a statement_timeout of
+// the operator's) reach every connection beside the server's own session
+// settings; on a clash the URL wins, as the operator wrote it.
+func TestOpenKeepsURLParameters(t *testing.T) {
+	t.Parallel()
+	dsn := os.Getenv("TEST_DATABASE_URL")
+	if dsn == "" {
+		t.Skip("TEST_DATABASE_URL is not set")
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	db, err := database.OpenWith(context.Background(), dsn+sep+"search_path=cutline_url_schema&statement_timeout=7000",
+		database.Options{StatementTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, tc := range []struct{ setting, want string }{
+		{"search_path", "cutline_url_schema"},
+		{"statement_timeout", "7s"},
+		{"client_connection_check_interval", "250ms"},
+	} {
+		var got string
+		if err := db.NewRaw("SELECT current_setting(?)", tc.setting).Scan(context.Background(), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("%s = %q, want %q", tc.setting, got, tc.want)
+		}
+	}
+}

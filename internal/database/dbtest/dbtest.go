@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -94,7 +95,9 @@ func Postgres(t testing.TB) *database.DB {
 	})
 	params := database.PostgresParams(database.Options{StatementTimeout: time.Minute})
 	params["search_path"] = schema
-	sqldb := sql.OpenDB(database.PostgresConnector(dsn, params))
+	// The URL's own parameters win over params: one naming a search_path
+	// would put every test in the same schema.
+	sqldb := sql.OpenDB(database.PostgresConnector(withoutParam(dsn, "search_path"), params))
 	sqldb.SetMaxOpenConns(10)
 	db := database.New(bun.NewDB(sqldb, pgdialect.New()))
 	t.Cleanup(func() { db.Close() })
@@ -102,6 +105,18 @@ func Postgres(t testing.TB) *database.DB {
 		t.Fatalf("migrate postgres: %v", err)
 	}
 	return db
+}
+
+// withoutParam is dsn without the query parameter name.
+func withoutParam(dsn, name string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn // Open reports what is wrong with it
+	}
+	q := u.Query()
+	q.Del(name)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func randomHex(n int) string {
