@@ -63,7 +63,7 @@ func PostgresParams(o Options) map[string]any {
 func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 	var db *bun.DB
 	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+	case IsPostgresURL(dsn):
 		db = openPostgres(dsn, PostgresParams(o))
 	default:
 		path, err := sqlitePath(dsn)
@@ -94,6 +94,37 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// ErrNoSchema is OpenExisting's answer for a database that does not exist
+// yet or that no migration ran on.
+var ErrNoSchema = errors.New("the database does not exist or has no schema")
+
+// OpenExisting is Open for a tool that must find the database as it is: it
+// creates nothing (Open creates a missing SQLite file and its folder) and
+// migrates nothing. A database without the schema is ErrNoSchema.
+func OpenExisting(ctx context.Context, dsn string) (*DB, error) {
+	if path, ok := SQLiteFile(dsn); ok {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, ErrNoSchema
+		}
+	}
+	db, err := Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	var n int
+	if err := db.NewSelect().Table("schema_migrations").ColumnExpr("count(*)").Scan(ctx, &n); err != nil || n == 0 {
+		db.Close()
+		return nil, ErrNoSchema
+	}
+	return db, nil
+}
+
+// IsPostgresURL reports whether dsn names a PostgreSQL database (Open's
+// postgres:// and postgresql://).
+func IsPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
 func openPostgres(dsn string, params map[string]any) *bun.DB {

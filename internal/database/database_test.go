@@ -2,12 +2,15 @@ package database_test
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
@@ -90,5 +93,73 @@ func TestMigrateConcurrentSQLite(t *testing.T) {
 func TestOpenRejectsUnknownScheme(t *testing.T) {
 	if _, err := database.Open(context.Background(), "mysql://x"); err == nil {
 		t.Fatal("want an error for mysql://")
+	}
+}
+
+// OpenExisting finds a database as it is: a missing one or one without
+// the schema is ErrNoSchema, and nothing is created or migrated on the way.
+func TestOpenExisting(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	migrated := filepath.Join(dir, "migrated.db")
+	db, err := database.Open(ctx, "sqlite://"+migrated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := database.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "no", "such.db")
+
+	cases := []struct {
+		name, dsn string
+		err       error
+	}{
+		{"migrated", "sqlite://" + migrated, nil},
+		{"migrated, bare path", migrated, nil},
+		{"empty file", "file:" + empty, database.ErrNoSchema},
+		{"missing file", "sqlite://" + missing, database.ErrNoSchema},
+	}
+	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
+		admin, err := database.Open(ctx, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close()
+		// A schema of its own: other runs share the database.
+		schema := "t_open_existing_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
+		sep := "?"
+		if strings.Contains(base, "?") {
+			sep = "&"
+		}
+		cases = append(cases, struct {
+			name, dsn string
+			err       error
+		}{"postgres without the schema", base + sep + "search_path=" + schema, database.ErrNoSchema})
+	}
+	for _, tc := range cases {
+		db, err := database.OpenExisting(ctx, tc.dsn)
+		if !errors.Is(err, tc.err) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.err)
+		}
+		if err == nil {
+			db.Close()
+		}
+	}
+	if _, err := os.Stat(filepath.Dir(missing)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the missing database's folder was created: %v", err)
+	}
+	if _, err := database.OpenExisting(ctx, "mysql://x"); err == nil || errors.Is(err, database.ErrNoSchema) {
+		t.Errorf("mysql://: %v, want an unsupported URL", err)
 	}
 }

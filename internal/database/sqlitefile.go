@@ -1,11 +1,9 @@
 package database
 
-import "strings"
-
 // SQLiteFile returns the file a SQLite database URL names, and false for a
 // PostgreSQL URL or one that names no file.
 func SQLiteFile(dsn string) (string, bool) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	if IsPostgresURL(dsn) {
 		return "", false
 	}
 	p, err := sqlitePath(dsn)

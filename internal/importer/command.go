@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/cutline/cutline/internal/app"
 	"github.com/cutline/cutline/internal/blobstore"
@@ -138,8 +137,8 @@ func openDryTarget(ctx context.Context, cfg config.Config, log *slog.Logger) (a 
 		cfg.JWTSecret = hex.EncodeToString(b)
 	}
 	cleanup = func() {}
-	db, err := openExisting(ctx, cfg.DatabaseURL)
-	if err != nil {
+	db, err := database.OpenExisting(ctx, cfg.DatabaseURL)
+	if err != nil && !errors.Is(err, database.ErrNoSchema) {
 		return nil, "", nil, err
 	}
 	if db == nil {
@@ -173,28 +172,4 @@ func openDryTarget(ctx context.Context, cfg config.Config, log *slog.Logger) (a 
 		return nil, "", nil, err
 	}
 	return a, remark, cleanup, nil
-}
-
-// openExisting opens the target database when it exists and has the
-// schema, without creating or migrating anything; nil when it does not.
-func openExisting(ctx context.Context, dsn string) (*database.DB, error) {
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
-		p := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:"), "file:")
-		if i := strings.IndexByte(p, '?'); i >= 0 {
-			p = p[:i]
-		}
-		// database.Open would create the file (and its folder).
-		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
-	}
-	db, err := database.Open(ctx, dsn)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := db.NewSelect().TableExpr("users").ColumnExpr("1").Limit(1).Exists(ctx); err != nil {
-		db.Close()
-		return nil, nil
-	}
-	return db, nil
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/uptrace/bun/driver/pgdriver"
 	_ "modernc.org/sqlite" // the "sqlite" driver, for SQLite sources
+
+	"github.com/cutline/cutline/internal/database"
 )
 
 // Django reads the original Django deployment: its database (auth_user,
@@ -80,9 +82,21 @@ func OpenDjango(ctx context.Context, o DjangoOptions) (*Django, error) {
 // change the system being moved away from.
 func openSourceDB(ctx context.Context, dsn string) (*sql.DB, error) {
 	var db *sql.DB
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	if p, ok := database.SQLiteFile(dsn); ok {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("source database: %w", err)
+		}
+		var err error
+		if db, err = openSQLiteReadOnly(p); err != nil {
+			return nil, err
+		}
+	} else if database.IsPostgresURL(dsn) {
 		u, err := url.Parse(dsn)
 		if err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // without the URL, which may hold a password
+			}
 			return nil, fmt.Errorf("source database URL: %w", err)
 		}
 		// As a query parameter, not WithConnParams: that would replace the
@@ -93,17 +107,7 @@ func openSourceDB(ctx context.Context, dsn string) (*sql.DB, error) {
 		db = sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(u.String()),
 			pgdriver.WithApplicationName("cutline-import")))
 	} else {
-		p := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:"), "file:")
-		if i := strings.IndexByte(p, '?'); i >= 0 {
-			p = p[:i]
-		}
-		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("source database: %w", err)
-		}
-		var err error
-		if db, err = openSQLiteReadOnly(p); err != nil {
-			return nil, err
-		}
+		return nil, errors.New("source database URL: use postgres://... or a SQLite path")
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
@@ -125,18 +129,11 @@ func openSQLiteReadOnly(path string) (*sql.DB, error) {
 
 // Describe names the source without the database password.
 func (d *Django) Describe() string {
-	s := "django database " + redactDSN(d.dsn) + ", media " + d.mediaAbs
+	s := "django database " + database.Redact(d.dsn) + ", media " + d.mediaAbs
 	if d.edgesPath != "" {
 		s += ", neo4j edges " + d.edgesPath
 	}
 	return s
-}
-
-func redactDSN(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return dsn
 }
 
 // Users reads auth_user.

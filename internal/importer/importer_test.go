@@ -659,11 +659,36 @@ func TestCommand(t *testing.T) {
 	if !strings.Contains(out.String(), "already imported") {
 		t.Errorf("second summary:\n%s", out.String())
 	}
+	// A dry run now plans against the real target, which has everything.
+	out.Reset()
+	if err := importer.Command(ctx, append(args, "--dry-run"), getenv, &out, &errOut); err != nil {
+		t.Fatalf("dry run after the import: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "already imported") || strings.Contains(out.String(), "no schema yet") {
+		t.Errorf("dry run after the import:\n%s", out.String())
+	}
 
 	if err := importer.Command(ctx, []string{"workers", "--d1", fx.d1}, getenv, &out, &errOut); err == nil {
 		t.Error("a missing --bucket is accepted")
 	}
 	if err := importer.Command(ctx, []string{"nosuch"}, getenv, &out, &errOut); err == nil {
 		t.Error("an unknown source is accepted")
+	}
+}
+
+// A source database URL that cannot be opened is an error that says why
+// and never shows the password it holds.
+func TestOpenDjangoBadURL(t *testing.T) {
+	t.Parallel()
+	media := t.TempDir()
+	for _, tc := range []struct{ dsn, want string }{
+		{"mysql://u:secret@host/db", "postgres://"},
+		{"postgres://u:se%cret@host/db", "invalid URL escape"},
+		{filepath.Join(t.TempDir(), "missing.sqlite3"), "no such file"},
+	} {
+		_, err := importer.OpenDjango(context.Background(), importer.DjangoOptions{DatabaseURL: tc.dsn, MediaRoot: media})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "cret") {
+			t.Errorf("%s: %v, want an error saying %q without the password", tc.dsn, err, tc.want)
+		}
 	}
 }
