@@ -64,7 +64,10 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 	var db *bun.DB
 	switch {
 	case IsPostgresURL(dsn):
-		db = openPostgres(dsn, PostgresParams(o))
+		var err error
+		if db, err = openPostgres(dsn, PostgresParams(o)); err != nil {
+			return nil, err
+		}
 	default:
 		path, err := sqlitePath(dsn)
 		if err != nil {
@@ -127,12 +130,16 @@ func IsPostgresURL(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
-func openPostgres(dsn string, params map[string]any) *bun.DB {
-	sqldb := sql.OpenDB(PostgresConnector(dsn, params))
+func openPostgres(dsn string, params map[string]any) (*bun.DB, error) {
+	c, err := PostgresConnector(dsn, params)
+	if err != nil {
+		return nil, err
+	}
+	sqldb := sql.OpenDB(c)
 	sqldb.SetMaxOpenConns(20)
 	sqldb.SetMaxIdleConns(20)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	return bun.NewDB(sqldb, pgdialect.New())
+	return bun.NewDB(sqldb, pgdialect.New()), nil
 }
 
 // sqlitePath turns the accepted SQLite spellings into a file path.
@@ -146,7 +153,7 @@ func sqlitePath(dsn string) (string, error) {
 	case strings.HasPrefix(p, "file:"):
 		p = strings.TrimPrefix(p, "file:")
 	case strings.Contains(p, "://"):
-		return "", fmt.Errorf("unsupported database URL %q: use postgres://... or a SQLite path", dsn)
+		return "", fmt.Errorf("unsupported database URL %q: use postgres://... or a SQLite path", Redact(dsn))
 	}
 	if i := strings.IndexByte(p, '?'); i >= 0 {
 		p = p[:i]

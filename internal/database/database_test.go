@@ -96,6 +96,29 @@ func TestOpenRejectsUnknownScheme(t *testing.T) {
 	}
 }
 
+// A database URL that cannot be used is an error that says why, never a
+// panic, and never shows the password.
+func TestOpenRejectsMalformedURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ dsn, want string }{
+		{"postgres://u:sekr%et@127.0.0.1:5432/x", "invalid URL escape"},
+		{"postgresql://u:sekret@127.0.0.1:5432/x?sslmode=sometimes", "sslmode"},
+		{"mysql://u:sekret@127.0.0.1/x", "unsupported database URL"},
+	} {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Errorf("%s: panic %v", tc.dsn, p)
+				}
+			}()
+			_, err := database.Open(context.Background(), tc.dsn)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "sekr") {
+				t.Errorf("%s: %v, want an error naming %q without the password", tc.dsn, err, tc.want)
+			}
+		}()
+	}
+}
+
 // OpenExisting finds a database as it is: a missing one or one without
 // the schema is ErrNoSchema, and nothing is created or migrated on the way.
 func TestOpenExisting(t *testing.T) {

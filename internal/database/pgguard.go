@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
+	"net/url"
 
 	"github.com/uptrace/bun/driver/pgdriver"
 )
@@ -37,12 +39,37 @@ func (c guardedConnector) Connect(ctx context.Context) (driver.Conn, error) {
 // uses: pgdriver with the session settings params, guarded as above.
 // Parameters the URL carries itself (search_path...) are kept, and win
 // over params: the operator wrote them.
-func PostgresConnector(dsn string, params map[string]any) driver.Connector {
+// A URL the driver cannot read is an error naming what is wrong, without
+// the URL (it may hold a password).
+func PostgresConnector(dsn string, params map[string]any) (driver.Connector, error) {
 	opts := []pgdriver.Option{pgdriver.WithDSN(dsn), pgdriver.WithApplicationName("cutline")}
 	if params != nil {
 		opts = append(opts, defaultConnParams(params))
 	}
-	return guardedConnector{pgdriver.NewConnector(opts...)}
+	c, err := newConnector(opts)
+	if err != nil {
+		return nil, err
+	}
+	return guardedConnector{c}, nil
+}
+
+// newConnector is pgdriver.NewConnector with its panic on a bad URL (from
+// WithDSN) returned as an error.
+func newConnector(opts []pgdriver.Option) (c *pgdriver.Connector, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			cause, ok := p.(error)
+			if !ok {
+				panic(p)
+			}
+			var ue *url.Error
+			if errors.As(cause, &ue) {
+				cause = ue.Err // url.Error repeats the URL
+			}
+			err = fmt.Errorf("invalid PostgreSQL URL: %w", cause)
+		}
+	}()
+	return pgdriver.NewConnector(opts...), nil
 }
 
 // defaultConnParams adds params to the connection parameters the URL set,

@@ -97,7 +97,11 @@ func Postgres(t testing.TB) *database.DB {
 	params["search_path"] = schema
 	// The URL's own parameters win over params: one naming a search_path
 	// would put every test in the same schema.
-	sqldb := sql.OpenDB(database.PostgresConnector(withoutParam(dsn, "search_path"), params))
+	c, err := database.PostgresConnector(withoutParam(dsn, "search_path"), params)
+	if err != nil {
+		t.Fatalf("TEST_DATABASE_URL: %v", err)
+	}
+	sqldb := sql.OpenDB(c)
 	sqldb.SetMaxOpenConns(10)
 	db := database.New(bun.NewDB(sqldb, pgdialect.New()))
 	t.Cleanup(func() { db.Close() })
