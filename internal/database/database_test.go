@@ -154,7 +154,7 @@ func TestOpenExisting(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer admin.Close()
+		t.Cleanup(func() { admin.Close() }) // after the schema is dropped
 		// A schema of its own: other runs share the database.
 		schema := "t_open_existing_" + strconv.FormatInt(time.Now().UnixNano(), 36)
 		if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {

@@ -7,14 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
-
-	"github.com/uptrace/bun/driver/pgdriver"
-	_ "modernc.org/sqlite" // the "sqlite" driver, for SQLite sources
 
 	"github.com/cutline/cutline/internal/database"
 )
@@ -68,63 +64,15 @@ func OpenDjango(ctx context.Context, o DjangoOptions) (*Django, error) {
 			return nil, fmt.Errorf("neo4j edges: %w", err)
 		}
 	}
-	db, err := openSourceDB(ctx, o.DatabaseURL)
+	// Read-only, so that a bug here cannot change the system being moved
+	// away from.
+	db, err := database.OpenReadOnly(ctx, o.DatabaseURL, "cutline-import")
 	if err != nil {
 		root.Close()
-		return nil, err
+		return nil, fmt.Errorf("source database: %w", err)
 	}
 	return &Django{db: db, dsn: o.DatabaseURL, media: root, mediaAbs: abs, edgesPath: o.Neo4jEdges,
 		usersTable: "auth_user", filesTable: "list_cutter_savedfile"}, nil
-}
-
-// openSourceDB opens an old backend's database read-only: PostgreSQL with
-// default_transaction_read_only, SQLite with mode=ro, so a bug here cannot
-// change the system being moved away from.
-func openSourceDB(ctx context.Context, dsn string) (*sql.DB, error) {
-	var db *sql.DB
-	if p, ok := database.SQLiteFile(dsn); ok {
-		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("source database: %w", err)
-		}
-		var err error
-		if db, err = openSQLiteReadOnly(p); err != nil {
-			return nil, err
-		}
-	} else if database.IsPostgresURL(dsn) {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err // without the URL, which may hold a password
-			}
-			return nil, fmt.Errorf("source database URL: %w", err)
-		}
-		// As a query parameter, not WithConnParams: that would replace the
-		// parameters the URL already carries (search_path...).
-		q := u.Query()
-		q.Set("default_transaction_read_only", "on")
-		u.RawQuery = q.Encode()
-		db = sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(u.String()),
-			pgdriver.WithApplicationName("cutline-import")))
-	} else {
-		return nil, errors.New("source database URL: use postgres://... or a SQLite path")
-	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("connect to the source database: %w", err)
-	}
-	return db, nil
-}
-
-func openSQLiteReadOnly(path string) (*sql.DB, error) {
-	q := url.Values{}
-	q.Set("mode", "ro")
-	q.Add("_pragma", "busy_timeout(10000)")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite source: %w", err)
-	}
-	return db, nil
 }
 
 // Describe names the source without the database password.

@@ -14,6 +14,7 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/cutline/cutline/internal/blobstore"
+	"github.com/cutline/cutline/internal/database"
 )
 
 // Workers reads the Cloudflare Workers port: a SQLite export of its D1
@@ -55,7 +56,9 @@ func OpenWorkers(ctx context.Context, o WorkersOptions) (*Workers, error) {
 	f.Close()
 	var db *sql.DB
 	if bytes.Equal(head[:n], sqliteMagic) {
-		db, err = openSQLiteReadOnly(o.D1)
+		if db, err = database.OpenReadOnly(ctx, o.D1, ""); err != nil {
+			err = fmt.Errorf("d1 export: %w", err)
+		}
 	} else {
 		db, err = loadSQLDump(ctx, o.D1)
 	}
