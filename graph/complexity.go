@@ -16,14 +16,15 @@ import (
 //     elements, plus its size times what one element costs: the edges of
 //     files, User.files, parentsConnection and childrenConnection their
 //     first or last (20 when omitted), the edges of rows its first, the
-//     nodes and edges (and the dot and mermaid renderings) of a lineage its
-//     limit, at most LINEAGE_MAX_LIMIT; the rest of such a field's
-//     selection (pageInfo, totalCount, root...) counts once;
+//     nodes and edges (and the dot and mermaid renderings) of a lineage or
+//     a column lineage its limit, at most LINEAGE_MAX_LIMIT; the rest of
+//     such a field's selection (pageInfo, totalCount, root...) counts once;
 //   - rows also costs ScanCost when it has a filter or an after cursor,
 //     since it then reads the file from its start until the page is full,
 //     possibly to its end;
 //   - lists the client cannot size cost an assumed length times (1 + their
-//     selection): parents, children and a derivation's sources FanOut,
+//     selection): parents, children, a derivation's sources and a
+//     column's sources and consumers FanOut,
 //     columns Width (a file has at most MAX_COLUMNS).
 const (
 	DefaultFiles   = 20
@@ -78,10 +79,10 @@ func (m costModel) field(f *ast.Field, depth int) int {
 			cost = add(cost, ScanCost)
 		}
 		return cost
-	case "Query.lineage", "File.lineage":
+	case "Query.lineage", "File.lineage", "Query.columnLineage", "File.columnLineage":
 		n := clamp(intArg(args, "limit", DefaultLineage), m.lineageMax)
 		return add(1, m.sized(f, depth, n, "nodes", "edges", "dot", "mermaid"))
-	case "File.parents", "File.children", "Derivation.sources":
+	case "File.parents", "File.children", "Derivation.sources", "Column.sources", "Column.consumers":
 		return mul(FanOut, add(1, m.set(f.SelectionSet, depth+1)))
 	case "File.columns":
 		return mul(Width, add(1, m.set(f.SelectionSet, depth+1)))

@@ -56,13 +56,44 @@ type ComplexityRoot struct {
 	}
 
 	Column struct {
+		Consumers  func(childComplexity int) int
 		DateFormat func(childComplexity int) int
 		Index      func(childComplexity int) int
 		Max        func(childComplexity int) int
 		Min        func(childComplexity int) int
 		Name       func(childComplexity int) int
 		NullCount  func(childComplexity int) int
+		Sources    func(childComplexity int) int
 		Type       func(childComplexity int) int
+	}
+
+	ColumnLineageEdge struct {
+		From func(childComplexity int) int
+		Kind func(childComplexity int) int
+		To   func(childComplexity int) int
+	}
+
+	ColumnLineageGraph struct {
+		Dot       func(childComplexity int) int
+		Edges     func(childComplexity int) int
+		Mermaid   func(childComplexity int) int
+		Nodes     func(childComplexity int) int
+		Root      func(childComplexity int) int
+		Truncated func(childComplexity int) int
+	}
+
+	ColumnLineageNode struct {
+		AllColumns func(childComplexity int) int
+		Column     func(childComplexity int) int
+		Distance   func(childComplexity int) int
+		File       func(childComplexity int) int
+	}
+
+	ColumnRef struct {
+		AllColumns func(childComplexity int) int
+		Column     func(childComplexity int) int
+		File       func(childComplexity int) int
+		Kind       func(childComplexity int) int
 	}
 
 	Derivation struct {
@@ -76,6 +107,7 @@ type ComplexityRoot struct {
 	File struct {
 		Children           func(childComplexity int) int
 		ChildrenConnection func(childComplexity int, first *int, after *string) int
+		ColumnLineage      func(childComplexity int, column string, direction *lineage.Direction, depth *int, limit *int) int
 		Columns            func(childComplexity int) int
 		ContentType        func(childComplexity int) int
 		CreatedAt          func(childComplexity int) int
@@ -158,12 +190,13 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		File    func(childComplexity int, id string) int
-		Files   func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.FileFilter, orderBy *model.FileOrder) int
-		Lineage func(childComplexity int, fileID string, direction *lineage.Direction, depth *int, limit *int) int
-		Me      func(childComplexity int) int
-		Node    func(childComplexity int, id string) int
-		Nodes   func(childComplexity int, ids []string) int
+		ColumnLineage func(childComplexity int, fileID string, column string, direction *lineage.Direction, depth *int, limit *int) int
+		File          func(childComplexity int, id string) int
+		Files         func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.FileFilter, orderBy *model.FileOrder) int
+		Lineage       func(childComplexity int, fileID string, direction *lineage.Direction, depth *int, limit *int) int
+		Me            func(childComplexity int) int
+		Node          func(childComplexity int, id string) int
+		Nodes         func(childComplexity int, ids []string) int
 	}
 
 	ReadIssues struct {
@@ -206,7 +239,9 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type ColumnResolver interface {
-	DateFormat(ctx context.Context, obj *csvio.Column) (*string, error)
+	DateFormat(ctx context.Context, obj *model.Column) (*string, error)
+	Sources(ctx context.Context, obj *model.Column) ([]*model.ColumnRef, error)
+	Consumers(ctx context.Context, obj *model.Column) ([]*model.ColumnRef, error)
 }
 type DerivationResolver interface {
 	Sources(ctx context.Context, obj *files.Derivation) ([]*model.File, error)
@@ -222,6 +257,7 @@ type FileResolver interface {
 	ParentsConnection(ctx context.Context, objs []*model.File, first *int, after *string) ([]*model.FileConnection, error)
 	ChildrenConnection(ctx context.Context, objs []*model.File, first *int, after *string) ([]*model.FileConnection, error)
 	Lineage(ctx context.Context, obj *model.File, direction *lineage.Direction, depth *int, limit *int) (*model.LineageGraph, error)
+	ColumnLineage(ctx context.Context, obj *model.File, column string, direction *lineage.Direction, depth *int, limit *int) (*model.ColumnLineageGraph, error)
 	Derivation(ctx context.Context, obj *model.File) (*files.Derivation, error)
 	DownloadURL(ctx context.Context, obj *model.File) (string, error)
 }
@@ -244,6 +280,7 @@ type QueryResolver interface {
 	File(ctx context.Context, id string) (*model.File, error)
 	Files(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.FileFilter, orderBy *model.FileOrder) (*model.FileConnection, error)
 	Lineage(ctx context.Context, fileID string, direction *lineage.Direction, depth *int, limit *int) (*model.LineageGraph, error)
+	ColumnLineage(ctx context.Context, fileID string, column string, direction *lineage.Direction, depth *int, limit *int) (*model.ColumnLineageGraph, error)
 	Node(ctx context.Context, id string) (model.Node, error)
 	Nodes(ctx context.Context, ids []string) ([]model.Node, error)
 }
@@ -299,6 +336,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuthPayload.User(childComplexity), true
 
+	case "Column.consumers":
+		if e.ComplexityRoot.Column.Consumers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Column.Consumers(childComplexity), true
 	case "Column.dateFormat":
 		if e.ComplexityRoot.Column.DateFormat == nil {
 			break
@@ -335,12 +378,124 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Column.NullCount(childComplexity), true
+	case "Column.sources":
+		if e.ComplexityRoot.Column.Sources == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Column.Sources(childComplexity), true
 	case "Column.type":
 		if e.ComplexityRoot.Column.Type == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Column.Type(childComplexity), true
+
+	case "ColumnLineageEdge.from":
+		if e.ComplexityRoot.ColumnLineageEdge.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageEdge.From(childComplexity), true
+	case "ColumnLineageEdge.kind":
+		if e.ComplexityRoot.ColumnLineageEdge.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageEdge.Kind(childComplexity), true
+	case "ColumnLineageEdge.to":
+		if e.ComplexityRoot.ColumnLineageEdge.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageEdge.To(childComplexity), true
+
+	case "ColumnLineageGraph.dot":
+		if e.ComplexityRoot.ColumnLineageGraph.Dot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageGraph.Dot(childComplexity), true
+	case "ColumnLineageGraph.edges":
+		if e.ComplexityRoot.ColumnLineageGraph.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageGraph.Edges(childComplexity), true
+	case "ColumnLineageGraph.mermaid":
+		if e.ComplexityRoot.ColumnLineageGraph.Mermaid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageGraph.Mermaid(childComplexity), true
+	case "ColumnLineageGraph.nodes":
+		if e.ComplexityRoot.ColumnLineageGraph.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageGraph.Nodes(childComplexity), true
+	case "ColumnLineageGraph.root":
+		if e.ComplexityRoot.ColumnLineageGraph.Root == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageGraph.Root(childComplexity), true
+	case "ColumnLineageGraph.truncated":
+		if e.ComplexityRoot.ColumnLineageGraph.Truncated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageGraph.Truncated(childComplexity), true
+
+	case "ColumnLineageNode.allColumns":
+		if e.ComplexityRoot.ColumnLineageNode.AllColumns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageNode.AllColumns(childComplexity), true
+	case "ColumnLineageNode.column":
+		if e.ComplexityRoot.ColumnLineageNode.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageNode.Column(childComplexity), true
+	case "ColumnLineageNode.distance":
+		if e.ComplexityRoot.ColumnLineageNode.Distance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageNode.Distance(childComplexity), true
+	case "ColumnLineageNode.file":
+		if e.ComplexityRoot.ColumnLineageNode.File == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageNode.File(childComplexity), true
+
+	case "ColumnRef.allColumns":
+		if e.ComplexityRoot.ColumnRef.AllColumns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnRef.AllColumns(childComplexity), true
+	case "ColumnRef.column":
+		if e.ComplexityRoot.ColumnRef.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnRef.Column(childComplexity), true
+	case "ColumnRef.file":
+		if e.ComplexityRoot.ColumnRef.File == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnRef.File(childComplexity), true
+	case "ColumnRef.kind":
+		if e.ComplexityRoot.ColumnRef.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnRef.Kind(childComplexity), true
 
 	case "Derivation.columns":
 		if e.ComplexityRoot.Derivation.Columns == nil {
@@ -390,6 +545,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.File.ChildrenConnection(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "File.columnLineage":
+		if e.ComplexityRoot.File.ColumnLineage == nil {
+			break
+		}
+
+		args, err := ec.field_File_columnLineage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.File.ColumnLineage(childComplexity, args["column"].(string), args["direction"].(*lineage.Direction), args["depth"].(*int), args["limit"].(*int)), true
 	case "File.columns":
 		if e.ComplexityRoot.File.Columns == nil {
 			break
@@ -789,6 +955,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "Query.columnLineage":
+		if e.ComplexityRoot.Query.ColumnLineage == nil {
+			break
+		}
+
+		args, err := ec.field_Query_columnLineage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ColumnLineage(childComplexity, args["fileId"].(string), args["column"].(string), args["direction"].(*lineage.Direction), args["depth"].(*int), args["limit"].(*int)), true
 	case "Query.file":
 		if e.ComplexityRoot.Query.File == nil {
 			break
@@ -1173,6 +1350,88 @@ type Column {
   eu (02/01/2006) or de (02.01.2006). Filters accept constants in ISO form or in this form.
   """
   dateFormat: String
+  """
+  The columns of parent files this column was made from, one hop up: the same column of the
+  source of a cut (IDENTITY), a parent's column of the same name for a file a client made
+  (INFERRED), and the columns whose filter chose the rows (FILTER). Empty for uploaded files.
+  """
+  sources: [ColumnRef!]!
+  """
+  The columns of child files made from this column, one hop down. A FILTER consumer is a child
+  as a whole (allColumns, column "*"): this column chose its rows, so every column of it depends
+  on this one.
+  """
+  consumers: [ColumnRef!]!
+}
+
+"How a column depends on a column of a parent file."
+enum ColumnLineageKind {
+  "A server-side cut (deriveFile) copied the column cell by cell."
+  IDENTITY
+  "The column was read by the filter that chose the rows: it influences every column of the child."
+  FILTER
+  """
+  A client made the file (saveGeneratedFile, an import) and the column has the parent column's
+  name: most likely a copy, which the server did not see made.
+  """
+  INFERRED
+}
+
+"The other end of a one-hop column dependency."
+type ColumnRef {
+  "The file (a tombstone when it was deleted)."
+  file: File!
+  "The column's name; \"*\" when allColumns is true."
+  column: String!
+  "True when the reference is to the file as a whole (a FILTER consumer), not to one column."
+  allColumns: Boolean!
+  "How the two columns are related."
+  kind: ColumnLineageKind!
+}
+
+"""
+A bounded piece of the column lineage around root: which columns of which files a column came
+from (UPSTREAM) and which depend on it (DOWNSTREAM: what breaks if it is dropped). Each column
+appears once and each dependency once.
+"""
+type ColumnLineageGraph {
+  "The column the walk started from."
+  root: ColumnLineageNode!
+  "Every column reached, root included, ordered by (distance, file name, file id, column)."
+  nodes: [ColumnLineageNode!]!
+  "Every dependency between the columns reached, parent side first."
+  edges: [ColumnLineageEdge!]!
+  "True when depth, limit or the server's maxima cut the graph short."
+  truncated: Boolean!
+  "The same graph in Graphviz DOT, one cluster per file."
+  dot: String!
+  "The same graph as a Mermaid flowchart, one subgraph per file."
+  mermaid: String!
+}
+
+"A column of a column lineage graph, with where it stands from the root."
+type ColumnLineageNode {
+  "The file (a tombstone when it was deleted)."
+  file: File!
+  "The column's name; \"*\" when allColumns is true."
+  column: String!
+  """
+  True for a file as a whole, reached through a filter: a column upstream chose its rows, so
+  every column of it depends on that column.
+  """
+  allColumns: Boolean!
+  "Hops from the root: 0 for the root, negative upstream (-1: a parent's column), positive downstream."
+  distance: Int!
+}
+
+"Column to was made from column from (from is the parent side)."
+type ColumnLineageEdge {
+  "The column depended on, in the parent file."
+  from: ColumnLineageNode!
+  "The column that depends on it, in the child file."
+  to: ColumnLineageNode!
+  "How the two are related."
+  kind: ColumnLineageKind!
 }
 
 "What the reader had to repair or extend while reading a file's rows."
@@ -1289,6 +1548,17 @@ type File implements Node {
     "How many files to return at most (capped by the server's LINEAGE_MAX_LIMIT)."
     limit: Int = 1000
   ): LineageGraph!
+  "The column lineage around one of this file's columns, as Query.columnLineage gives it."
+  columnLineage(
+    "The column to start from."
+    column: String!
+    "Which way to walk from the column."
+    direction: LineageDirection = BOTH
+    "How many hops away from the column to go at most (capped by the server's LINEAGE_MAX_DEPTH)."
+    depth: Int = 10
+    "How many columns to return at most besides the root (capped by the server's LINEAGE_MAX_LIMIT)."
+    limit: Int = 1000
+  ): ColumnLineageGraph!
   "How a file made by deriveFile was made; null for other files."
   derivation: Derivation
   "A short-lived URL that streams the bytes without an Authorization header."
@@ -1454,6 +1724,26 @@ type Query {
     "How many files to return at most (capped by the server's LINEAGE_MAX_LIMIT)."
     limit: Int = 1000
   ): LineageGraph!
+  """
+  The column lineage around a column of one of the caller's files: the columns it was made from
+  (UPSTREAM) and the columns made from it (DOWNSTREAM: what breaks if it is dropped), walked breadth
+  first within depth and limit. A FILTER dependency reaches the child as a whole (a node with
+  allColumns), and a walk downstream goes on from every column of it. Owner-scoped like lineage:
+  another user's file is NOT_FOUND; deleted files appear as tombstones. A column the file does not
+  have is BAD_USER_INPUT.
+  """
+  columnLineage(
+    "The file to start from."
+    fileId: ID!
+    "The column of that file to start from."
+    column: String!
+    "Which way to walk from the column."
+    direction: LineageDirection = BOTH
+    "How many hops away from the column to go at most (capped by the server's LINEAGE_MAX_DEPTH)."
+    depth: Int = 10
+    "How many columns to return at most besides the root (capped by the server's LINEAGE_MAX_LIMIT)."
+    limit: Int = 1000
+  ): ColumnLineageGraph!
   """
   The object with this global id (a File's UUID or a User's number), or null when it does not
   exist or is not the caller's. A deleted file is its tombstone (deleted: true), as lineage graphs
@@ -1759,8 +2049,70 @@ func (ec *executionContext) childFields_Column(ctx context.Context, field graphq
 		return ec.fieldContext_Column_max(ctx, field)
 	case "dateFormat":
 		return ec.fieldContext_Column_dateFormat(ctx, field)
+	case "sources":
+		return ec.fieldContext_Column_sources(ctx, field)
+	case "consumers":
+		return ec.fieldContext_Column_consumers(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Column", field.Name)
+}
+
+func (ec *executionContext) childFields_ColumnLineageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_ColumnLineageEdge_from(ctx, field)
+	case "to":
+		return ec.fieldContext_ColumnLineageEdge_to(ctx, field)
+	case "kind":
+		return ec.fieldContext_ColumnLineageEdge_kind(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ColumnLineageEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ColumnLineageGraph(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "root":
+		return ec.fieldContext_ColumnLineageGraph_root(ctx, field)
+	case "nodes":
+		return ec.fieldContext_ColumnLineageGraph_nodes(ctx, field)
+	case "edges":
+		return ec.fieldContext_ColumnLineageGraph_edges(ctx, field)
+	case "truncated":
+		return ec.fieldContext_ColumnLineageGraph_truncated(ctx, field)
+	case "dot":
+		return ec.fieldContext_ColumnLineageGraph_dot(ctx, field)
+	case "mermaid":
+		return ec.fieldContext_ColumnLineageGraph_mermaid(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ColumnLineageGraph", field.Name)
+}
+
+func (ec *executionContext) childFields_ColumnLineageNode(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "file":
+		return ec.fieldContext_ColumnLineageNode_file(ctx, field)
+	case "column":
+		return ec.fieldContext_ColumnLineageNode_column(ctx, field)
+	case "allColumns":
+		return ec.fieldContext_ColumnLineageNode_allColumns(ctx, field)
+	case "distance":
+		return ec.fieldContext_ColumnLineageNode_distance(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ColumnLineageNode", field.Name)
+}
+
+func (ec *executionContext) childFields_ColumnRef(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "file":
+		return ec.fieldContext_ColumnRef_file(ctx, field)
+	case "column":
+		return ec.fieldContext_ColumnRef_column(ctx, field)
+	case "allColumns":
+		return ec.fieldContext_ColumnRef_allColumns(ctx, field)
+	case "kind":
+		return ec.fieldContext_ColumnRef_kind(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ColumnRef", field.Name)
 }
 
 func (ec *executionContext) childFields_Derivation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1827,6 +2179,8 @@ func (ec *executionContext) childFields_File(ctx context.Context, field graphql.
 		return ec.fieldContext_File_childrenConnection(ctx, field)
 	case "lineage":
 		return ec.fieldContext_File_lineage(ctx, field)
+	case "columnLineage":
+		return ec.fieldContext_File_columnLineage(ctx, field)
 	case "derivation":
 		return ec.fieldContext_File_derivation(ctx, field)
 	case "downloadUrl":
@@ -2118,6 +2472,44 @@ func (ec *executionContext) field_File_childrenConnection_args(ctx context.Conte
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_File_columnLineage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "column",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["column"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "direction",
+		func(ctx context.Context, v any) (*lineage.Direction, error) {
+			return ec.unmarshalOLineageDirection2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋlineageᚐDirection(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["direction"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "depth",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["depth"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg3
 	return args, nil
 }
 
@@ -2428,6 +2820,52 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_columnLineage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "fileId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["fileId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "column",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["column"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "direction",
+		func(ctx context.Context, v any) (*lineage.Direction, error) {
+			return ec.unmarshalOLineageDirection2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋlineageᚐDirection(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["direction"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "depth",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["depth"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg4
 	return args, nil
 }
 
@@ -2792,7 +3230,7 @@ func (ec *executionContext) fieldContext_AuthPayload_user(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Column_name(ctx context.Context, field graphql.CollectedField, obj *csvio.Column) (ret graphql.Marshaler) {
+func (ec *executionContext) _Column_name(ctx context.Context, field graphql.CollectedField, obj *model.Column) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2815,7 +3253,7 @@ func (ec *executionContext) fieldContext_Column_name(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Column", field, false, false, "String")
 }
 
-func (ec *executionContext) _Column_index(ctx context.Context, field graphql.CollectedField, obj *csvio.Column) (ret graphql.Marshaler) {
+func (ec *executionContext) _Column_index(ctx context.Context, field graphql.CollectedField, obj *model.Column) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2838,7 +3276,7 @@ func (ec *executionContext) fieldContext_Column_index(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Column", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Column_type(ctx context.Context, field graphql.CollectedField, obj *csvio.Column) (ret graphql.Marshaler) {
+func (ec *executionContext) _Column_type(ctx context.Context, field graphql.CollectedField, obj *model.Column) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2861,7 +3299,7 @@ func (ec *executionContext) fieldContext_Column_type(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Column", field, false, false, "ColumnType")
 }
 
-func (ec *executionContext) _Column_nullCount(ctx context.Context, field graphql.CollectedField, obj *csvio.Column) (ret graphql.Marshaler) {
+func (ec *executionContext) _Column_nullCount(ctx context.Context, field graphql.CollectedField, obj *model.Column) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2884,7 +3322,7 @@ func (ec *executionContext) fieldContext_Column_nullCount(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Column", field, false, false, "Int64")
 }
 
-func (ec *executionContext) _Column_min(ctx context.Context, field graphql.CollectedField, obj *csvio.Column) (ret graphql.Marshaler) {
+func (ec *executionContext) _Column_min(ctx context.Context, field graphql.CollectedField, obj *model.Column) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2907,7 +3345,7 @@ func (ec *executionContext) fieldContext_Column_min(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Column", field, false, false, "String")
 }
 
-func (ec *executionContext) _Column_max(ctx context.Context, field graphql.CollectedField, obj *csvio.Column) (ret graphql.Marshaler) {
+func (ec *executionContext) _Column_max(ctx context.Context, field graphql.CollectedField, obj *model.Column) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2930,7 +3368,7 @@ func (ec *executionContext) fieldContext_Column_max(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Column", field, false, false, "String")
 }
 
-func (ec *executionContext) _Column_dateFormat(ctx context.Context, field graphql.CollectedField, obj *csvio.Column) (ret graphql.Marshaler) {
+func (ec *executionContext) _Column_dateFormat(ctx context.Context, field graphql.CollectedField, obj *model.Column) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2951,6 +3389,524 @@ func (ec *executionContext) _Column_dateFormat(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Column_dateFormat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Column", field, true, true, "String")
+}
+
+func (ec *executionContext) _Column_sources(ctx context.Context, field graphql.CollectedField, obj *model.Column) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Column_sources(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Column().Sources(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ColumnRef) graphql.Marshaler {
+			return ec.marshalNColumnRef2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnRefᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Column_sources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Column",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ColumnRef(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Column_consumers(ctx context.Context, field graphql.CollectedField, obj *model.Column) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Column_consumers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Column().Consumers(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ColumnRef) graphql.Marshaler {
+			return ec.marshalNColumnRef2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnRefᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Column_consumers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Column",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ColumnRef(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ColumnLineageEdge_from(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageEdge_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ColumnLineageNode) graphql.Marshaler {
+			return ec.marshalNColumnLineageNode2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnLineageNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageEdge_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ColumnLineageEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ColumnLineageNode(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ColumnLineageEdge_to(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageEdge_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ColumnLineageNode) graphql.Marshaler {
+			return ec.marshalNColumnLineageNode2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnLineageNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageEdge_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ColumnLineageEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ColumnLineageNode(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ColumnLineageEdge_kind(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageEdge_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v lineage.ColumnKind) graphql.Marshaler {
+			return ec.marshalNColumnLineageKind2githubᚗcomᚋcutlineᚋcutlineᚋinternalᚋlineageᚐColumnKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageEdge_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageEdge", field, false, false, "ColumnLineageKind")
+}
+
+func (ec *executionContext) _ColumnLineageGraph_root(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageGraph) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageGraph_root(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Root, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ColumnLineageNode) graphql.Marshaler {
+			return ec.marshalNColumnLineageNode2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnLineageNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageGraph_root(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ColumnLineageGraph",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ColumnLineageNode(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ColumnLineageGraph_nodes(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageGraph) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageGraph_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ColumnLineageNode) graphql.Marshaler {
+			return ec.marshalNColumnLineageNode2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnLineageNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageGraph_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ColumnLineageGraph",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ColumnLineageNode(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ColumnLineageGraph_edges(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageGraph) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageGraph_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ColumnLineageEdge) graphql.Marshaler {
+			return ec.marshalNColumnLineageEdge2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnLineageEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageGraph_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ColumnLineageGraph",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ColumnLineageEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ColumnLineageGraph_truncated(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageGraph) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageGraph_truncated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Truncated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageGraph_truncated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageGraph", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ColumnLineageGraph_dot(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageGraph) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageGraph_dot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dot(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageGraph_dot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageGraph", field, true, false, "String")
+}
+
+func (ec *executionContext) _ColumnLineageGraph_mermaid(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageGraph) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageGraph_mermaid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mermaid(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageGraph_mermaid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageGraph", field, true, false, "String")
+}
+
+func (ec *executionContext) _ColumnLineageNode_file(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageNode_file(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.File, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {
+			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFile(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageNode_file(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ColumnLineageNode",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_File(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ColumnLineageNode_column(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageNode_column(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Column, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageNode_column(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageNode", field, false, false, "String")
+}
+
+func (ec *executionContext) _ColumnLineageNode_allColumns(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageNode_allColumns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllColumns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageNode_allColumns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageNode", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ColumnLineageNode_distance(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageNode_distance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Distance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageNode_distance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageNode", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ColumnRef_file(ctx context.Context, field graphql.CollectedField, obj *model.ColumnRef) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnRef_file(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.File, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {
+			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFile(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnRef_file(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ColumnRef",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_File(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ColumnRef_column(ctx context.Context, field graphql.CollectedField, obj *model.ColumnRef) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnRef_column(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Column, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnRef_column(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnRef", field, false, false, "String")
+}
+
+func (ec *executionContext) _ColumnRef_allColumns(ctx context.Context, field graphql.CollectedField, obj *model.ColumnRef) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnRef_allColumns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllColumns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnRef_allColumns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnRef", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ColumnRef_kind(ctx context.Context, field graphql.CollectedField, obj *model.ColumnRef) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnRef_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v lineage.ColumnKind) graphql.Marshaler {
+			return ec.marshalNColumnLineageKind2githubᚗcomᚋcutlineᚋcutlineᚋinternalᚋlineageᚐColumnKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnRef_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnRef", field, false, false, "ColumnLineageKind")
 }
 
 func (ec *executionContext) _Derivation_sources(ctx context.Context, field graphql.CollectedField, obj *files.Derivation) (ret graphql.Marshaler) {
@@ -3452,8 +4408,8 @@ func (ec *executionContext) _File_columns(ctx context.Context, field graphql.Col
 			return obj.Columns()
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []csvio.Column) graphql.Marshaler {
-			return ec.marshalNColumn2ᚕgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋcsvioᚐColumnᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Column) graphql.Marshaler {
+			return ec.marshalNColumn2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3830,6 +4786,50 @@ func (ec *executionContext) fieldContext_File_lineage(ctx context.Context, field
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_File_lineage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _File_columnLineage(ctx context.Context, field graphql.CollectedField, obj *model.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_File_columnLineage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.File().ColumnLineage(ctx, obj, fc.Args["column"].(string), fc.Args["direction"].(*lineage.Direction), fc.Args["depth"].(*int), fc.Args["limit"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ColumnLineageGraph) graphql.Marshaler {
+			return ec.marshalNColumnLineageGraph2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnLineageGraph(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_File_columnLineage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "File",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ColumnLineageGraph(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_File_columnLineage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5070,6 +6070,50 @@ func (ec *executionContext) fieldContext_Query_lineage(ctx context.Context, fiel
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_lineage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_columnLineage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_columnLineage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ColumnLineage(ctx, fc.Args["fileId"].(string), fc.Args["column"].(string), fc.Args["direction"].(*lineage.Direction), fc.Args["depth"].(*int), fc.Args["limit"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ColumnLineageGraph) graphql.Marshaler {
+			return ec.marshalNColumnLineageGraph2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnLineageGraph(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_columnLineage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ColumnLineageGraph(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_columnLineage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7297,7 +8341,7 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 
 var columnImplementors = []string{"Column"}
 
-func (ec *executionContext) _Column(ctx context.Context, sel ast.SelectionSet, obj *csvio.Column) graphql.Marshaler {
+func (ec *executionContext) _Column(ctx context.Context, sel ast.SelectionSet, obj *model.Column) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, columnImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -7342,6 +8386,215 @@ func (ec *executionContext) _Column(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Column_dateFormat(ctx, field, obj)
 				})
+		case "sources":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Column_sources(ctx, field, obj)
+				})
+		case "consumers":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Column_consumers(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var columnLineageEdgeImplementors = []string{"ColumnLineageEdge"}
+
+func (ec *executionContext) _ColumnLineageEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ColumnLineageEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, columnLineageEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ColumnLineageEdge")
+		case "from":
+			out.Values[i] = ec._ColumnLineageEdge_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._ColumnLineageEdge_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._ColumnLineageEdge_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var columnLineageGraphImplementors = []string{"ColumnLineageGraph"}
+
+func (ec *executionContext) _ColumnLineageGraph(ctx context.Context, sel ast.SelectionSet, obj *model.ColumnLineageGraph) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, columnLineageGraphImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ColumnLineageGraph")
+		case "root":
+			out.Values[i] = ec._ColumnLineageGraph_root(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._ColumnLineageGraph_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "edges":
+			out.Values[i] = ec._ColumnLineageGraph_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "truncated":
+			out.Values[i] = ec._ColumnLineageGraph_truncated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dot":
+			out.Values[i] = ec._ColumnLineageGraph_dot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mermaid":
+			out.Values[i] = ec._ColumnLineageGraph_mermaid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var columnLineageNodeImplementors = []string{"ColumnLineageNode"}
+
+func (ec *executionContext) _ColumnLineageNode(ctx context.Context, sel ast.SelectionSet, obj *model.ColumnLineageNode) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, columnLineageNodeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ColumnLineageNode")
+		case "file":
+			out.Values[i] = ec._ColumnLineageNode_file(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "column":
+			out.Values[i] = ec._ColumnLineageNode_column(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allColumns":
+			out.Values[i] = ec._ColumnLineageNode_allColumns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "distance":
+			out.Values[i] = ec._ColumnLineageNode_distance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var columnRefImplementors = []string{"ColumnRef"}
+
+func (ec *executionContext) _ColumnRef(ctx context.Context, sel ast.SelectionSet, obj *model.ColumnRef) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, columnRefImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ColumnRef")
+		case "file":
+			out.Values[i] = ec._ColumnRef_file(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "column":
+			out.Values[i] = ec._ColumnRef_column(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allColumns":
+			out.Values[i] = ec._ColumnRef_allColumns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._ColumnRef_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -7546,6 +8799,12 @@ func (ec *executionContext) _File(ctx context.Context, sel ast.SelectionSet, obj
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._File_lineage(ctx, field, obj)
+				})
+		case "columnLineage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._File_columnLineage(ctx, field, obj)
 				})
 		case "derivation":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -8029,6 +9288,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_lineage(ctx, field)
+				})
+		case "columnLineage":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_columnLineage(ctx, field)
 				})
 		case "node":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -8694,15 +9959,11 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) marshalNColumn2githubᚗcomᚋcutlineᚋcutlineᚋinternalᚋcsvioᚐColumn(ctx context.Context, sel ast.SelectionSet, v csvio.Column) graphql.Marshaler {
-	return ec._Column(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNColumn2ᚕgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋcsvioᚐColumnᚄ(ctx context.Context, sel ast.SelectionSet, v []csvio.Column) graphql.Marshaler {
+func (ec *executionContext) marshalNColumn2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Column) graphql.Marshaler {
 	ret := marshalSlice(ctx, len(v), 4, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNColumn2githubᚗcomᚋcutlineᚋcutlineᚋinternalᚋcsvioᚐColumn(ctx, sel, v[i])
+		return ec.marshalNColumn2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumn(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -8712,6 +9973,122 @@ func (ec *executionContext) marshalNColumn2ᚕgithubᚗcomᚋcutlineᚋcutline�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNColumn2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumn(ctx context.Context, sel ast.SelectionSet, v *model.Column) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Column!")
+		return graphql.Null
+	}
+	return ec._Column(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNColumnLineageEdge2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnLineageEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ColumnLineageEdge) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 4, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNColumnLineageEdge2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnLineageEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNColumnLineageEdge2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnLineageEdge(ctx context.Context, sel ast.SelectionSet, v *model.ColumnLineageEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ColumnLineageEdge!")
+		return graphql.Null
+	}
+	return ec._ColumnLineageEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNColumnLineageGraph2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnLineageGraph(ctx context.Context, sel ast.SelectionSet, v *model.ColumnLineageGraph) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ColumnLineageGraph!")
+		return graphql.Null
+	}
+	return ec._ColumnLineageGraph(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNColumnLineageKind2githubᚗcomᚋcutlineᚋcutlineᚋinternalᚋlineageᚐColumnKind(ctx context.Context, v any) (lineage.ColumnKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNColumnLineageKind2githubᚗcomᚋcutlineᚋcutlineᚋinternalᚋlineageᚐColumnKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNColumnLineageKind2githubᚗcomᚋcutlineᚋcutlineᚋinternalᚋlineageᚐColumnKind(ctx context.Context, sel ast.SelectionSet, v lineage.ColumnKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNColumnLineageKind2githubᚗcomᚋcutlineᚋcutlineᚋinternalᚋlineageᚐColumnKind[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ColumnLineageKind!")
+	}
+	return res
+}
+
+var (
+	unmarshalNColumnLineageKind2githubᚗcomᚋcutlineᚋcutlineᚋinternalᚋlineageᚐColumnKind = map[string]lineage.ColumnKind{
+		"IDENTITY": lineage.ColumnIdentity,
+		"FILTER":   lineage.ColumnFilter,
+		"INFERRED": lineage.ColumnInferred,
+	}
+	marshalNColumnLineageKind2githubᚗcomᚋcutlineᚋcutlineᚋinternalᚋlineageᚐColumnKind = map[lineage.ColumnKind]string{
+		lineage.ColumnIdentity: "IDENTITY",
+		lineage.ColumnFilter:   "FILTER",
+		lineage.ColumnInferred: "INFERRED",
+	}
+)
+
+func (ec *executionContext) marshalNColumnLineageNode2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnLineageNodeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ColumnLineageNode) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 4, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNColumnLineageNode2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnLineageNode(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNColumnLineageNode2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnLineageNode(ctx context.Context, sel ast.SelectionSet, v *model.ColumnLineageNode) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ColumnLineageNode!")
+		return graphql.Null
+	}
+	return ec._ColumnLineageNode(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNColumnRef2ᚕᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnRefᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ColumnRef) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 4, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNColumnRef2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnRef(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNColumnRef2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐColumnRef(ctx context.Context, sel ast.SelectionSet, v *model.ColumnRef) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ColumnRef!")
+		return graphql.Null
+	}
+	return ec._ColumnRef(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNColumnType2githubᚗcomᚋcutlineᚋcutlineᚋinternalᚋcsvioᚐColumnType(ctx context.Context, v any) (csvio.ColumnType, error) {

@@ -89,6 +89,8 @@ type requestCache struct {
 	// fill is held while lineage neighbours load: gqlgen resolves sibling
 	// files at once, and the first loads for all of them.
 	fill sync.Mutex
+	// cols holds the column dependencies loaded (Column.sources, consumers).
+	cols columnLinks
 }
 
 // newRequestCache returns an empty cache; its maps are made on first write,
@@ -262,11 +264,9 @@ func (r *Resolver) loadFiles(ctx context.Context, owner int64, ids []string) err
 	return nil
 }
 
-func (r *Resolver) lineageGraph(ctx context.Context, id string, dir *lineage.Direction, depth, limit *int) (*model.LineageGraph, error) {
-	c, err := auth.RequireCaller(ctx)
-	if err != nil {
-		return nil, err
-	}
+// walkArgs is a walk's direction, depth and limit, the lineage defaults
+// where the operation gave none.
+func walkArgs(dir *lineage.Direction, depth, limit *int) (lineage.Direction, int, int) {
 	d, dp, lm := lineage.DefaultDirection, lineage.DefaultDepth, lineage.DefaultLimit
 	if dir != nil {
 		d = *dir
@@ -277,6 +277,15 @@ func (r *Resolver) lineageGraph(ctx context.Context, id string, dir *lineage.Dir
 	if limit != nil {
 		lm = *limit
 	}
+	return d, dp, lm
+}
+
+func (r *Resolver) lineageGraph(ctx context.Context, id string, dir *lineage.Direction, depth, limit *int) (*model.LineageGraph, error) {
+	c, err := auth.RequireCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, dp, lm := walkArgs(dir, depth, limit)
 	g, err := r.Lineage.Graph(ctx, c.UserID, id, d, dp, lm)
 	if err != nil {
 		return nil, err

@@ -25,7 +25,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-func (r *columnResolver) DateFormat(ctx context.Context, obj *csvio.Column) (*string, error) {
+func (r *columnResolver) DateFormat(ctx context.Context, obj *model.Column) (*string, error) {
 	if obj.Type != csvio.TypeDateTime {
 		return nil, nil
 	}
@@ -34,6 +34,14 @@ func (r *columnResolver) DateFormat(ctx context.Context, obj *csvio.Column) (*st
 		f = csvio.DateISO // profiles stored before formats were recorded
 	}
 	return &f, nil
+}
+
+func (r *columnResolver) Sources(ctx context.Context, obj *model.Column) ([]*model.ColumnRef, error) {
+	return r.columnRefs(ctx, obj, true)
+}
+
+func (r *columnResolver) Consumers(ctx context.Context, obj *model.Column) ([]*model.ColumnRef, error) {
+	return r.columnRefs(ctx, obj, false)
 }
 
 func (r *derivationResolver) Sources(ctx context.Context, obj *files.Derivation) ([]*model.File, error) {
@@ -113,6 +121,10 @@ func (r *fileResolver) ChildrenConnection(ctx context.Context, objs []*model.Fil
 
 func (r *fileResolver) Lineage(ctx context.Context, obj *model.File, direction *lineage.Direction, depth *int, limit *int) (*model.LineageGraph, error) {
 	return r.lineageGraph(ctx, obj.ID, direction, depth, limit)
+}
+
+func (r *fileResolver) ColumnLineage(ctx context.Context, obj *model.File, column string, direction *lineage.Direction, depth *int, limit *int) (*model.ColumnLineageGraph, error) {
+	return r.columnGraph(ctx, obj.ID, column, direction, depth, limit)
 }
 
 func (r *fileResolver) Derivation(ctx context.Context, obj *model.File) (*files.Derivation, error) {
@@ -266,6 +278,10 @@ func (r *queryResolver) Files(ctx context.Context, first *int, after *string, la
 
 func (r *queryResolver) Lineage(ctx context.Context, fileID string, direction *lineage.Direction, depth *int, limit *int) (*model.LineageGraph, error) {
 	return r.lineageGraph(ctx, fileID, direction, depth, limit)
+}
+
+func (r *queryResolver) ColumnLineage(ctx context.Context, fileID string, column string, direction *lineage.Direction, depth *int, limit *int) (*model.ColumnLineageGraph, error) {
+	return r.columnGraph(ctx, fileID, column, direction, depth, limit)
 }
 
 func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {

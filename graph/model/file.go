@@ -72,13 +72,25 @@ func (f *File) Full() (*files.File, error) {
 	return full, nil
 }
 
-// Columns is what the server learned about each column.
-func (f *File) Columns() ([]csvio.Column, error) {
+// Columns is what the server learned about each column, each knowing its
+// file (for its lineage fields).
+func (f *File) Columns() ([]*Column, error) {
 	full, err := f.Full()
 	if err != nil {
 		return nil, err
 	}
-	return full.Columns(), nil
+	cols := full.Columns()
+	out := make([]*Column, len(cols))
+	for i := range cols {
+		out[i] = &Column{Column: cols[i], File: f}
+	}
+	return out, nil
+}
+
+// Column is a column of a file.
+type Column struct {
+	csvio.Column
+	File *File
 }
 
 // Metadata is the JSON a client attached, or nil.

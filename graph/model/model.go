@@ -59,3 +59,41 @@ func (g *LineageGraph) Dot() string { return lineage.DOT(g.Graph) }
 
 // Mermaid renders the graph as a Mermaid flowchart.
 func (g *LineageGraph) Mermaid() string { return lineage.Mermaid(g.Graph) }
+
+// ColumnRef is the other end of a one-hop column dependency.
+type ColumnRef struct {
+	File       *File
+	Column     string
+	AllColumns bool
+	Kind       lineage.ColumnKind
+}
+
+// ColumnLineageGraph is a lineage.ColumnGraph with its files loaded.
+type ColumnLineageGraph struct {
+	Root      *ColumnLineageNode
+	Nodes     []*ColumnLineageNode
+	Edges     []*ColumnLineageEdge
+	Truncated bool
+	Graph     *lineage.ColumnGraph
+}
+
+// ColumnLineageNode is a column in a column lineage graph.
+type ColumnLineageNode struct {
+	File       *File
+	Column     string
+	AllColumns bool
+	Distance   int
+}
+
+// ColumnLineageEdge says to was made from from.
+type ColumnLineageEdge struct {
+	From *ColumnLineageNode
+	To   *ColumnLineageNode
+	Kind lineage.ColumnKind
+}
+
+// Dot renders the graph in Graphviz DOT.
+func (g *ColumnLineageGraph) Dot() string { return lineage.ColumnDOT(g.Graph) }
+
+// Mermaid renders the graph as a Mermaid flowchart.
+func (g *ColumnLineageGraph) Mermaid() string { return lineage.ColumnMermaid(g.Graph) }

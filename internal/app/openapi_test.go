@@ -192,6 +192,14 @@ func TestRESTAnswersMatchOpenAPI(t *testing.T) {
 		c.do(c.request("GET", lin+"?format=mermaid", tok, "", nil), 200)
 		c.do(c.request("GET", lin+"?direction=sideways", tok, "", nil), 400)
 		c.do(c.request("GET", "/api/v1/files/00000000-0000-0000-0000-000000000000/lineage", tok, "", nil), 404)
+		col := "/api/v1/files/" + der.DeriveFile.ID + "/columns/age/lineage"
+		_, body = c.do(c.request("GET", col+"?direction=upstream", tok, "", nil), 200)
+		if !strings.Contains(string(body), `"kind":"IDENTITY"`) || !strings.Contains(string(body), `"kind":"FILTER"`) {
+			t.Errorf("column lineage: %s", body)
+		}
+		c.do(c.request("GET", col+"?format=mermaid", tok, "", nil), 200)
+		c.do(c.request("GET", col+"?format=dot", tok, "", nil), 200)
+		c.do(c.request("GET", "/api/v1/files/"+der.DeriveFile.ID+"/columns/nope/lineage", tok, "", nil), 400)
 
 		// The document itself.
 		resp, _ = c.do(c.request("GET", "/api/v1/openapi.json", "", "", nil), 200)
@@ -199,7 +207,7 @@ func TestRESTAnswersMatchOpenAPI(t *testing.T) {
 		r.Header.Set("If-None-Match", resp.Header.Get("ETag"))
 		c.do(r, 304)
 
-		for _, op := range []string{"uploadFile 201", "downloadFile 200", "downloadFileHead 200", "cutFile 200", "fileLineage 200", "openAPI 200"} {
+		for _, op := range []string{"uploadFile 201", "downloadFile 200", "downloadFileHead 200", "cutFile 200", "fileLineage 200", "columnLineage 200", "openAPI 200"} {
 			if !c.seen[op] {
 				t.Errorf("no %s was checked", op)
 			}

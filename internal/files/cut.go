@@ -280,6 +280,7 @@ func (s *Service) Derive(ctx context.Context, owner int64, in DeriveInput) (*Fil
 	f, err := s.Create(ctx, NewFile{
 		OwnerID: &owner, Name: in.Name, Origin: OriginGenerated, Tags: in.Tags,
 		ParentIDs: []string{src.ID},
+		columns:   cutColumns(src, sel, in.Where),
 		Derivation: &Derivation{
 			SourceIDs: []string{src.ID}, Columns: sel.Names, FilterSQL: sql, CreatedBy: owner,
 		},

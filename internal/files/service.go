@@ -134,6 +134,9 @@ type NewFile struct {
 	ClientKey string
 	// Derivation, when set, is recorded with the file (FileID is filled in).
 	Derivation *Derivation
+	// columns, when set, gives the file's column lineage, recorded with
+	// its lineage edges.
+	columns columnPlan
 	// ID and CreatedAt are normally chosen by the server; an import from
 	// another system keeps the original ones.
 	ID        string
@@ -367,7 +370,11 @@ func (s *Service) removeObject(key string) {
 // insert commits the file row with a unique name, its tags, lineage edges
 // and derivation in one transaction.
 func (s *Service) insert(ctx context.Context, f *File, name string, nf NewFile) error {
-	err := s.st.insert(ctx, f, name, nf.ParentIDs, nf.Derivation)
+	l := links{parents: nf.ParentIDs, derivation: nf.Derivation}
+	if nf.columns != nil && len(nf.ParentIDs) > 0 {
+		l.columns = nf.columns(f)
+	}
+	err := s.st.insert(ctx, f, name, l)
 	if err != nil && ctx.Err() != nil {
 		// The request ended mid-transaction: database/sql rolled it back and
 		// reports only that the transaction is gone. Say why.
@@ -401,7 +408,19 @@ func (s *Service) SaveGenerated(ctx context.Context, owner int64, name string, p
 	if len(parents) == 0 {
 		return nil, apperr.Invalid(FieldParents, "name at least one parent file")
 	}
-	return s.Create(ctx, NewFile{OwnerID: &owner, Name: name, Origin: OriginGenerated, ParentIDs: parents, Metadata: metadata}, body)
+	// The parents' columns, for inferring the new file's column lineage.
+	got, err := many(ctx, s.st, owner, database.CanonicalIDs(parents), fileShape)
+	if err != nil {
+		return nil, fmt.Errorf("load parents: %w", err)
+	}
+	ps := make([]*File, 0, len(got))
+	for _, id := range database.CanonicalIDs(parents) {
+		if p := got[id]; p != nil {
+			ps = append(ps, p)
+		}
+	}
+	return s.Create(ctx, NewFile{OwnerID: &owner, Name: name, Origin: OriginGenerated, ParentIDs: parents, Metadata: metadata,
+		columns: inferredColumns(ps, metadata)}, body)
 }
 
 // MetadataOf encodes metadata a client gave as a JSON value; nil is none.

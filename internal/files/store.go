@@ -265,6 +265,14 @@ FROM derivations d WHERE d.file_id = ? AND EXISTS (SELECT 1 FROM files f WHERE f
 	return list[0], nil
 }
 
+// links is what a new file is linked to in the transaction that creates
+// it: its parents (lineage edges), its derivation, its column lineage.
+type links struct {
+	parents    []string
+	derivation *Derivation
+	columns    []lineage.ColumnEdge
+}
+
 // nameAttempts bounds the retries of an insert that lost its name to a
 // concurrent one.
 const nameAttempts = 5
@@ -274,7 +282,8 @@ const nameAttempts = 5
 // parents and its derivation in one transaction, trying again when a
 // concurrent insert took the same name first. f.Name is set to the name
 // given.
-func (st *store) insert(ctx context.Context, f *File, name string, parents []string, d *Derivation) error {
+func (st *store) insert(ctx context.Context, f *File, name string, l links) error {
+	parents, d := l.parents, l.derivation
 	var err error
 	for range nameAttempts {
 		err = st.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -291,6 +300,9 @@ func (st *store) insert(ctx context.Context, f *File, name string, parents []str
 			}
 			if len(parents) > 0 {
 				if err := st.edges.AddEdges(ctx, tx, *f.OwnerID, f.ID, parents, lineage.KindCut, f.CreatedAt, lineage.AddOptions{}); err != nil {
+					return err
+				}
+				if err := st.edges.AddColumnEdges(ctx, tx, l.columns); err != nil {
 					return err
 				}
 			}

@@ -662,8 +662,7 @@ func (r *run) importEdge(e pendingEdge) error {
 	// The derivation happened when the child was made. A tombstone parent
 	// is a derivation made before the parent's bytes were lost: lineage
 	// must show it, so it is accepted here (users cannot derive from one).
-	err = r.lineage.AddEdges(r.ctx, cs.owner, e.child, []string{e.parent}, lineage.KindCut, cs.created,
-		lineage.AddOptions{DeletedParents: ps.deleted})
+	err = r.files.LinkImported(r.ctx, cs.owner, e.child, e.parent, cs.created, lineage.AddOptions{DeletedParents: ps.deleted})
 	if err != nil {
 		return r.edgeError(item, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/cutline/cutline/internal/database/dbtest"
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/importer"
+	"github.com/cutline/cutline/internal/lineage"
 )
 
 // sourceCase opens one old backend holding the scenario.
@@ -363,6 +365,24 @@ func checkEdges(t *testing.T, tg *target, exp expected) {
 	}
 	if !sawTombstone {
 		t.Errorf("lineage of %s does not show its deleted parent: %+v", idLostCut, g.Nodes)
+	}
+	// An imported derivation gets the column lineage of a file a client
+	// made: same-named columns inferred, the legacy filter's column as the
+	// filter. A parent without columns (a tombstone) gives none.
+	sources, err := tg.app.Lineage.ColumnSources(context.Background(), alice, []string{idNorth, idLostCut})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]lineage.ColumnRef{
+		"region": {{FileID: idSales, Column: "region", Kind: lineage.ColumnInferred}},
+		"amount": {{FileID: idSales, Column: "amount", Kind: lineage.ColumnInferred}},
+		"":       {{FileID: idSales, Column: "region", Kind: lineage.ColumnFilter}},
+	}
+	if !reflect.DeepEqual(sources[idNorth], want) {
+		t.Errorf("column sources of %s = %+v, want %+v", idNorth, sources[idNorth], want)
+	}
+	if len(sources[idLostCut]) != 0 {
+		t.Errorf("column sources of %s = %+v, want none", idLostCut, sources[idLostCut])
 	}
 }
 

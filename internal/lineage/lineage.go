@@ -132,22 +132,30 @@ func (s *Service) MaxLimit() int { return s.maxLimit }
 // depth or limit <= 0 is apperr.Invalid; a root that is missing or belongs
 // to someone else is apperr.ErrNotFound. A tombstone root is allowed.
 func (s *Service) Graph(ctx context.Context, ownerID int64, rootID string, dir Direction, depth, limit int) (*Graph, error) {
-	if !dir.Valid() {
-		return nil, apperr.Invalid("direction", "must be UPSTREAM, DOWNSTREAM or BOTH")
+	depth, limit, err := s.bounds(dir, depth, limit)
+	if err != nil {
+		return nil, err
 	}
-	if depth <= 0 {
-		return nil, apperr.Invalid("depth", "must be positive")
-	}
-	if limit <= 0 {
-		return nil, apperr.Invalid("limit", "must be positive")
-	}
-	depth = min(depth, s.maxDepth)
-	limit = min(limit, s.maxLimit)
 	root, ok := database.CanonicalID(rootID)
 	if !ok {
 		return nil, errNotFound("lineage root", rootID)
 	}
 	return s.store.walk(ctx, ownerID, root, dir, depth, limit, tuning{s.shape, s.rowsFactor, s.levelCap})
+}
+
+// bounds checks a walk's direction, depth and limit and clamps the last
+// two to the service maxima.
+func (s *Service) bounds(dir Direction, depth, limit int) (int, int, error) {
+	if !dir.Valid() {
+		return 0, 0, apperr.Invalid("direction", "must be UPSTREAM, DOWNSTREAM or BOTH")
+	}
+	if depth <= 0 {
+		return 0, 0, apperr.Invalid("depth", "must be positive")
+	}
+	if limit <= 0 {
+		return 0, 0, apperr.Invalid("limit", "must be positive")
+	}
+	return min(depth, s.maxDepth), min(limit, s.maxLimit), nil
 }
 
 // AddEdges records, in a transaction of its own, that childID was derived

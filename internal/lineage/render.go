@@ -16,24 +16,10 @@ import (
 func DOT(g *Graph) string {
 	ids := nodeIdents(g)
 	var b strings.Builder
-	b.WriteString("digraph lineage {\n")
-	b.WriteString("  rankdir=LR;\n")
-	b.WriteString("  node [shape=box, fontname=\"Helvetica\"];\n")
-	b.WriteString("  edge [fontname=\"Helvetica\", fontsize=10];\n")
+	dotHeader(&b, "lineage")
 	for i, n := range g.Nodes {
-		attrs := []string{"label=" + dotQuote(n.Name), "tooltip=" + dotQuote(n.ID)}
-		var style []string
-		if n.ID == g.RootID {
-			style = append(style, "bold")
-		}
-		if n.Deleted {
-			style = append(style, "dashed")
-			attrs = append(attrs, `color="grey"`, `fontcolor="grey"`)
-		}
-		if len(style) > 0 {
-			attrs = append(attrs, "style="+dotQuote(strings.Join(style, ",")))
-		}
-		fmt.Fprintf(&b, "  n%d [%s];\n", i+1, strings.Join(attrs, ", "))
+		attrs := dotNode([]string{"label=" + dotQuote(n.Name), "tooltip=" + dotQuote(n.ID)}, n.ID == g.RootID, false, n.Deleted)
+		fmt.Fprintf(&b, "  n%d [%s];\n", i+1, attrs)
 	}
 	for _, e := range g.Edges {
 		p, okP := ids[e.ParentID]
@@ -81,6 +67,33 @@ func Mermaid(g *Graph) string {
 		fmt.Fprintf(&b, "  class %s deleted\n", strings.Join(deleted, ","))
 	}
 	return b.String()
+}
+
+func dotHeader(b *strings.Builder, name string) {
+	b.WriteString("digraph " + name + " {\n")
+	b.WriteString("  rankdir=LR;\n")
+	b.WriteString("  node [shape=box, fontname=\"Helvetica\"];\n")
+	b.WriteString("  edge [fontname=\"Helvetica\", fontsize=10];\n")
+}
+
+// dotNode is a node's attribute list: the root bold, a whole file rounded,
+// a tombstone dashed and grey.
+func dotNode(attrs []string, root, whole, deleted bool) string {
+	var style []string
+	if root {
+		style = append(style, "bold")
+	}
+	if whole {
+		style = append(style, "rounded")
+	}
+	if deleted {
+		style = append(style, "dashed")
+		attrs = append(attrs, `color="grey"`, `fontcolor="grey"`)
+	}
+	if len(style) > 0 {
+		attrs = append(attrs, "style="+dotQuote(strings.Join(style, ",")))
+	}
+	return strings.Join(attrs, ", ")
 }
 
 func nodeIdents(g *Graph) map[string]string {
@@ -156,4 +169,97 @@ func mermaidText(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// ColumnDOT renders a column lineage graph in Graphviz DOT: one cluster per
+// file (labelled with its name, dashed and grey for a tombstone) holding
+// its columns, the root column bold, each edge labelled with its kind
+// (FILTER edges dashed). The file as a whole is the node "*".
+func ColumnDOT(g *ColumnGraph) string {
+	var b strings.Builder
+	dotHeader(&b, "column_lineage")
+	for ci, group := range columnClusters(g) {
+		first := g.Nodes[group[0]]
+		fmt.Fprintf(&b, "  subgraph cluster_%d {\n    label=%s;\n    tooltip=%s;\n", ci+1, dotQuote(first.FileName), dotQuote(first.FileID))
+		if first.Deleted {
+			b.WriteString("    style=\"dashed\";\n    color=\"grey\";\n    fontcolor=\"grey\";\n")
+		}
+		for _, i := range group {
+			n := g.Nodes[i]
+			attrs := dotNode([]string{"label=" + dotQuote(n.Column)}, n.Distance == 0, n.AllColumns, n.Deleted)
+			fmt.Fprintf(&b, "    n%d [%s];\n", i+1, attrs)
+		}
+		b.WriteString("  }\n")
+	}
+	for _, e := range g.Edges {
+		attrs := "label=" + dotQuote(string(e.Kind))
+		if e.Kind == ColumnFilter {
+			attrs += ", style=\"dashed\""
+		}
+		fmt.Fprintf(&b, "  n%d -> n%d [%s];\n", e.From+1, e.To+1, attrs)
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// ColumnMermaid renders a column lineage graph as a Mermaid flowchart: one
+// subgraph per file holding its columns, parent --> child labelled with the
+// kind (FILTER edges dotted), the root bold, tombstones dashed and grey.
+func ColumnMermaid(g *ColumnGraph) string {
+	var b strings.Builder
+	b.WriteString("flowchart LR\n")
+	var roots, deleted []string
+	for ci, group := range columnClusters(g) {
+		first := g.Nodes[group[0]]
+		fmt.Fprintf(&b, "  subgraph f%d[\"%s\"]\n", ci+1, mermaidText(first.FileName))
+		for _, i := range group {
+			n := g.Nodes[i]
+			id := fmt.Sprintf("n%d", i+1)
+			if n.AllColumns {
+				fmt.Fprintf(&b, "    %s([\"%s\"])\n", id, mermaidText(n.Column))
+			} else {
+				fmt.Fprintf(&b, "    %s[\"%s\"]\n", id, mermaidText(n.Column))
+			}
+			if n.Distance == 0 {
+				roots = append(roots, id)
+			}
+			if n.Deleted {
+				deleted = append(deleted, id)
+			}
+		}
+		b.WriteString("  end\n")
+	}
+	for _, e := range g.Edges {
+		arrow := "-->"
+		if e.Kind == ColumnFilter {
+			arrow = "-.->"
+		}
+		fmt.Fprintf(&b, "  n%d %s|\"%s\"| n%d\n", e.From+1, arrow, mermaidText(string(e.Kind)), e.To+1)
+	}
+	b.WriteString("  classDef root font-weight:bold,stroke-width:3px\n")
+	b.WriteString("  classDef deleted stroke-dasharray:5 5,color:#888,stroke:#888,fill:#f4f4f4\n")
+	if len(roots) > 0 {
+		fmt.Fprintf(&b, "  class %s root\n", strings.Join(roots, ","))
+	}
+	if len(deleted) > 0 {
+		fmt.Fprintf(&b, "  class %s deleted\n", strings.Join(deleted, ","))
+	}
+	return b.String()
+}
+
+// columnClusters groups the node indexes of g by file, in the order each
+// file first appears.
+func columnClusters(g *ColumnGraph) [][]int {
+	at := map[string]int{}
+	var out [][]int
+	for i, n := range g.Nodes {
+		c, ok := at[n.FileID]
+		if !ok {
+			c = len(out)
+			at[n.FileID] = c
+			out = append(out, nil)
+		}
+		out[c] = append(out[c], i)
+	}
+	return out
 }

@@ -49,6 +49,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("HEAD "+FilesPath+"/{id}/content", h.content)
 	mux.HandleFunc("POST "+FilesPath+"/{id}/cut", h.cut)
 	mux.HandleFunc("GET "+FilesPath+"/{id}/lineage", h.lineage)
+	mux.HandleFunc("GET "+FilesPath+"/{id}/columns/{name}/lineage", h.columnLineage)
 }
 
 // IsStream reports whether path is one of the adapter's routes whose body
@@ -214,48 +215,84 @@ func (h *Handler) cut(w http.ResponseWriter, r *http.Request) {
 
 // lineage draws the lineage graph as JSON, DOT or Mermaid.
 func (h *Handler) lineage(w http.ResponseWriter, r *http.Request) {
+	caller, p, err := h.walkParams(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	g, err := h.Lineage.Graph(r.Context(), caller.UserID, r.PathValue("id"), p.dir, p.depth, p.limit)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, p.format, func() any { return graphJSON(g) }, func() string { return lineage.DOT(g) }, func() string { return lineage.Mermaid(g) })
+}
+
+// columnLineage draws the column lineage around one column of a file as
+// JSON, DOT or Mermaid, with the parameters of lineage.
+func (h *Handler) columnLineage(w http.ResponseWriter, r *http.Request) {
+	caller, p, err := h.walkParams(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	g, err := h.Lineage.ColumnGraph(r.Context(), caller.UserID, r.PathValue("id"), r.PathValue("name"), p.dir, p.depth, p.limit)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, p.format, func() any { return columnGraphJSON(g) }, func() string { return lineage.ColumnDOT(g) }, func() string { return lineage.ColumnMermaid(g) })
+}
+
+// walk is what a lineage route was asked.
+type walk struct {
+	dir          lineage.Direction
+	depth, limit int
+	format       string
+}
+
+// walkParams reads the caller and the direction, depth, limit and format
+// parameters of a lineage route, with the lineage defaults.
+func (h *Handler) walkParams(r *http.Request) (*auth.Caller, walk, error) {
 	caller, err := auth.RequireCaller(r.Context())
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return nil, walk{}, err
 	}
 	q := r.URL.Query()
-	dir := lineage.Direction(strings.ToUpper(q.Get("direction")))
-	if dir == "" {
-		dir = lineage.DefaultDirection
+	p := walk{dir: lineage.Direction(strings.ToUpper(q.Get("direction"))), format: q.Get("format")}
+	if p.dir == "" {
+		p.dir = lineage.DefaultDirection
 	}
-	if !dir.Valid() {
+	if !p.dir.Valid() {
 		// The feature would refuse it too; this adapter spells directions
 		// in lower case.
-		h.fail(w, r, apperr.Invalid("direction", "must be upstream, downstream or both"))
-		return
+		return nil, walk{}, apperr.Invalid("direction", "must be upstream, downstream or both")
 	}
-	depth, err := intParam(q, "depth", lineage.DefaultDepth)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	if p.depth, err = intParam(q, "depth", lineage.DefaultDepth); err != nil {
+		return nil, walk{}, err
 	}
-	limit, err := intParam(q, "limit", lineage.DefaultLimit)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	if p.limit, err = intParam(q, "limit", lineage.DefaultLimit); err != nil {
+		return nil, walk{}, err
 	}
-	g, err := h.Lineage.Graph(r.Context(), caller.UserID, r.PathValue("id"), dir, depth, limit)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	switch p.format {
+	case "", "json", "dot", "mermaid":
+	default:
+		return nil, walk{}, apperr.Invalid("format", "must be json, dot or mermaid")
 	}
-	switch q.Get("format") {
-	case "", "json":
-		writeJSON(w, http.StatusOK, graphJSON(g))
+	return caller, p, nil
+}
+
+// render writes a graph in the format asked.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, format string, asJSON func() any, dot, mermaid func() string) {
+	switch format {
 	case "dot":
 		w.Header().Set("Content-Type", "text/vnd.graphviz; charset=utf-8")
-		io.WriteString(w, lineage.DOT(g))
+		io.WriteString(w, dot())
 	case "mermaid":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, lineage.Mermaid(g))
+		io.WriteString(w, mermaid())
 	default:
-		h.fail(w, r, apperr.Invalid("format", "must be json, dot or mermaid"))
+		writeJSON(w, http.StatusOK, asJSON())
 	}
 }
 
@@ -392,4 +429,44 @@ func graphJSON(g *lineage.Graph) map[string]any {
 		edges[i] = edgeJSON{Parent: e.ParentID, Child: e.ChildID, Kind: e.Kind, CreatedAt: e.CreatedAt}
 	}
 	return map[string]any{"root": g.RootID, "nodes": nodes, "edges": edges, "truncated": g.Truncated}
+}
+
+type columnNodeJSON struct {
+	File       string `json:"file"`
+	FileName   string `json:"fileName"`
+	Deleted    bool   `json:"deleted"`
+	Column     string `json:"column"`
+	AllColumns bool   `json:"allColumns"`
+	Distance   int    `json:"distance"`
+}
+
+type columnEndJSON struct {
+	File       string `json:"file"`
+	Column     string `json:"column"`
+	AllColumns bool   `json:"allColumns"`
+}
+
+type columnEdgeJSON struct {
+	From columnEndJSON `json:"from"`
+	To   columnEndJSON `json:"to"`
+	Kind string        `json:"kind"`
+}
+
+// columnGraphJSON is the REST shape of a column lineage graph, named like
+// the GraphQL one (files by id).
+func columnGraphJSON(g *lineage.ColumnGraph) map[string]any {
+	nodes := make([]columnNodeJSON, len(g.Nodes))
+	var root columnNodeJSON
+	for i, n := range g.Nodes {
+		nodes[i] = columnNodeJSON{File: n.FileID, FileName: n.FileName, Deleted: n.Deleted, Column: n.Column, AllColumns: n.AllColumns, Distance: n.Distance}
+		if n.Distance == 0 {
+			root = nodes[i]
+		}
+	}
+	edges := make([]columnEdgeJSON, len(g.Edges))
+	for i, e := range g.Edges {
+		from, to := g.Nodes[e.From], g.Nodes[e.To]
+		edges[i] = columnEdgeJSON{From: columnEndJSON{from.FileID, from.Column, from.AllColumns}, To: columnEndJSON{to.FileID, to.Column, to.AllColumns}, Kind: string(e.Kind)}
+	}
+	return map[string]any{"root": root, "nodes": nodes, "edges": edges, "truncated": g.Truncated}
 }
