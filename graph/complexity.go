@@ -19,7 +19,8 @@ import (
 //     nodes and edges (and the dot and mermaid renderings) of a lineage or
 //     a column lineage its limit, at most LINEAGE_MAX_LIMIT; the rest of
 //     such a field's selection (pageInfo, totalCount, root...) counts once;
-//   - rows also costs ScanCost when it has a filter or an after cursor,
+//   - rows also costs ScanCost when it has a filter, an after cursor or a
+//     sourceIndex,
 //     since it then reads the file from its start until the page is full,
 //     possibly to its end;
 //   - lists the client cannot size cost an assumed length times (1 + their
@@ -75,7 +76,7 @@ func (m costModel) field(f *ast.Field, depth int) int {
 		return add(1, m.sized(f, depth, clamp(n, files.MaxPageSize), "edges"))
 	case "File.rows":
 		cost := add(1, m.sized(f, depth, clamp(intArg(args, "first", DefaultRows), files.MaxRowPage), "edges"))
-		if args["where"] != nil || nonEmpty(args["whereSql"]) || nonEmpty(args["after"]) {
+		if args["where"] != nil || nonEmpty(args["whereSql"]) || nonEmpty(args["after"]) || args["sourceIndex"] != nil {
 			cost = add(cost, ScanCost)
 		}
 		return cost

@@ -126,7 +126,7 @@ type ComplexityRoot struct {
 		ParentsConnection  func(childComplexity int, first *int, after *string) int
 		ReadIssues         func(childComplexity int) int
 		RowCount           func(childComplexity int) int
-		Rows               func(childComplexity int, first *int, after *string, columns []string, where *filter.Input, whereSQL *string) int
+		Rows               func(childComplexity int, first *int, after *string, columns []string, where *filter.Input, whereSQL *string, sourceIndex *int64) int
 		SHA256             func(childComplexity int) int
 		Size               func(childComplexity int) int
 		SystemTags         func(childComplexity int) int
@@ -207,6 +207,7 @@ type ComplexityRoot struct {
 
 	Row struct {
 		Index  func(childComplexity int) int
+		Source func(childComplexity int) int
 		Values func(childComplexity int) int
 	}
 
@@ -219,6 +220,11 @@ type ComplexityRoot struct {
 	RowEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	RowSource struct {
+		File  func(childComplexity int) int
+		Index func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -251,7 +257,7 @@ type DerivationResolver interface {
 type FileResolver interface {
 	Owner(ctx context.Context, obj *model.File) (*auth.User, error)
 
-	Rows(ctx context.Context, obj *model.File, first *int, after *string, columns []string, where *filter.Input, whereSQL *string) (*model.RowConnection, error)
+	Rows(ctx context.Context, obj *model.File, first *int, after *string, columns []string, where *filter.Input, whereSQL *string, sourceIndex *int64) (*model.RowConnection, error)
 	Parents(ctx context.Context, objs []*model.File) ([][]*model.File, error)
 	Children(ctx context.Context, objs []*model.File) ([][]*model.File, error)
 	ParentsConnection(ctx context.Context, objs []*model.File, first *int, after *string) ([]*model.FileConnection, error)
@@ -684,7 +690,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.File.Rows(childComplexity, args["first"].(*int), args["after"].(*string), args["columns"].([]string), args["where"].(*filter.Input), args["whereSql"].(*string)), true
+		return e.ComplexityRoot.File.Rows(childComplexity, args["first"].(*int), args["after"].(*string), args["columns"].([]string), args["where"].(*filter.Input), args["whereSql"].(*string), args["sourceIndex"].(*int64)), true
 	case "File.sha256":
 		if e.ComplexityRoot.File.SHA256 == nil {
 			break
@@ -1054,6 +1060,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Row.Index(childComplexity), true
+	case "Row.source":
+		if e.ComplexityRoot.Row.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Row.Source(childComplexity), true
 	case "Row.values":
 		if e.ComplexityRoot.Row.Values == nil {
 			break
@@ -1092,6 +1104,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RowEdge.Node(childComplexity), true
+
+	case "RowSource.file":
+		if e.ComplexityRoot.RowSource.File == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RowSource.File(childComplexity), true
+	case "RowSource.index":
+		if e.ComplexityRoot.RowSource.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RowSource.Index(childComplexity), true
 
 	case "Subscription.fileEvents":
 		if e.ComplexityRoot.Subscription.FileEvents == nil {
@@ -1514,6 +1539,12 @@ type File implements Node {
     where: RowFilter
     "Keep only the rows that match this SQL WHERE expression, e.g. age >= 30 AND city IN ('NYC', 'LA')."
     whereSql: String
+    """
+    Only the row copied from this row of the source (Row.source.index) by the cut that made this
+    file: a page of that one row, or an empty page when the cut's filter dropped it. Only for files
+    made by deriveFile; BAD_USER_INPUT for others.
+    """
+    sourceIndex: Int64
   ): RowConnection!
   "Files this one was derived from, oldest edge first. parentsConnection pages through the same list."
   parents: [File!]!
@@ -1585,6 +1616,20 @@ type Row {
   index: Int64!
   "Cell values in the order of the requested columns; null for an empty cell."
   values: [String]!
+  """
+  The row of the source this row was copied from, for a file made by deriveFile; null for
+  uploaded and client-made files. Read from a compact record kept beside the file: asking for it
+  costs a page no more than leaving it out.
+  """
+  source: RowSource
+}
+
+"Where a row of a derived file came from."
+type RowSource {
+  "The file it was cut from (a tombstone when it was deleted)."
+  file: File!
+  "Zero-based position of the row among the source's data rows."
+  index: Int64!
 }
 
 "One row of a page of rows."
@@ -2295,6 +2340,8 @@ func (ec *executionContext) childFields_Row(ctx context.Context, field graphql.C
 		return ec.fieldContext_Row_index(ctx, field)
 	case "values":
 		return ec.fieldContext_Row_values(ctx, field)
+	case "source":
+		return ec.fieldContext_Row_source(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Row", field.Name)
 }
@@ -2319,6 +2366,16 @@ func (ec *executionContext) childFields_RowEdge(ctx context.Context, field graph
 		return ec.fieldContext_RowEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RowEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RowSource(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "file":
+		return ec.fieldContext_RowSource_file(ctx, field)
+	case "index":
+		return ec.fieldContext_RowSource_index(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RowSource", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2608,6 +2665,14 @@ func (ec *executionContext) field_File_rows_args(ctx context.Context, rawArgs ma
 		return nil, err
 	}
 	args["whereSql"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "sourceIndex",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt642ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sourceIndex"] = arg5
 	return args, nil
 }
 
@@ -4470,7 +4535,7 @@ func (ec *executionContext) _File_rows(ctx context.Context, field graphql.Collec
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.File().Rows(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["columns"].([]string), fc.Args["where"].(*filter.Input), fc.Args["whereSql"].(*string))
+			return ec.Resolvers.File().Rows(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["columns"].([]string), fc.Args["where"].(*filter.Input), fc.Args["whereSql"].(*string), fc.Args["sourceIndex"].(*int64))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RowConnection) graphql.Marshaler {
@@ -6353,7 +6418,7 @@ func (ec *executionContext) fieldContext_ReadIssues_repairedRows(_ context.Conte
 	return graphql.NewScalarFieldContext("ReadIssues", field, false, false, "Int64")
 }
 
-func (ec *executionContext) _Row_index(ctx context.Context, field graphql.CollectedField, obj *files.Row) (ret graphql.Marshaler) {
+func (ec *executionContext) _Row_index(ctx context.Context, field graphql.CollectedField, obj *model.Row) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6376,7 +6441,7 @@ func (ec *executionContext) fieldContext_Row_index(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Row", field, false, false, "Int64")
 }
 
-func (ec *executionContext) _Row_values(ctx context.Context, field graphql.CollectedField, obj *files.Row) (ret graphql.Marshaler) {
+func (ec *executionContext) _Row_values(ctx context.Context, field graphql.CollectedField, obj *model.Row) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6397,6 +6462,38 @@ func (ec *executionContext) _Row_values(ctx context.Context, field graphql.Colle
 }
 func (ec *executionContext) fieldContext_Row_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Row", field, false, false, "String")
+}
+
+func (ec *executionContext) _Row_source(ctx context.Context, field graphql.CollectedField, obj *model.Row) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Row_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RowSource) graphql.Marshaler {
+			return ec.marshalORowSource2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐRowSource(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Row_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Row",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RowSource(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _RowConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RowConnection) (ret graphql.Marshaler) {
@@ -6521,8 +6618,8 @@ func (ec *executionContext) _RowEdge_node(ctx context.Context, field graphql.Col
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *files.Row) graphql.Marshaler {
-			return ec.marshalNRow2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐRow(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Row) graphql.Marshaler {
+			return ec.marshalNRow2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐRow(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6539,6 +6636,61 @@ func (ec *executionContext) fieldContext_RowEdge_node(_ context.Context, field g
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RowSource_file(ctx context.Context, field graphql.CollectedField, obj *model.RowSource) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RowSource_file(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.File, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {
+			return ec.marshalNFile2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐFile(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RowSource_file(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RowSource",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_File(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RowSource_index(ctx context.Context, field graphql.CollectedField, obj *model.RowSource) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RowSource_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RowSource_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RowSource", field, false, false, "Int64")
 }
 
 func (ec *executionContext) _Subscription_fileEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -9383,7 +9535,7 @@ func (ec *executionContext) _ReadIssues(ctx context.Context, sel ast.SelectionSe
 
 var rowImplementors = []string{"Row"}
 
-func (ec *executionContext) _Row(ctx context.Context, sel ast.SelectionSet, obj *files.Row) graphql.Marshaler {
+func (ec *executionContext) _Row(ctx context.Context, sel ast.SelectionSet, obj *model.Row) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, rowImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -9400,6 +9552,11 @@ func (ec *executionContext) _Row(ctx context.Context, sel ast.SelectionSet, obj 
 		case "values":
 			out.Values[i] = ec._Row_values(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._Row_source(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -9480,6 +9637,44 @@ func (ec *executionContext) _RowEdge(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "node":
 			out.Values[i] = ec._RowEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rowSourceImplementors = []string{"RowSource"}
+
+func (ec *executionContext) _RowSource(ctx context.Context, sel ast.SelectionSet, obj *model.RowSource) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rowSourceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RowSource")
+		case "file":
+			out.Values[i] = ec._RowSource_file(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "index":
+			out.Values[i] = ec._RowSource_index(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -10421,7 +10616,7 @@ func (ec *executionContext) unmarshalNRegisterInput2githubᚗcomᚋcutlineᚋcut
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRow2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋinternalᚋfilesᚐRow(ctx context.Context, sel ast.SelectionSet, v *files.Row) graphql.Marshaler {
+func (ec *executionContext) marshalNRow2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐRow(ctx context.Context, sel ast.SelectionSet, v *model.Row) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Row!")
 		return graphql.Null
@@ -10836,6 +11031,24 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOInt642ᚖint64(ctx context.Context, v any) (*int64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalInt64(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt642ᚖint64(ctx context.Context, sel ast.SelectionSet, v *int64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt64(*v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOJSON2interface(ctx context.Context, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -10923,6 +11136,13 @@ func (ec *executionContext) unmarshalORowFilter2ᚖgithubᚗcomᚋcutlineᚋcutl
 	}
 	res, err := ec.unmarshalInputRowFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORowSource2ᚖgithubᚗcomᚋcutlineᚋcutlineᚋgraphᚋmodelᚐRowSource(ctx context.Context, sel ast.SelectionSet, v *model.RowSource) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RowSource(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

@@ -21,9 +21,10 @@ var inlineFields = map[string]map[string]bool{
 	"LineageNode":        {"file": true, "distance": true},
 	"PageInfo":           {"hasNextPage": true, "hasPreviousPage": true, "startCursor": true, "endCursor": true},
 	"ReadIssues":         {"shortRows": true, "longRows": true, "repairedRows": true},
-	"Row":                {"index": true, "values": true},
+	"Row":                {"index": true, "values": true, "source": true},
 	"RowConnection":      {"edges": true, "pageInfo": true, "columns": true},
 	"RowEdge":            {"cursor": true, "node": true},
+	"RowSource":          {"file": true, "index": true},
 	"User":               {"username": true, "email": true, "createdAt": true},
 	"__Directive":        {"name": true, "description": true, "isRepeatable": true, "locations": true, "args": true},
 	"__EnumValue":        {"name": true, "description": true, "isDeprecated": true, "deprecationReason": true},
@@ -38,4 +39,5 @@ var inlineFields = map[string]map[string]bool{
 var embeddedFields = map[string]map[string]bool{
 	"Column": {"name": true, "index": true, "type": true, "nullCount": true, "min": true, "max": true},
 	"File":   {"id": true, "name": true, "size": true, "sha256": true, "contentType": true, "createdAt": true, "origin": true, "systemTags": true, "userTags": true, "deleted": true, "rowCount": true, "delimiter": true, "encoding": true, "readIssues": true},
+	"Row":    {"index": true, "values": true},
 }

@@ -67,40 +67,8 @@ func (r *fileResolver) Owner(ctx context.Context, obj *model.File) (*auth.User, 
 	return r.user(ctx, *obj.OwnerID)
 }
 
-func (r *fileResolver) Rows(ctx context.Context, obj *model.File, first *int, after *string, columns []string, where *filter.Input, whereSQL *string) (*model.RowConnection, error) {
-	if obj.Deleted() {
-		return &model.RowConnection{PageInfo: &model.PageInfo{}}, nil
-	}
-	expr, err := files.ParseWhere(where, deref(whereSQL))
-	if err != nil {
-		return nil, err
-	}
-	full, err := obj.Full()
-	if err != nil {
-		return nil, err
-	}
-	sel, err := files.Select(full, columns, expr)
-	if err != nil {
-		return nil, err
-	}
-	n := 50
-	if first != nil {
-		n = *first
-	}
-	page, err := r.Files.Rows(ctx, full, sel, n, deref(after))
-	if err != nil {
-		return nil, err
-	}
-	conn := &model.RowConnection{Columns: page.Columns, Edges: make([]*model.RowEdge, len(page.Rows)),
-		PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage, HasPreviousPage: page.HasPrevPage}}
-	for i := range page.Rows {
-		conn.Edges[i] = &model.RowEdge{Cursor: files.RowCursor(page.Rows[i].Index), Node: &page.Rows[i]}
-	}
-	if len(conn.Edges) > 0 {
-		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
-		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
-	}
-	return conn, nil
+func (r *fileResolver) Rows(ctx context.Context, obj *model.File, first *int, after *string, columns []string, where *filter.Input, whereSQL *string, sourceIndex *int64) (*model.RowConnection, error) {
+	return r.rows(ctx, obj, first, after, columns, where, whereSQL, sourceIndex)
 }
 
 func (r *fileResolver) Parents(ctx context.Context, objs []*model.File) ([][]*model.File, error) {

@@ -97,3 +97,16 @@ func (g *ColumnLineageGraph) Dot() string { return lineage.ColumnDOT(g.Graph) }
 
 // Mermaid renders the graph as a Mermaid flowchart.
 func (g *ColumnLineageGraph) Mermaid() string { return lineage.ColumnMermaid(g.Graph) }
+
+// Row is a row of a page, with where it came from when that is known and
+// was asked for.
+type Row struct {
+	files.Row
+	Source *RowSource
+}
+
+// RowSource is the row of a source file a derived row was copied from.
+type RowSource struct {
+	File  *File
+	Index int64
+}

@@ -121,7 +121,7 @@ type RowEdge struct {
 	// Where this row is: pass it as after to continue behind it.
 	Cursor string `json:"cursor"`
 	// The row.
-	Node *files.Row `json:"node"`
+	Node *Row `json:"node"`
 }
 
 // What can be followed over a websocket at /graphql (graphql-transport-ws or graphql-ws).

@@ -77,6 +77,7 @@ func (s *Service) Delete(ctx context.Context, owner int64, id string) error {
 	}
 	if key != nil {
 		s.removeObject(*key)
+		s.removeObject(rowsKey(*key)) // a derived file's row provenance, if any
 	}
 	s.emit(EventDeleted, f)
 	return nil

@@ -230,13 +230,21 @@ func (s *Service) Rows(ctx context.Context, f *File, sel *Selection, first int, 
 // Cut writes the selection of f to w as RFC 4180 CSV with a header row,
 // while reading: memory does not grow with the file.
 func (s *Service) Cut(ctx context.Context, f *File, sel *Selection, w io.Writer) (rows int64, err error) {
+	return s.cut(ctx, f, sel, w, nil)
+}
+
+// cut is Cut, telling rec (when set) the index of every row it keeps.
+func (s *Service) cut(ctx context.Context, f *File, sel *Selection, w io.Writer, rec *rowsRecorder) (rows int64, err error) {
 	cw := csvio.NewWriter(countingWriter{w, s.meter})
 	if err := cw.Write(sel.Names); err != nil {
 		return 0, err
 	}
-	err = s.scan(ctx, f, func(_ int64, row []string) (bool, error) {
+	err = s.scan(ctx, f, func(i int64, row []string) (bool, error) {
 		if sel.Match != nil && !sel.Match(row) {
 			return true, nil
+		}
+		if rec != nil {
+			rec.add(i)
 		}
 		rows++
 		return true, cw.WriteSelected(row, sel.Index)
@@ -273,14 +281,16 @@ func (s *Service) Derive(ctx context.Context, owner int64, in DeriveInput) (*Fil
 		sql = filter.SQL(in.Where)
 	}
 	pr, pw := io.Pipe()
+	rec := newRowsRecorder()
 	go func() {
-		_, err := s.Cut(ctx, src, sel, pw)
+		_, err := s.cut(ctx, src, sel, pw, rec)
 		pw.CloseWithError(err)
 	}()
 	f, err := s.Create(ctx, NewFile{
 		OwnerID: &owner, Name: in.Name, Origin: OriginGenerated, Tags: in.Tags,
 		ParentIDs: []string{src.ID},
 		columns:   cutColumns(src, sel, in.Where),
+		rows:      rec,
 		Derivation: &Derivation{
 			SourceIDs: []string{src.ID}, Columns: sel.Names, FilterSQL: sql, CreatedBy: owner,
 		},

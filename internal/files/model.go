@@ -202,6 +202,9 @@ type Derivation struct {
 	FilterSQL string
 	CreatedBy int64
 	CreatedAt time.Time
+	// RowsKey is the object recording which source row each row is (row
+	// provenance), nil when none was recorded.
+	RowsKey *string
 }
 
 // EventType says what happened to a file.

@@ -137,6 +137,9 @@ type NewFile struct {
 	// columns, when set, gives the file's column lineage, recorded with
 	// its lineage edges.
 	columns columnPlan
+	// rows, when set with Derivation, has the source rows the file's rows
+	// were cut from: stored beside the bytes (row provenance).
+	rows *rowsRecorder
 	// ID and CreatedAt are normally chosen by the server; an import from
 	// another system keeps the original ones.
 	ID        string
@@ -217,8 +220,23 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 	if nf.OwnerID == nil && nf.ClientKey != "" {
 		f.ClientKey = &nf.ClientKey
 	}
+	if nf.rows != nil && nf.Derivation != nil {
+		// The bytes are complete, so the cut has seen every row.
+		rk := rowsKey(key)
+		ok, err := nf.rows.write(ctx, s.bucket, rk)
+		if err != nil {
+			s.removeObject(key)
+			return nil, err
+		}
+		if ok {
+			nf.Derivation.RowsKey = &rk
+		}
+	}
 	if err := s.insert(ctx, f, name, nf); err != nil {
 		s.removeObject(key)
+		if nf.Derivation != nil && nf.Derivation.RowsKey != nil {
+			s.removeObject(*nf.Derivation.RowsKey)
+		}
 		return nil, err
 	}
 	if err := s.checkScratch(ctx, f, now, quota); err != nil {

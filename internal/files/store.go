@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/blobstore"
 	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/lineage"
 )
@@ -236,7 +237,7 @@ func (st *store) derivation(ctx context.Context, owner int64, id string) (*Deriv
 	if !ok {
 		return nil, nil
 	}
-	rows, err := st.db.Prepared().Query(ctx, `SELECT d.file_id, d.source_ids, d.columns, d.filter_sql, d.created_by, d.created_at
+	rows, err := st.db.Prepared().Query(ctx, `SELECT d.file_id, d.source_ids, d.columns, d.filter_sql, d.created_by, d.created_at, d.rows_key
 FROM derivations d WHERE d.file_id = ? AND EXISTS (SELECT 1 FROM files f WHERE f.id = d.file_id AND f.owner_id = ?)`, id, owner)
 	if err != nil {
 		return nil, fmt.Errorf("load derivation: %w", err)
@@ -244,7 +245,7 @@ FROM derivations d WHERE d.file_id = ? AND EXISTS (SELECT 1 FROM files f WHERE f
 	list, err := scanAll(rows, func(rows *sql.Rows) (*Derivation, error) {
 		d := new(Derivation)
 		var sources, columns string
-		if err := rows.Scan(&d.FileID, &sources, &columns, &d.FilterSQL, &d.CreatedBy, &d.CreatedAt); err != nil {
+		if err := rows.Scan(&d.FileID, &sources, &columns, &d.FilterSQL, &d.CreatedBy, &d.CreatedAt, &d.RowsKey); err != nil {
 			return nil, err
 		}
 		var err error
@@ -308,8 +309,8 @@ func (st *store) insert(ctx context.Context, f *File, name string, l links) erro
 			}
 			if d != nil {
 				d.FileID, d.CreatedAt = f.ID, f.CreatedAt
-				if _, err := tx.ExecContext(ctx, `INSERT INTO derivations (file_id, source_ids, columns, filter_sql, created_by, created_at)
-VALUES (?, ?, ?, ?, ?, ?)`, d.FileID, encodeTags(d.SourceIDs), encodeTags(d.Columns), d.FilterSQL, d.CreatedBy, d.CreatedAt); err != nil {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO derivations (file_id, source_ids, columns, filter_sql, created_by, created_at, rows_key)
+VALUES (?, ?, ?, ?, ?, ?, ?)`, d.FileID, encodeTags(d.SourceIDs), encodeTags(d.Columns), d.FilterSQL, d.CreatedBy, d.CreatedAt, d.RowsKey); err != nil {
 					return fmt.Errorf("insert derivation: %w", err)
 				}
 			}
@@ -459,10 +460,21 @@ func (st *store) remove(ctx context.Context, id string) error {
 	return nil
 }
 
-// referenced reports whether a row names the object key.
+// referenced reports whether a row names the object key: a file's bytes,
+// or the row provenance of a live derived file.
 func (st *store) referenced(ctx context.Context, key string) (bool, error) {
-	n, err := st.countRows(ctx, st.db.Prepared().Query,
-		"SELECT CASE WHEN EXISTS (SELECT 1 FROM files f WHERE f.object_key = ?) THEN 1 ELSE 0 END", key)
+	query := "SELECT CASE WHEN EXISTS (SELECT 1 FROM files f WHERE f.object_key = ?) THEN 1 ELSE 0 END"
+	args := []any{key}
+	if objectKey, ok := strings.CutSuffix(key, rowsSuffix); ok {
+		id, _ := strings.CutPrefix(objectKey, blobstore.Prefix)
+		query = `SELECT CASE WHEN EXISTS (SELECT 1 FROM derivations d JOIN files f ON f.id = d.file_id
+  WHERE d.file_id = ? AND d.rows_key = ? AND f.object_key IS NOT NULL) THEN 1 ELSE 0 END`
+		args = []any{id, key}
+		if _, valid := database.CanonicalID(id); !valid {
+			return false, nil
+		}
+	}
+	n, err := st.countRows(ctx, st.db.Prepared().Query, query, args...)
 	if err != nil {
 		return false, fmt.Errorf("check object: %w", err)
 	}
