@@ -25,6 +25,7 @@ import (
 	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/lineage"
 	"github.com/cutline/cutline/internal/metrics"
+	"github.com/cutline/cutline/internal/openlineage"
 	"github.com/cutline/cutline/internal/ratelimit"
 	"github.com/cutline/cutline/internal/shutdown"
 	"github.com/cutline/cutline/internal/tracing"
@@ -39,9 +40,11 @@ type App struct {
 	Auth    *auth.Service
 	Files   *files.Service
 	Lineage *lineage.Service
-	Events  *events.Broker
-	Metrics *metrics.Metrics
-	Handler http.Handler
+	// OpenLineage describes derivations as OpenLineage events.
+	OpenLineage *openlineage.Service
+	Events      *events.Broker
+	Metrics     *metrics.Metrics
+	Handler     http.Handler
 	// Tracing is on when the OTEL_* environment asks for it.
 	Tracing bool
 
@@ -143,6 +146,7 @@ func (a *App) build() error {
 	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, MaxColumns: cfg.MaxColumns,
 		ScratchQuota: cfg.ScratchQuotaBytes(), MaxFilterTags: cfg.MaxFilterTags, Logger: a.Log, Publish: a.Events.Publish, Meter: a.Metrics})
 	a.Lineage = lineage.NewService(a.DB, cfg.LineageMaxDepth, cfg.LineageMaxLimit)
+	a.OpenLineage = openlineage.NewService(a.Files, a.Lineage, cfg.OpenLineageNamespace)
 	a.limitIP = ratelimit.New(cfg.RatePerIP, cfg.RateBurstIP)
 	a.limitUser = ratelimit.New(cfg.RatePerUser, cfg.RateBurstUser)
 	a.Handler, err = a.routes()

@@ -56,7 +56,7 @@ func (a *App) routes() (http.Handler, error) {
 	})
 	mux.HandleFunc("GET /readyz", a.ready)
 
-	api := &rest.Handler{Auth: a.Auth, Files: a.Files, Lineage: a.Lineage, Download: download, Log: a.Log}
+	api := &rest.Handler{Auth: a.Auth, Files: a.Files, Lineage: a.Lineage, OpenLineage: a.OpenLineage, Download: download, Log: a.Log}
 	api.Register(mux)
 	mux.HandleFunc("GET "+rest.OpenAPIPath, rest.OpenAPI)
 	if cfg.MetricsToken != "" {

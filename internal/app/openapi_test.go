@@ -200,6 +200,12 @@ func TestRESTAnswersMatchOpenAPI(t *testing.T) {
 		c.do(c.request("GET", col+"?format=mermaid", tok, "", nil), 200)
 		c.do(c.request("GET", col+"?format=dot", tok, "", nil), 200)
 		c.do(c.request("GET", "/api/v1/files/"+der.DeriveFile.ID+"/columns/nope/lineage", tok, "", nil), 400)
+		_, body = c.do(c.request("GET", "/api/v1/files/"+f.ID+"/openlineage?direction=downstream&depth=2&limit=5", tok, "", nil), 200)
+		if !strings.Contains(string(body), `"eventType":"COMPLETE"`) {
+			t.Errorf("openlineage: %s", body)
+		}
+		c.do(c.request("GET", "/api/v1/files/"+f.ID+"/openlineage?depth=-1", tok, "", nil), 400)
+		c.do(c.request("GET", "/api/v1/files/00000000-0000-0000-0000-000000000000/openlineage", tok, "", nil), 404)
 
 		// The document itself.
 		resp, _ = c.do(c.request("GET", "/api/v1/openapi.json", "", "", nil), 200)
@@ -207,7 +213,7 @@ func TestRESTAnswersMatchOpenAPI(t *testing.T) {
 		r.Header.Set("If-None-Match", resp.Header.Get("ETag"))
 		c.do(r, 304)
 
-		for _, op := range []string{"uploadFile 201", "downloadFile 200", "downloadFileHead 200", "cutFile 200", "fileLineage 200", "columnLineage 200", "openAPI 200"} {
+		for _, op := range []string{"uploadFile 201", "downloadFile 200", "downloadFileHead 200", "cutFile 200", "fileLineage 200", "columnLineage 200", "openLineage 200", "openAPI 200"} {
 			if !c.seen[op] {
 				t.Errorf("no %s was checked", op)
 			}

@@ -86,6 +86,10 @@ type Config struct {
 	// MaxSubscriptions caps the subscriptions open at once on one websocket.
 	MaxSubscriptions int
 	PprofAddr        string
+
+	// OpenLineageNamespace names the jobs and datasets of the OpenLineage
+	// events.
+	OpenLineageNamespace string
 }
 
 // Default returns the settings used when nothing is configured.
@@ -126,6 +130,8 @@ func Default() Config {
 		MaxSubscriptions:  100,
 		UploadIdleTimeout: 30 * time.Second,
 		UploadMinRate:     16 << 10,
+
+		OpenLineageNamespace: "cutline",
 	}
 }
 
@@ -199,6 +205,7 @@ func Settings() []Setting {
 		{"WS_MAX_SUBSCRIPTIONS", "", strconv.Itoa(d.MaxSubscriptions), "subscriptions open at once on one websocket (0: no limit)", integer(func(c *Config) *int { return &c.MaxSubscriptions }, 0)},
 		{"METRICS_ADDR", "", "off", "serve /metrics on this separate address, e.g. 127.0.0.1:9090", str(func(c *Config) *string { return &c.MetricsAddr })},
 		{"METRICS_TOKEN", "", "", "serve /metrics on the main port too, to requests with Authorization: Bearer <token>", str(func(c *Config) *string { return &c.MetricsToken })},
+		{"OPENLINEAGE_NAMESPACE", "", d.OpenLineageNamespace, "namespace of the OpenLineage jobs; datasets are cutline://NAMESPACE/files/ID", str(func(c *Config) *string { return &c.OpenLineageNamespace })},
 		{"PPROF_ADDR", "", "off", "serve /debug/pprof/ on this separate address, e.g. 127.0.0.1:6060", str(func(c *Config) *string { return &c.PprofAddr })},
 	}
 }

@@ -31,6 +31,9 @@ type engine interface {
 	textSet(column string) string
 	// forUpdate is the clause that locks the rows a SELECT reads.
 	forUpdate() string
+	// forUpdateSkipLocked locks the rows a SELECT reads, passing over rows
+	// another transaction holds.
+	forUpdateSkipLocked() string
 	// lock takes a transaction-scoped lock on (class, key).
 	lock(ctx context.Context, q bun.IDB, class int32, key any) error
 	// duplicate reports a unique violation and what it hit.
@@ -72,6 +75,8 @@ func (postgresEngine) textSet(column string) string {
 }
 
 func (postgresEngine) forUpdate() string { return " FOR UPDATE" }
+
+func (postgresEngine) forUpdateSkipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 
 func (postgresEngine) lock(ctx context.Context, q bun.IDB, class int32, key any) error {
 	var err error
@@ -143,6 +148,8 @@ func (sqliteEngine) textSet(column string) string {
 }
 
 func (sqliteEngine) forUpdate() string { return "" }
+
+func (sqliteEngine) forUpdateSkipLocked() string { return "" }
 
 // lock needs nothing: a write transaction holds the database's one write
 // lock from its start.

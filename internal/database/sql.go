@@ -133,6 +133,11 @@ func (db *DB) TextSet(column string, values []string) (cond string, arg any) {
 // transaction ends, or "" where transactions are serial anyway.
 func (db *DB) ForUpdate() string { return db.eng.forUpdate() }
 
+// ForUpdateSkipLocked is ForUpdate passing over the rows other
+// transactions hold, so that workers on several replicas claim different
+// rows of a queue; "" where transactions are serial anyway.
+func (db *DB) ForUpdateSkipLocked() string { return db.eng.forUpdateSkipLocked() }
+
 // Lock takes a lock on (class, key) held until q's transaction ends, for
 // work that must not interleave with itself (two lineage writes of one
 // owner). class keeps unrelated users of locks apart. On SQLite a write

@@ -10,6 +10,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/filter"
 	"github.com/cutline/cutline/internal/lineage"
 )
@@ -135,8 +136,9 @@ func LegacyFilterSQL(metadata *string) string {
 
 // LinkImported records, in one transaction, that owner's file childID was
 // derived from parentID at at, as an import found it: the lineage edge
-// (under the lineage lock and cycle check) and the column lineage inferred
-// as for a saved generated file (inferredColumns).
+// (under the lineage lock and cycle check), the column lineage inferred
+// as for a saved generated file (inferredColumns) and, with
+// Options.OpenLineage, its OpenLineage delivery.
 func (s *Service) LinkImported(ctx context.Context, owner int64, childID, parentID string, at time.Time, opts lineage.AddOptions) error {
 	got, err := many(ctx, s.st, owner, []string{childID, parentID}, fileShape)
 	if err != nil {
@@ -150,7 +152,14 @@ func (s *Service) LinkImported(ctx context.Context, owner int64, childID, parent
 		if err := s.st.edges.AddEdges(ctx, tx, owner, childID, []string{parentID}, lineage.KindCut, at, opts); err != nil {
 			return err
 		}
-		return s.st.edges.AddColumnEdges(ctx, tx, cols)
+		if err := s.st.edges.AddColumnEdges(ctx, tx, cols); err != nil {
+			return err
+		}
+		if !s.outbox {
+			return nil
+		}
+		id, _ := database.CanonicalID(childID) // AddEdges accepted it
+		return s.st.edges.Enqueue(ctx, tx, id, at.UTC().Truncate(time.Microsecond))
 	})
 }
 

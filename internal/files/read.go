@@ -271,3 +271,9 @@ func (s *Service) Open(ctx context.Context, f *File) (*blob.Reader, error) {
 func (s *Service) LoadDerivation(ctx context.Context, owner int64, id string) (*Derivation, error) {
 	return s.st.derivation(ctx, owner, id)
 }
+
+// LoadDerivations is LoadDerivation for many files in one read, by file
+// id; a file that was not derived by a cut has no entry.
+func (s *Service) LoadDerivations(ctx context.Context, owner int64, ids []string) (map[string]*Derivation, error) {
+	return s.st.derivations(ctx, owner, ids)
+}

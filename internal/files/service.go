@@ -40,6 +40,8 @@ type Service struct {
 	meter         Meter
 	now           func() time.Time
 	publish       func(Event)
+	// outbox: every new derivation is queued for OpenLineage delivery.
+	outbox bool
 }
 
 // Meter counts the bytes the feature moves (metrics.Metrics is one).
@@ -73,12 +75,16 @@ type Options struct {
 	Publish func(Event)
 	// Meter, when set, counts the bytes stored and cut.
 	Meter Meter
+	// OpenLineage queues every new derivation (a file made from parents:
+	// derived, saved generated, imported) in openlineage_outbox, in the
+	// transaction that records it, for delivery to a receiver.
+	OpenLineage bool
 }
 
 // NewService builds the files feature over a database and a bucket.
 func NewService(db *database.DB, bucket *blob.Bucket, opts Options) *Service {
 	s := &Service{st: newStore(db), bucket: bucket, maxSize: opts.MaxFileSize, maxCols: opts.MaxColumns, scratch: opts.ScratchQuota,
-		maxFilterTags: opts.MaxFilterTags, log: opts.Logger, meter: opts.Meter, now: time.Now, publish: opts.Publish}
+		maxFilterTags: opts.MaxFilterTags, log: opts.Logger, meter: opts.Meter, now: time.Now, publish: opts.Publish, outbox: opts.OpenLineage}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -388,7 +394,7 @@ func (s *Service) removeObject(key string) {
 // insert commits the file row with a unique name, its tags, lineage edges
 // and derivation in one transaction.
 func (s *Service) insert(ctx context.Context, f *File, name string, nf NewFile) error {
-	l := links{parents: nf.ParentIDs, derivation: nf.Derivation}
+	l := links{parents: nf.ParentIDs, derivation: nf.Derivation, outbox: s.outbox}
 	if nf.columns != nil && len(nf.ParentIDs) > 0 {
 		l.columns = nf.columns(f)
 	}

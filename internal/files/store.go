@@ -233,12 +233,27 @@ func escapeLike(s string) string {
 
 // derivation is how owner's file id was derived, or nil.
 func (st *store) derivation(ctx context.Context, owner int64, id string) (*Derivation, error) {
-	id, ok := database.CanonicalID(id)
-	if !ok {
-		return nil, nil
+	got, err := st.derivations(ctx, owner, []string{id})
+	if err != nil {
+		return nil, err
 	}
+	for _, d := range got {
+		return d, nil
+	}
+	return nil, nil
+}
+
+// derivations is how owner's files among ids were derived, by file id;
+// files that were not derived by a cut (or are not owner's) are absent.
+func (st *store) derivations(ctx context.Context, owner int64, ids []string) (map[string]*Derivation, error) {
+	norm := database.CanonicalIDs(ids)
+	out := make(map[string]*Derivation, len(norm))
+	if len(norm) == 0 {
+		return out, nil
+	}
+	cond, arg := st.db.IDSet("d.file_id", norm)
 	rows, err := st.db.Prepared().Query(ctx, `SELECT d.file_id, d.source_ids, d.columns, d.filter_sql, d.created_by, d.created_at, d.rows_key
-FROM derivations d WHERE d.file_id = ? AND EXISTS (SELECT 1 FROM files f WHERE f.id = d.file_id AND f.owner_id = ?)`, id, owner)
+FROM derivations d WHERE `+cond+` AND EXISTS (SELECT 1 FROM files f WHERE f.id = d.file_id AND f.owner_id = ?)`, arg, owner)
 	if err != nil {
 		return nil, fmt.Errorf("load derivation: %w", err)
 	}
@@ -260,10 +275,10 @@ FROM derivations d WHERE d.file_id = ? AND EXISTS (SELECT 1 FROM files f WHERE f
 	if err != nil {
 		return nil, fmt.Errorf("load derivation: %w", err)
 	}
-	if len(list) == 0 {
-		return nil, nil
+	for _, d := range list {
+		out[d.FileID] = d
 	}
-	return list[0], nil
+	return out, nil
 }
 
 // links is what a new file is linked to in the transaction that creates
@@ -272,6 +287,8 @@ type links struct {
 	parents    []string
 	derivation *Derivation
 	columns    []lineage.ColumnEdge
+	// outbox queues the derivation for OpenLineage delivery.
+	outbox bool
 }
 
 // nameAttempts bounds the retries of an insert that lost its name to a
@@ -305,6 +322,11 @@ func (st *store) insert(ctx context.Context, f *File, name string, l links) erro
 				}
 				if err := st.edges.AddColumnEdges(ctx, tx, l.columns); err != nil {
 					return err
+				}
+				if l.outbox {
+					if err := st.edges.Enqueue(ctx, tx, f.ID, f.CreatedAt); err != nil {
+						return err
+					}
 				}
 			}
 			if d != nil {

@@ -27,16 +27,19 @@ import (
 	"github.com/cutline/cutline/internal/filter"
 	"github.com/cutline/cutline/internal/formdata"
 	"github.com/cutline/cutline/internal/lineage"
+	"github.com/cutline/cutline/internal/openlineage"
 	"github.com/cutline/cutline/internal/requestid"
 )
 
 // Handler serves /api/v1.
 type Handler struct {
-	Auth     *auth.Service
-	Files    *files.Service
-	Lineage  *lineage.Service
-	Download *blobstore.Signer
-	Log      *slog.Logger
+	Auth    *auth.Service
+	Files   *files.Service
+	Lineage *lineage.Service
+	// OpenLineage describes a lineage's derivations as OpenLineage events.
+	OpenLineage *openlineage.Service
+	Download    *blobstore.Signer
+	Log         *slog.Logger
 }
 
 // FilesPath is where the adapter's routes live.
@@ -50,6 +53,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+FilesPath+"/{id}/cut", h.cut)
 	mux.HandleFunc("GET "+FilesPath+"/{id}/lineage", h.lineage)
 	mux.HandleFunc("GET "+FilesPath+"/{id}/columns/{name}/lineage", h.columnLineage)
+	mux.HandleFunc("GET "+FilesPath+"/{id}/openlineage", h.openLineage)
 }
 
 // IsStream reports whether path is one of the adapter's routes whose body
@@ -242,6 +246,25 @@ func (h *Handler) columnLineage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.render(w, r, p.format, func() any { return columnGraphJSON(g) }, func() string { return lineage.ColumnDOT(g) }, func() string { return lineage.ColumnMermaid(g) })
+}
+
+// openLineage answers the derivations of a file's lineage as OpenLineage
+// RunEvents, with the walk parameters of lineage (JSON only).
+func (h *Handler) openLineage(w http.ResponseWriter, r *http.Request) {
+	caller, p, err := h.walkParams(r)
+	if err == nil && p.format != "" && p.format != "json" {
+		err = apperr.Invalid("format", "must be json")
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	a, err := h.OpenLineage.Lineage(r.Context(), caller.UserID, r.PathValue("id"), p.dir, p.depth, p.limit)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": a.Events, "truncated": a.Truncated})
 }
 
 // walk is what a lineage route was asked.
