@@ -185,11 +185,7 @@ func profileAll(rd *Reader, p *Profiler, cen *census) error {
 		defer close(done)
 		for b := range full {
 			p.maybeHigh, p.altOrders = b.maybeHigh, b.altOrders
-			c := 0
-			for _, n := range b.lens {
-				p.Add(b.cells[c : c+int(n)])
-				c += int(n)
-			}
+			p.addBatch(b.cells, b.lens)
 			for _, buf := range b.bufs {
 				putBuffer(buf)
 			}

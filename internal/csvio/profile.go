@@ -70,6 +70,7 @@ type Profiler struct {
 	// altOrders is how many of altOrders are still possible: Mac Roman
 	// is out once a line ended with LF (see Analyze).
 	altOrders int
+	starts    []int32 // addBatch's, reused
 }
 
 // altOrders are the single-byte encodings an 8-bit profile keeps text
@@ -181,10 +182,88 @@ func (p *Profiler) Add(record []string) {
 }
 
 // widen adds columns up to n, empty in every record before this one.
-func (p *Profiler) widen(n int) {
+func (p *Profiler) widen(n int) { p.widenFrom(n, p.rows-1) }
+
+// widenFrom adds columns up to n, with nulls empty cells already counted.
+func (p *Profiler) widenFrom(n int, nulls int64) {
 	for len(p.cols) < n {
-		p.cols = append(p.cols, colStats{live: candAll, nulls: p.rows - 1})
+		p.cols = append(p.cols, colStats{live: candAll, nulls: nulls})
 		p.names = append(p.names, "")
+	}
+}
+
+// addBatch profiles a run of records held as the concatenation of their
+// cells (lens[r] cells for record r), with the same result as Add on each
+// record in turn. It goes column by column: the columns of a profile are
+// independent and each sees its cells in the same order, but one column's
+// state stays in registers and the branches a column takes (its type) are
+// the same cell after cell, which halves the cost of a record of mixed
+// types. The column's steady state gets a loop of its own (addColumn).
+func (p *Profiler) addBatch(cells []string, lens []int32) {
+	before := p.rows
+	starts := p.starts[:0]
+	at := int32(0)
+	for _, n := range lens {
+		starts = append(starts, at)
+		at += n
+		if p.grow && int(n) > len(p.cols) {
+			// Records of this batch before this one are shorter: the
+			// column loop counts their cells as empty.
+			p.widenFrom(int(n), before)
+		}
+	}
+	p.starts = starts
+	p.rows += int64(len(lens))
+	alts := 0
+	if p.eightBit && p.maybeHigh {
+		alts = p.altOrders
+	}
+	for i := range p.cols {
+		p.cols[i].addColumn(cells, starts, lens, int32(i), alts)
+	}
+}
+
+// addColumn adds cell i of every record of a batch (see addBatch).
+func (c *colStats) addColumn(cells []string, starts, lens []int32, i int32, alts int) {
+	for r, st := range starts {
+		if lens[r] <= i {
+			c.nulls++
+			continue
+		}
+		s := cells[st+i]
+		switch {
+		case s == "":
+			c.nulls++
+		case c.live == candInt|candFloat && c.seen:
+			// An INTEGER column so far. A typed cell is ASCII and a column
+			// with other orders (alt) is TEXT, so only byte order is due.
+			if v, ok := parseInt(s); ok {
+				if v < c.ints.min {
+					c.ints.setMin(v, s)
+				} else if v > c.ints.max {
+					c.ints.setMax(v, s)
+				}
+				c.addText(s)
+				continue
+			}
+			c.add(s, alts)
+		case c.live == candFloat && c.numsOn && c.nums.min.kind == numFloat && c.nums.max.kind == numFloat:
+			// A FLOAT column of floats so far (addNumber's common case).
+			if v, ok := parseNumber(s, false); ok && v.kind == numFloat {
+				if v.f < c.nums.min.f {
+					c.nums.setMin(v, s)
+				} else if v.f > c.nums.max.f {
+					c.nums.setMax(v, s)
+				}
+				c.addText(s)
+				continue
+			}
+			c.add(s, alts)
+		case c.live == 0 && c.seen && c.alt == nil && alts == 0:
+			c.addText(s) // TEXT, in one byte order
+		default:
+			c.add(s, alts)
+		}
 	}
 }
 
@@ -247,19 +326,28 @@ func (c *colStats) add(s string, alts int) {
 	if !c.addTyped(s, first) && alts > 0 && c.alt == nil && !isASCII(s) {
 		c.startAlt(!first)
 	}
-	k := prefixKey(s)
 	if first {
+		k := prefixKey(s)
 		c.tminK, c.tmaxK = k, k
 		c.text.init(struct{}{}, s)
-	} else if k < c.tminK || (k == c.tminK && s < string(c.text.minT)) {
+	} else {
+		c.addText(s)
+	}
+	if c.alt != nil {
+		c.addAlt(s, alts)
+	}
+}
+
+// addText keeps the byte-order extremes of the column's cells, after the
+// first.
+func (c *colStats) addText(s string) {
+	k := prefixKey(s)
+	if k < c.tminK || (k == c.tminK && s < string(c.text.minT)) {
 		c.tminK = k
 		c.text.setMin(struct{}{}, s)
 	} else if k > c.tmaxK || (k == c.tmaxK && s > string(c.text.maxT)) {
 		c.tmaxK = k
 		c.text.setMax(struct{}{}, s)
-	}
-	if c.alt != nil {
-		c.addAlt(s, alts)
 	}
 }
 
