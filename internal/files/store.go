@@ -292,19 +292,32 @@ type links struct {
 }
 
 // nameAttempts bounds the retries of an insert that lost its name to a
-// concurrent one.
+// concurrent one (a write that does not take the names lock, such as an
+// import).
 const nameAttempts = 5
+
+// namesLockClass keeps the per-owner lock under which new files choose
+// their names apart from other users of locks (database.DB.Lock). It is
+// taken before the lineage lock in the same transaction, never after.
+const namesLockClass = 0x6e616d65 // "name"
 
 // insert commits a new file with a name unique among owner's live files
 // (name, or name_1, name_2...), its tag rows, its lineage edges from
-// parents and its derivation in one transaction, trying again when a
-// concurrent insert took the same name first. f.Name is set to the name
-// given.
+// parents and its derivation in one transaction. Choosing the name and
+// inserting it happen under a per-owner lock, so that concurrent inserts
+// of one owner take name, name_1... in turn instead of colliding on the
+// unique index; a collision with a write outside the lock is retried.
+// f.Name is set to the name given.
 func (st *store) insert(ctx context.Context, f *File, name string, l links) error {
 	parents, d := l.parents, l.derivation
 	var err error
 	for range nameAttempts {
 		err = st.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			if f.OwnerID != nil {
+				if err := st.db.Lock(ctx, tx, namesLockClass, int32(*f.OwnerID)); err != nil {
+					return fmt.Errorf("names lock: %w", err)
+				}
+			}
 			unique, err := uniqueName(ctx, tx, f.OwnerID, name)
 			if err != nil {
 				return err
