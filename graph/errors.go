@@ -43,7 +43,7 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			cause = wrapped.Err
 		}
 		code, msg := classify(cause)
-		if code == "" && ended(ctx) {
+		if (code == "" || code == CodeUnavailable) && ended(ctx) {
 			// The operation's deadline passed, or its client left, while a
 			// dependency was working: drivers report that in words of their
 			// own (a read timeout) rather than as the context's error.
@@ -122,7 +122,7 @@ func classify(err error) (code, msg string) {
 		return CodeRateLimited, "too many requests"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return CodeInternal, "the request was cancelled or timed out"
-	case errors.Is(err, apperr.ErrUnavailable):
+	case apperr.IsUnavailable(err):
 		return CodeUnavailable, "storage is unavailable, try again"
 	}
 	return "", ""

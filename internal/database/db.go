@@ -3,9 +3,12 @@ package database
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync/atomic"
 
 	"github.com/uptrace/bun"
+
+	"github.com/cutline/cutline/internal/apperr"
 )
 
 // DB is the handle every store works through: bun for the query builder and
@@ -62,6 +65,35 @@ func (db *DB) AddQueryHook(hook bun.QueryHook) {
 func (db *DB) Close() error {
 	db.stmts.Close()
 	return db.DB.Close()
+}
+
+// ErrCommitUnknown is matched by the error of a transaction whose COMMIT
+// was sent but never answered: the connection broke or timed out on the
+// way, so the transaction may or may not have committed. Whoever wrote
+// something outside the database for it must not undo that then.
+var ErrCommitUnknown = errors.New("the outcome of the commit is unknown")
+
+type commitUnknownError struct{ err error }
+
+func (e *commitUnknownError) Error() string   { return ErrCommitUnknown.Error() + ": " + e.err.Error() }
+func (e *commitUnknownError) Unwrap() []error { return []error{ErrCommitUnknown, e.err} }
+
+// RunInTx is bun's RunInTx, except that a COMMIT that failed for want of an
+// answer (apperr.IsUnavailable) also matches ErrCommitUnknown. Every other
+// failure rolled the transaction back, as bun reports it.
+func (db *DB) RunInTx(ctx context.Context, opts *sql.TxOptions, fn func(context.Context, bun.Tx) error) error {
+	committing := false
+	err := db.DB.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error {
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+		committing = true
+		return nil
+	})
+	if err != nil && committing && apperr.IsUnavailable(err) {
+		return &commitUnknownError{err}
+	}
+	return err
 }
 
 // SQL is the pool under the handle, for what speaks database/sql (pool

@@ -239,6 +239,12 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 		}
 	}
 	if err := s.insert(ctx, f, name, nf); err != nil {
+		if errors.Is(err, database.ErrCommitUnknown) {
+			// The row may exist: its object stays. The sweep removes it
+			// once it is sure that no row references it.
+			s.log.WarnContext(ctx, "a file's commit went unanswered; its object is kept", "id", id, "err", err)
+			return nil, fmt.Errorf("%w: %w", apperr.ErrUnavailable, err)
+		}
 		s.removeObject(key)
 		if nf.Derivation != nil && nf.Derivation.RowsKey != nil {
 			s.removeObject(*nf.Derivation.RowsKey)

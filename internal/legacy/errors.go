@@ -115,7 +115,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ep endpoint, err 
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "File not found."})
 		}
 
-	case errors.Is(err, apperr.ErrUnavailable):
+	case apperr.IsUnavailable(err):
 		// The storage failed, not the request: the client may retry.
 		h.Log.WarnContext(r.Context(), "legacy: storage unavailable", "path", r.URL.Path, "err", err,
 			"request_id", requestid.From(r.Context()))

@@ -407,7 +407,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		// The client went away; nobody reads this answer.
 		log.DebugContext(r.Context(), "request cancelled by the client", "err", err)
 		status, code, msg = 499, "CANCELLED", "request cancelled"
-	case errors.Is(err, apperr.ErrUnavailable):
+	case apperr.IsUnavailable(err):
 		status, code, msg = http.StatusServiceUnavailable, "UNAVAILABLE", "storage is unavailable, try again"
 		w.Header().Set("Retry-After", strconv.Itoa(int(apperr.UnavailableRetryAfter.Seconds())))
 		fallthrough

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -74,6 +75,29 @@ func SQLite(t testing.TB) *database.DB {
 // own inside TEST_DATABASE_URL, dropped when the test ends.
 func Postgres(t testing.TB) *database.DB {
 	t.Helper()
+	return PostgresAt(t, "", "")
+}
+
+// PostgresAddr is the host:port of TEST_DATABASE_URL's server, for a Proxy
+// to forward to.
+func PostgresAddr(t testing.TB) string {
+	t.Helper()
+	u, err := url.Parse(os.Getenv("TEST_DATABASE_URL"))
+	if err != nil || u.Host == "" {
+		t.Fatalf("TEST_DATABASE_URL names no server: %v", err)
+	}
+	if u.Port() == "" {
+		return net.JoinHostPort(u.Hostname(), "5432")
+	}
+	return u.Host
+}
+
+// PostgresAt is Postgres with every connection made to addr (host:port,
+// such as a Proxy's) instead of TEST_DATABASE_URL's server, and with the
+// URL parameters query added (pgdriver's own, such as timeout=2s); the
+// schema is created and migrated directly. An empty addr is Postgres.
+func PostgresAt(t testing.TB, addr, query string) *database.DB {
+	t.Helper()
 	dsn := os.Getenv("TEST_DATABASE_URL")
 	if dsn == "" {
 		t.Fatal("TEST_DATABASE_URL is not set")
@@ -97,6 +121,19 @@ func Postgres(t testing.TB) *database.DB {
 	params["search_path"] = schema
 	// The URL's own parameters win over params: one naming a search_path
 	// would put every test in the same schema.
+	direct := open(t, withoutParam(dsn, "search_path"), params)
+	if _, err := database.Migrate(ctx, direct); err != nil {
+		t.Fatalf("migrate postgres: %v", err)
+	}
+	if addr == "" {
+		return direct
+	}
+	return open(t, withHost(dsn, addr, query), params)
+}
+
+// open opens a pool on a PostgreSQL URL with the session parameters.
+func open(t testing.TB, dsn string, params map[string]any) *database.DB {
+	t.Helper()
 	c, err := database.PostgresConnector(withoutParam(dsn, "search_path"), params)
 	if err != nil {
 		t.Fatalf("TEST_DATABASE_URL: %v", err)
@@ -105,10 +142,24 @@ func Postgres(t testing.TB) *database.DB {
 	sqldb.SetMaxOpenConns(10)
 	db := database.New(bun.NewDB(sqldb, pgdialect.New()))
 	t.Cleanup(func() { db.Close() })
-	if _, err := database.Migrate(ctx, db); err != nil {
-		t.Fatalf("migrate postgres: %v", err)
-	}
 	return db
+}
+
+// withHost is dsn with its server replaced by addr and the parameters of
+// query added.
+func withHost(dsn, addr, query string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	u.Host = addr
+	q := u.Query()
+	extra, _ := url.ParseQuery(query)
+	for k, v := range extra {
+		q[k] = v
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // withoutParam is dsn without the query parameter name.
