@@ -1,5 +1,5 @@
 # A static cutline binary on an empty base image, run as a non-root user
-# with its data (SQLite database, blobs, generated secret) in a volume.
+# with its data (SQLite database, blobs) in a volume.
 #
 #   docker build -t cutline .
 #   docker run -p 8080:8080 -v cutline-data:/data cutline

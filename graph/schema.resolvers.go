@@ -152,6 +152,17 @@ func (r *mutationResolver) Logout(ctx context.Context, refreshToken string) (boo
 	return true, nil
 }
 
+func (r *mutationResolver) LogoutAll(ctx context.Context) (bool, error) {
+	c, err := auth.RequireCaller(ctx)
+	if err != nil {
+		return false, err
+	}
+	if err := r.Auth.LogoutAll(ctx, c.UserID); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 func (r *mutationResolver) UploadFile(ctx context.Context, file graphql.Upload, name *string, tags []string, encoding *string) (*model.File, error) {
 	c, err := auth.RequireCaller(ctx)
 	if err != nil {

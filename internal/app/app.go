@@ -75,13 +75,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if err := checkFolders(cfg); err != nil {
 		return nil, err
 	}
-	generated, err := cfg.EnsureSecret()
-	if err != nil {
-		return nil, fmt.Errorf("DATA_DIR %q: %w (or set JWT_SECRET)", cfg.DataDir, err)
-	}
-	if generated {
-		log.Info("generated a signing secret; set JWT_SECRET to share one between replicas", "dir", cfg.DataDir)
-	}
 	db, err := database.OpenWith(ctx, cfg.DatabaseURL, database.Options{StatementTimeout: cfg.StatementTimeout})
 	if err != nil {
 		return nil, err
@@ -126,14 +119,19 @@ func (a *App) build() error {
 	if a.Tracing {
 		a.DB.AddQueryHook(bunotel.NewQueryHook(bunotel.WithDBName("cutline")))
 	}
+	secret, err := a.signingSecret()
+	if err != nil {
+		return err
+	}
 	a.Auth, err = auth.NewService(a.DB, auth.Config{
-		Secret: cfg.JWTSecret, PreviousSecrets: cfg.JWTPreviousSecrets,
+		Secret: secret, PreviousSecrets: cfg.JWTPreviousSecrets,
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 		HashConcurrency: cfg.PasswordHashers, LoginFailureLimit: cfg.LoginFailureLimit,
-		Argon2:        auth.Argon2Params{Memory: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time},
-		Logger:        a.Log,
-		Registrations: ratelimit.New(float64(cfg.RegisterPerHour)/3600, cfg.RegisterPerHour),
+		Argon2:               auth.Argon2Params{Memory: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time},
+		Logger:               a.Log,
+		Registrations:        ratelimit.New(float64(cfg.RegisterPerHour)/3600, cfg.RegisterPerHour),
+		SessionCheckInterval: sessionCheck(cfg.SessionCheckInterval),
 	})
 	if err != nil {
 		return err
@@ -151,6 +149,40 @@ func (a *App) build() error {
 	a.limitUser = ratelimit.New(cfg.RatePerUser, cfg.RateBurstUser)
 	a.Handler, err = a.routes()
 	return err
+}
+
+// signingSecret is JWT_SECRET, or else the secret every replica on the
+// database shares (created by the first to start).
+func (a *App) signingSecret() (string, error) {
+	if a.Config.JWTSecret != "" {
+		return a.Config.JWTSecret, nil
+	}
+	seed, err := a.Config.SecretFile()
+	if err != nil {
+		return "", fmt.Errorf("DATA_DIR %q: %w (or set JWT_SECRET)", a.Config.DataDir, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	secret, created, err := auth.SharedSecret(ctx, a.DB, seed)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case created && seed != "":
+		a.Log.Info("stored the signing secret of DATA_DIR/jwt.secret in the database, where every replica finds it; the database's copy counts from now on", "dir", a.Config.DataDir)
+	case created:
+		a.Log.Info("generated the signing secret and stored it in the database, where every replica finds it; JWT_SECRET overrides it")
+	}
+	return secret, nil
+}
+
+// sessionCheck turns SESSION_CHECK_INTERVAL into auth's terms, where 0
+// means the default.
+func sessionCheck(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // Close releases the storage handles.

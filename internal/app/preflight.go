@@ -42,11 +42,6 @@ func checkFolders(cfg config.Config) error {
 		}
 		check(dir, setting, "the blob folder")
 	}
-	if cfg.JWTSecret == "" {
-		if _, err := os.Stat(filepath.Join(cfg.DataDir, "jwt.secret")); errors.Is(err, os.ErrNotExist) {
-			check(cfg.DataDir, "DATA_DIR (or set JWT_SECRET)", "the folder for the generated signing secret")
-		}
-	}
 	return errors.Join(errs...)
 }
 

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	coderws "github.com/coder/websocket"
-
 	"github.com/cutline/cutline/internal/config"
 	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
@@ -195,31 +193,9 @@ func TestSubscriptionsPerConnection(t *testing.T) {
 // on graphql-ws.
 func TestWebsocketEndsWhenTokenExpires(t *testing.T) {
 	s := newServer(t, dbtest.SQLite(t), func(c *config.Config) { c.AccessTokenTTL = 2 * time.Second })
-	for _, proto := range []string{"graphql-transport-ws", "graphql-ws"} {
-		t.Run(proto, func(t *testing.T) {
-			tok := s.register(t, "ada_"+strings.ReplaceAll(proto, "-", "_")).AccessToken
-			w, err := dialWS(t, s, proto, map[string]any{"authToken": tok})
-			if err != nil {
-				t.Fatal(err)
-			}
-			w.subscribe("1", `subscription { fileEvents { type } }`)
-			var sawConnectionError bool
-			for {
-				m, err := w.read(10 * time.Second)
-				if err != nil {
-					if status := coderws.CloseStatus(err); status != 4401 {
-						t.Fatalf("connection ended with %v (status %d), want close code 4401", err, status)
-					}
-					break
-				}
-				if m.Type == "connection_error" {
-					sawConnectionError = true
-				}
-			}
-			if proto == "graphql-ws" && !sawConnectionError {
-				t.Fatal("graphql-ws: no connection_error before the close")
-			}
-		})
-	}
+	eachProtocol(t, func(t *testing.T, proto, user string) {
+		w := subscribeEvents(t, s, proto, s.register(t, user).AccessToken)
+		w.expectEnd(4401, "token expired")
+	})
 	waitSubscribers(t, s, 0)
 }

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -23,8 +24,15 @@ func TestForgedTokensOverHTTP(t *testing.T) {
 		kid = string(header)[i+7:]
 		kid = kid[:strings.IndexByte(kid, '"')]
 	}
+	var issued struct {
+		Epoch int64 `json:"sep"`
+	}
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	if err := json.Unmarshal(payload, &issued); err != nil || issued.Epoch == 0 {
+		t.Fatalf("the token carries no session epoch: %s", payload)
+	}
 	claims := jwt.MapClaims{"sub": "1", "iss": "cutline", "aud": "cutline", "name": "ada",
-		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(), "jti": "x"}
+		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(), "jti": "x", "sep": issued.Epoch}
 	sign := func(m jwt.SigningMethod, key any, c jwt.MapClaims) string {
 		tok := jwt.NewWithClaims(m, c)
 		tok.Header["kid"] = kid
@@ -39,7 +47,11 @@ func TestForgedTokensOverHTTP(t *testing.T) {
 		expired[k] = v
 	}
 	expired["exp"] = time.Now().Add(-time.Hour).Unix()
-	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	ended := jwt.MapClaims{}
+	for k, v := range claims {
+		ended[k] = v
+	}
+	delete(ended, "sep") // as if issued before the user's sessions began
 	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(payload), `"name":"ada"`, `"name":"eve"`, 1))) + "." + parts[2]
 
 	cases := map[string]string{
@@ -47,6 +59,7 @@ func TestForgedTokensOverHTTP(t *testing.T) {
 		"other key":     sign(jwt.SigningMethodHS256, []byte("another-secret-another-secret-0123456789"), claims),
 		"other alg":     sign(jwt.SigningMethodHS512, []byte("test-secret-0123456789abcdef0123456789abcdef"), claims),
 		"expired":       sign(jwt.SigningMethodHS256, []byte("test-secret-0123456789abcdef0123456789abcdef"), expired),
+		"older session": sign(jwt.SigningMethodHS256, []byte("test-secret-0123456789abcdef0123456789abcdef"), ended),
 		"tampered":      tampered,
 		"truncated":     real[:len(real)-5],
 		"not a token":   "hello",

@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -51,14 +53,27 @@ func (a *App) initSocket(ctx context.Context, p transport.InitPayload) (context.
 }
 
 // connectionChecks are the conditions an authenticated connection lives
-// under: today the expiry of the access token it was opened with (the
-// client reconnects with a fresh one). Further conditions, such as a
-// session that can be revoked, join this list.
+// under: the expiry of the access token it was opened with (the client
+// reconnects with a fresh one), and its session, looked at every
+// SESSION_CHECK_INTERVAL.
 func (a *App) connectionChecks(c *auth.Caller) []wsconn.Check {
 	var checks []wsconn.Check
 	if !c.ExpiresAt.IsZero() {
 		checks = append(checks, wsconn.ExpiresAt(c.ExpiresAt))
 	}
+	every := a.Config.SessionCheckInterval
+	if every <= 0 {
+		every = time.Second // "every request": a connection has none, so often
+	}
+	checks = append(checks, wsconn.Every(every, func(ctx context.Context) (bool, string) {
+		err := a.Auth.CheckSession(ctx, c.UserID, c.Epoch)
+		if err != nil && !errors.Is(err, apperr.ErrUnauthenticated) {
+			// The database failed: the next look decides.
+			a.Log.WarnContext(ctx, "check the session of a websocket", "err", err)
+			return true, ""
+		}
+		return err == nil, "session ended: log in again"
+	}))
 	return checks
 }
 

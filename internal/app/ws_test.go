@@ -86,6 +86,52 @@ func (w *wsClient) subscribe(id, query string) {
 	w.send(wsMsg{ID: id, Type: typ, Payload: p})
 }
 
+// eachProtocol runs fn once per subscription protocol, with a username
+// of its own.
+func eachProtocol(t *testing.T, fn func(t *testing.T, proto, user string)) {
+	for _, proto := range []string{"graphql-transport-ws", "graphql-ws"} {
+		t.Run(proto, func(t *testing.T) { fn(t, proto, "ada_"+strings.ReplaceAll(proto, "-", "_")) })
+	}
+}
+
+// subscribeEvents opens a websocket to s with token and subscribes to
+// fileEvents on it.
+func subscribeEvents(t *testing.T, s *server, proto, token string) *wsClient {
+	t.Helper()
+	w, err := dialWS(t, s, proto, map[string]any{"authToken": token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.subscribe("1", `subscription { fileEvents { type } }`)
+	return w
+}
+
+// expectEnd reads until the server closes the connection and fails unless
+// it closed with code, after a connection_error saying reason on graphql-ws
+// (that protocol has no close codes of its own).
+func (w *wsClient) expectEnd(code int, reason string) {
+	w.t.Helper()
+	var sawConnectionError bool
+	for {
+		m, err := w.read(30 * time.Second)
+		if err != nil {
+			if status := coderws.CloseStatus(err); int(status) != code {
+				w.t.Fatalf("connection ended with %v (status %d), want close code %d", err, status, code)
+			}
+			break
+		}
+		if m.Type == "connection_error" {
+			sawConnectionError = true
+			if !strings.Contains(string(m.Payload), reason) {
+				w.t.Fatalf("connection_error %s, want %q", m.Payload, reason)
+			}
+		}
+	}
+	if w.proto == "graphql-ws" && !sawConnectionError {
+		w.t.Fatal("graphql-ws: no connection_error before the close")
+	}
+}
+
 // next returns the next data payload, skipping keep-alives.
 func (w *wsClient) next(timeout time.Duration) (string, error) {
 	for {

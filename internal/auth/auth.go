@@ -35,6 +35,8 @@ type User struct {
 	PasswordHash string     `bun:"password_hash,notnull" json:"-"`
 	CreatedAt    time.Time  `bun:"created_at,notnull"`
 	LastLoginAt  *time.Time `bun:"last_login_at"`
+	// SessionEpoch is the epoch the user's live tokens carry (session.go).
+	SessionEpoch int64 `bun:"session_epoch,notnull" json:"-"`
 }
 
 // utc normalises times read back from the database: drivers may hand them
@@ -77,6 +79,11 @@ type Config struct {
 	// hash a password, keyed by RegisterInput.ClientKey: every alias of a
 	// batched request counts.
 	Registrations ratelimit.Limit
+	// SessionCheckInterval is how long a replica trusts a user's session
+	// epoch it read before reading it again: an ended session's access
+	// tokens are refused on every replica at most this long after. Default
+	// 5s; negative reads it on every request.
+	SessionCheckInterval time.Duration
 }
 
 const (
@@ -116,6 +123,8 @@ type Service struct {
 	// every request of a client presents the same token, and checking it
 	// again is a fifth of the cost of a small query.
 	verified verifiedTokens
+	// epochs remembers users' session epochs (CheckSession).
+	epochs epochCache
 }
 
 // NewService checks cfg, fills in defaults and returns a Service on db.
@@ -151,6 +160,9 @@ func NewService(db *database.DB, cfg Config) (*Service, error) {
 	}
 	if cfg.LoginFailureLimit <= 0 {
 		cfg.LoginFailureLimit = defaultFailureLimit
+	}
+	if cfg.SessionCheckInterval == 0 {
+		cfg.SessionCheckInterval = defaultSessionCheck
 	}
 	cfg.Argon2 = cfg.Argon2.withDefaults()
 	if err := cfg.Argon2.validate(); err != nil {

@@ -17,6 +17,8 @@ type Claims struct {
 	Username  string
 	ID        string // jti
 	ExpiresAt time.Time
+	// Epoch is the user's session epoch when the token was issued.
+	Epoch int64
 }
 
 // accessClaims is the JWT payload: the registered claims plus the username
@@ -37,6 +39,9 @@ type accessClaims struct {
 	NotBefore int64  `json:"nbf,omitempty"`
 	ID        string `json:"jti"`
 	Name      string `json:"name"`
+	// Epoch is the session epoch (session.go); tokens issued before epochs
+	// existed have none, which reads as 0, the epoch of their users.
+	Epoch int64 `json:"sep,omitempty"`
 
 	userID int64 // parsed from Subject by Validate
 }
@@ -99,7 +104,10 @@ func (s *Service) issueAccess(u *User, now time.Time) (string, time.Time, error)
 		IssuedAt:  now.Unix(),
 		ID:        uuid.NewString(),
 		Name:      u.Username,
+		Epoch:     u.SessionEpoch,
 	}
+	// Whoever receives the token uses it next: its epoch was just read.
+	s.remember(u.ID, u.SessionEpoch)
 	t := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
 	t.Header["kid"] = s.signKid
 	signed, err := t.SignedString(s.signKey)
@@ -126,7 +134,7 @@ func (s *Service) lookupKey(t *jwt.Token) (any, error) {
 
 // VerifyAccess checks an access token: HS256 only, a known kid, the right
 // issuer and audience, exp required, iat and nbf honoured with 30s of
-// leeway. Any failure is an error wrapping apperr.ErrUnauthenticated with
+// leeway. It does not look at the session (CheckSession does). Any failure is an error wrapping apperr.ErrUnauthenticated with
 // the message "invalid or expired token".
 func (s *Service) VerifyAccess(token string) (*Claims, error) {
 	if len(token) > maxTokenLen {
@@ -149,6 +157,7 @@ func (s *Service) VerifyAccess(token string) (*Claims, error) {
 		Username:  c.Name,
 		ID:        c.ID,
 		ExpiresAt: time.Unix(c.ExpiresAt, 0).UTC(),
+		Epoch:     c.Epoch,
 	}
 	s.verified.put(token, out)
 	return &out, nil
@@ -161,31 +170,40 @@ const maxVerified = 10000
 // differs in any byte is a miss and is verified in full. A key removed from
 // the configuration keeps its already-verified tokens valid until they
 // expire, which AccessTTL bounds.
-type verifiedTokens struct {
+type verifiedTokens struct{ memo[string, Claims] }
+
+func (v *verifiedTokens) put(token string, c Claims) { v.memo.put(token, c, maxVerified, nil) }
+
+// memo is a map for many readers and few writers that holds at most a
+// given number of entries.
+type memo[K comparable, V any] struct {
 	mu sync.RWMutex
-	m  map[string]Claims
+	m  map[K]V
 }
 
-func (v *verifiedTokens) get(token string) (Claims, bool) {
-	v.mu.RLock()
-	c, ok := v.m[token]
-	v.mu.RUnlock()
-	return c, ok
+func (m *memo[K, V]) get(k K) (V, bool) {
+	m.mu.RLock()
+	v, ok := m.m[k]
+	m.mu.RUnlock()
+	return v, ok
 }
 
-func (v *verifiedTokens) put(token string, c Claims) {
-	v.mu.Lock()
-	if v.m == nil || len(v.m) >= maxVerified {
-		// Starting over is simpler than an LRU and costs one verification
-		// per active client.
-		v.m = make(map[string]Claims, 256)
+// put stores v under k unless keep, given the value stored there, says
+// to keep that one. Holding limit entries already, it forgets them all:
+// simpler than an LRU, and it costs each active client one miss.
+func (m *memo[K, V]) put(k K, v V, limit int, keep func(old V) bool) {
+	m.mu.Lock()
+	if m.m == nil || len(m.m) >= limit {
+		m.m = make(map[K]V, 256)
 	}
-	v.m[token] = c
-	v.mu.Unlock()
+	if old, ok := m.m[k]; !ok || keep == nil || !keep(old) {
+		m.m[k] = v
+	}
+	m.mu.Unlock()
 }
 
-func (v *verifiedTokens) drop(token string) {
-	v.mu.Lock()
-	delete(v.m, token)
-	v.mu.Unlock()
+func (m *memo[K, V]) drop(k K) {
+	m.mu.Lock()
+	delete(m.m, k)
+	m.mu.Unlock()
 }

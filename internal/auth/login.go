@@ -154,7 +154,7 @@ func (s *Service) IssueTokens(ctx context.Context, u *User, class TokenClass) (*
 		return nil, apperr.Invalid("class", "unknown token class %q", class)
 	}
 	now := s.clock()
-	refresh, err := s.insertRefresh(ctx, s.st.db, u.ID, newFamilyID(), class, now)
+	refresh, err := s.insertRefresh(ctx, s.st.db, u, newFamilyID(), class, now)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,8 @@ type Caller struct {
 	// ExpiresAt is when the access token that authenticated the caller
 	// expires: a connection that outlives one request (a websocket) ends then.
 	ExpiresAt time.Time
+	// Epoch is the session epoch of that token (CheckSession).
+	Epoch int64
 }
 
 type ctxKey int
@@ -91,14 +93,17 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// authenticate verifies token and returns ctx with either the Caller or the
-// remembered failure.
+// authenticate verifies token and its session and returns ctx with either
+// the Caller or the remembered failure.
 func (s *Service) authenticate(ctx context.Context, token string) (context.Context, error) {
 	c, err := s.VerifyAccess(token)
+	if err == nil {
+		err = s.CheckSession(ctx, c.UserID, c.Epoch)
+	}
 	if err != nil {
 		return withTokenError(ctx, err), err
 	}
-	return WithCaller(ctx, &Caller{UserID: c.UserID, Username: c.Username, ExpiresAt: c.ExpiresAt}), nil
+	return WithCaller(ctx, &Caller{UserID: c.UserID, Username: c.Username, ExpiresAt: c.ExpiresAt, Epoch: c.Epoch}), nil
 }
 
 // bearerToken extracts the token of "Bearer <token>" (scheme in any case).

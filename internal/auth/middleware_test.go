@@ -15,11 +15,12 @@ import (
 func TestMiddleware(t *testing.T) {
 	db := dbtest.SQLite(t)
 	s, clk := newTestService(t, db, nil)
-	valid, _, err := s.issueAccess(&User{ID: 5, Username: "mid"}, clk.Now())
+	u := mustRegister(t, s, "mid", "correct horse battery")
+	valid, _, err := s.issueAccess(u, clk.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	expired, _, _ := s.issueAccess(&User{ID: 5, Username: "mid"}, clk.Now().Add(-time.Hour))
+	expired, _, _ := s.issueAccess(u, clk.Now().Add(-time.Hour))
 
 	tests := []struct {
 		name    string
@@ -62,7 +63,7 @@ func TestMiddleware(t *testing.T) {
 			rc, rerr := RequireCaller(gotCtx)
 			switch {
 			case tc.caller:
-				if c.UserID != 5 || c.Username != "mid" || rc != c || rerr != nil || TokenError(gotCtx) != nil {
+				if c.UserID != u.ID || c.Username != "mid" || rc != c || rerr != nil || TokenError(gotCtx) != nil {
 					t.Fatalf("caller = %+v, RequireCaller = %v, %v", c, rc, rerr)
 				}
 			case tc.tokErr:
@@ -81,7 +82,8 @@ func TestMiddleware(t *testing.T) {
 func TestAuthenticateInit(t *testing.T) {
 	db := dbtest.SQLite(t)
 	s, clk := newTestService(t, db, nil)
-	valid, _, err := s.issueAccess(&User{ID: 9, Username: "ws"}, clk.Now())
+	u := mustRegister(t, s, "wsuser", "correct horse battery")
+	valid, _, err := s.issueAccess(u, clk.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +115,7 @@ func TestAuthenticateInit(t *testing.T) {
 				t.Fatal("nil context")
 			}
 			c, ok := CallerFrom(ctx)
-			if ok != tc.caller || (ok && (c.UserID != 9 || c.Username != "ws")) {
+			if ok != tc.caller || (ok && (c.UserID != u.ID || c.Username != "wsuser")) {
 				t.Fatalf("caller = %+v, %v", c, ok)
 			}
 			if tc.wantErr {

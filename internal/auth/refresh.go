@@ -29,6 +29,9 @@ type refreshRow struct {
 	ExpiresAt time.Time  `bun:"expires_at,notnull"`
 	UsedAt    *time.Time `bun:"used_at"`
 	RevokedAt *time.Time `bun:"revoked_at"`
+	// SessionEpoch is the user's epoch when the token was issued: a token
+	// of an older epoch belongs to an ended session.
+	SessionEpoch int64 `bun:"session_epoch,notnull"`
 }
 
 // refreshTokenBytes is 256 bits; base64url without padding makes 43 characters.
@@ -60,16 +63,17 @@ func hashRefresh(token string) (string, bool) {
 func newFamilyID() string { return uuid.NewString() }
 
 // insertRefresh stores a new token of the family and returns it in clear.
-func (s *Service) insertRefresh(ctx context.Context, db bun.IDB, userID int64, family string, class TokenClass, now time.Time) (string, error) {
+func (s *Service) insertRefresh(ctx context.Context, db bun.IDB, u *User, family string, class TokenClass, now time.Time) (string, error) {
 	token := randomToken()
 	h, _ := hashRefresh(token)
 	rt := &refreshRow{
-		TokenHash: h,
-		FamilyID:  family,
-		UserID:    userID,
-		Class:     class,
-		CreatedAt: now,
-		ExpiresAt: now.Add(s.cfg.RefreshTTL),
+		TokenHash:    h,
+		FamilyID:     family,
+		UserID:       u.ID,
+		Class:        class,
+		CreatedAt:    now,
+		ExpiresAt:    now.Add(s.cfg.RefreshTTL),
+		SessionEpoch: u.SessionEpoch,
 	}
 	if err := s.st.insertRefresh(ctx, db, rt); err != nil {
 		return "", err
@@ -143,7 +147,11 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Tokens, er
 		if err != nil {
 			return err
 		}
-		token, err := s.insertRefresh(ctx, tx, u.ID, rt.FamilyID, rt.Class, now)
+		if rt.SessionEpoch != u.SessionEpoch {
+			// Every session of the user was ended after this one began.
+			return errBadRefresh
+		}
+		token, err := s.insertRefresh(ctx, tx, u, rt.FamilyID, rt.Class, now)
 		if err != nil {
 			return err
 		}

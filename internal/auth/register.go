@@ -52,10 +52,12 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, error)
 		return nil, err
 	}
 
+	now := s.clock()
 	u := &User{
-		Username:    in.Username,
-		UsernameKey: strings.ToLower(in.Username),
-		CreatedAt:   s.clock(),
+		Username:     in.Username,
+		UsernameKey:  strings.ToLower(in.Username),
+		CreatedAt:    now,
+		SessionEpoch: newEpoch(now),
 	}
 	if email != "" {
 		key := strings.ToLower(email)

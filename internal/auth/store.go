@@ -142,3 +142,81 @@ func (st *store) sweepRefresh(ctx context.Context, t time.Time) (int64, error) {
 	}
 	return res.RowsAffected()
 }
+
+// sessionEpoch reads a user's session epoch; apperr.ErrNotFound when the
+// user does not exist. It runs on most cache misses of CheckSession, so it
+// is prepared.
+func (st *store) sessionEpoch(ctx context.Context, id int64) (int64, error) {
+	rows, err := st.db.Prepared().Query(ctx, "SELECT session_epoch FROM users WHERE id = ?", id)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		return 0, apperr.ErrNotFound
+	}
+	var epoch int64
+	if err := rows.Scan(&epoch); err != nil {
+		return 0, err
+	}
+	return epoch, rows.Err()
+}
+
+// advanceEpoch moves the user's session epoch past its current value and to
+// at least least, and returns it. One statement, so two at once both move
+// it.
+func (st *store) advanceEpoch(ctx context.Context, q bun.IDB, id, least int64) (int64, error) {
+	var epoch int64
+	err := database.Normalize(q.NewRaw(`UPDATE users SET session_epoch =
+  CASE WHEN session_epoch >= ? THEN session_epoch + 1 ELSE ? END
+WHERE id = ? RETURNING session_epoch`, least, least, id).Scan(ctx, &epoch))
+	if errors.Is(err, database.ErrNotFound) {
+		return 0, fmt.Errorf("user %d: %w", id, apperr.ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("advance session epoch: %w", err)
+	}
+	return epoch, nil
+}
+
+// revokeUser revokes every live refresh token of a user.
+func (st *store) revokeUser(ctx context.Context, q bun.IDB, user int64, at time.Time) error {
+	if _, err := q.NewUpdate().Model((*refreshRow)(nil)).Set("revoked_at = ?", at).
+		Where("user_id = ? AND revoked_at IS NULL", user).Exec(ctx); err != nil {
+		return fmt.Errorf("revoke refresh tokens: %w", err)
+	}
+	return nil
+}
+
+// signingKeyRow is a secret of signing_keys.
+type signingKeyRow struct {
+	bun.BaseModel `bun:"table:signing_keys"`
+
+	Name      string    `bun:"name,pk"`
+	Secret    string    `bun:"secret,notnull"`
+	CreatedAt time.Time `bun:"created_at,notnull"`
+}
+
+// insertSigningKey stores a secret under name unless one is there, and
+// reports whether it did.
+func (st *store) insertSigningKey(ctx context.Context, name, secret string, at time.Time) (bool, error) {
+	res, err := st.db.NewInsert().Model(&signingKeyRow{Name: name, Secret: secret, CreatedAt: at}).
+		On("CONFLICT (name) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// signingKey reads the secret stored under name.
+func (st *store) signingKey(ctx context.Context, name string) (string, error) {
+	var row signingKeyRow
+	if err := st.db.NewSelect().Model(&row).Where("name = ?", name).Scan(ctx); err != nil {
+		return "", database.Normalize(err)
+	}
+	return row.Secret, nil
+}

@@ -3,8 +3,6 @@
 package config
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -85,7 +83,10 @@ type Config struct {
 	UploadMinRate     int64
 	// MaxSubscriptions caps the subscriptions open at once on one websocket.
 	MaxSubscriptions int
-	PprofAddr        string
+	// SessionCheckInterval is how long a replica trusts a user's session
+	// epoch before reading it again; 0 reads it on every request.
+	SessionCheckInterval time.Duration
+	PprofAddr            string
 
 	// OpenLineageNamespace names the jobs and datasets of the OpenLineage
 	// events.
@@ -95,41 +96,42 @@ type Config struct {
 // Default returns the settings used when nothing is configured.
 func Default() Config {
 	return Config{
-		Addr:              ":8080",
-		DataDir:           "./data",
-		JWTIssuer:         "cutline",
-		JWTAudience:       "cutline",
-		AccessTokenTTL:    10 * time.Minute,
-		RefreshTokenTTL:   24 * time.Hour,
-		PasswordHashers:   2,
-		MaxFileSize:       10 << 20,
-		MaxColumns:        10000,
-		ScratchTTL:        time.Hour,
-		ScratchQuota:      -1,
-		RegisterPerHour:   20,
-		DownloadURLTTL:    5 * time.Minute,
-		LogLevel:          "info",
-		StatementTimeout:  90 * time.Second,
-		MaxFilterTags:     50,
-		LogFormat:         "text",
-		Introspection:     true,
-		MaxComplexity:     50000,
-		MaxDepth:          12,
-		LineageMaxDepth:   100,
-		LineageMaxLimit:   10000,
-		ShimRatePerMinute: 60,
-		LoginFailureLimit: 10,
-		ShutdownTimeout:   30 * time.Second,
-		RatePerIP:         50,
-		RateBurstIP:       100,
-		RatePerUser:       20,
-		RateBurstUser:     50,
-		RequestTimeout:    60 * time.Second,
-		MaxRequestBody:    1 << 20,
-		MaxWebsockets:     10000,
-		MaxSubscriptions:  100,
-		UploadIdleTimeout: 30 * time.Second,
-		UploadMinRate:     16 << 10,
+		Addr:                 ":8080",
+		DataDir:              "./data",
+		JWTIssuer:            "cutline",
+		JWTAudience:          "cutline",
+		AccessTokenTTL:       10 * time.Minute,
+		RefreshTokenTTL:      24 * time.Hour,
+		PasswordHashers:      2,
+		MaxFileSize:          10 << 20,
+		MaxColumns:           10000,
+		ScratchTTL:           time.Hour,
+		ScratchQuota:         -1,
+		RegisterPerHour:      20,
+		DownloadURLTTL:       5 * time.Minute,
+		LogLevel:             "info",
+		StatementTimeout:     90 * time.Second,
+		MaxFilterTags:        50,
+		LogFormat:            "text",
+		Introspection:        true,
+		MaxComplexity:        50000,
+		MaxDepth:             12,
+		LineageMaxDepth:      100,
+		LineageMaxLimit:      10000,
+		ShimRatePerMinute:    60,
+		LoginFailureLimit:    10,
+		ShutdownTimeout:      30 * time.Second,
+		RatePerIP:            50,
+		RateBurstIP:          100,
+		RatePerUser:          20,
+		RateBurstUser:        50,
+		RequestTimeout:       60 * time.Second,
+		MaxRequestBody:       1 << 20,
+		MaxWebsockets:        10000,
+		MaxSubscriptions:     100,
+		SessionCheckInterval: 5 * time.Second,
+		UploadIdleTimeout:    30 * time.Second,
+		UploadMinRate:        16 << 10,
 
 		OpenLineageNamespace: "cutline",
 	}
@@ -160,11 +162,11 @@ func Settings() []Setting {
 	d := Default()
 	return []Setting{
 		{"ADDR", "addr", d.Addr, "listen address", str(func(c *Config) *string { return &c.Addr })},
-		{"DATA_DIR", "data", d.DataDir, "folder for the embedded database, blobs and the generated secret", str(func(c *Config) *string { return &c.DataDir })},
+		{"DATA_DIR", "data", d.DataDir, "folder for the embedded database and blobs", str(func(c *Config) *string { return &c.DataDir })},
 		{"DATABASE_URL", "db", "sqlite://DATA_DIR/cutline.db", "postgres://user:pass@host:5432/db, or a SQLite path (sqlite://PATH, file:PATH)", str(func(c *Config) *string { return &c.DatabaseURL })},
 		{"BLOB_URL", "blobs", "file://DATA_DIR/blobs", "where file bytes live: file://DIR, mem://, s3://BUCKET?..., gs://BUCKET, azblob://CONTAINER", str(func(c *Config) *string { return &c.BlobURL })},
 		{"PUBLIC_URL", "", "", "prefix for downloadUrls, e.g. https://cutline.example.com", str(func(c *Config) *string { return &c.PublicURL })},
-		{"JWT_SECRET", "", "generated in DATA_DIR", "HS256 signing secret for access tokens; the same on every replica", str(func(c *Config) *string { return &c.JWTSecret })},
+		{"JWT_SECRET", "", "generated in the database", "HS256 signing secret for access tokens; the same on every replica", str(func(c *Config) *string { return &c.JWTSecret })},
 		{"JWT_PREVIOUS_SECRETS", "", "", "comma-separated old secrets still accepted during a key rotation", list(func(c *Config) *[]string { return &c.JWTPreviousSecrets })},
 		{"JWT_ISSUER", "", d.JWTIssuer, "iss claim, checked on every token", str(func(c *Config) *string { return &c.JWTIssuer })},
 		{"JWT_AUDIENCE", "", d.JWTAudience, "aud claim, checked on every token", str(func(c *Config) *string { return &c.JWTAudience })},
@@ -173,6 +175,7 @@ func Settings() []Setting {
 		{"PASSWORD_HASH_CONCURRENCY", "", strconv.Itoa(d.PasswordHashers), "argon2id hashes at once", integer(func(c *Config) *int { return &c.PasswordHashers }, 1)},
 		{"ARGON2_MEMORY_KIB", "", "19456", "argon2id memory for new hashes, in KiB", uint32Of(func(c *Config) *uint32 { return &c.Argon2MemoryKiB })},
 		{"ARGON2_TIME", "", "2", "argon2id passes for new hashes", uint32Of(func(c *Config) *uint32 { return &c.Argon2Time })},
+		{"SESSION_CHECK_INTERVAL", "", ShortDuration(d.SessionCheckInterval), "longest an ended session's access tokens still work on a replica (0: check on every request)", duration(func(c *Config) *time.Duration { return &c.SessionCheckInterval }, true)},
 		{"LOGIN_FAILURE_LIMIT", "", strconv.Itoa(d.LoginFailureLimit), "failed logins per account per 15 minutes before RATE_LIMITED", integer(func(c *Config) *int { return &c.LoginFailureLimit }, 0)},
 		{"CORS_ORIGINS", "", "", "comma-separated browser origins allowed to call the API (never *)", list(func(c *Config) *[]string { return &c.CORSOrigins })},
 		{"MAX_FILE_SIZE", "", "10MiB", "largest file accepted: 500MB, 5GiB or a byte count", size(func(c *Config) *int64 { return &c.MaxFileSize })},
@@ -409,46 +412,23 @@ func (c Config) ScratchQuotaBytes() int64 {
 	return c.ScratchQuota
 }
 
-// EnsureSecret returns JWTSecret, or the secret kept in DataDir, creating it
-// on first start so tokens survive a restart of a single-node setup.
-func (c *Config) EnsureSecret() (generated bool, err error) {
-	if c.JWTSecret != "" {
-		return false, nil
-	}
-	path := filepath.Join(c.DataDir, "jwt.secret")
-	b, err := os.ReadFile(path)
-	if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
-		c.JWTSecret = strings.TrimSpace(string(b))
-		return false, nil
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return false, fmt.Errorf("read secret: %w", err)
-	}
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-		return false, fmt.Errorf("create data folder: %w", err)
-	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return false, err
-	}
-	secret := hex.EncodeToString(raw)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		// Another process created it first: use theirs.
-		return c.EnsureSecret()
+// SecretFile returns the secret an earlier version generated in
+// DATA_DIR/jwt.secret, or "" when there is none. Without JWT_SECRET the
+// secret now lives in the database, where every replica finds it; the
+// file's secret becomes that secret on first start, so tokens issued
+// before the upgrade stay valid.
+func (c Config) SecretFile() (string, error) {
+	b, err := os.ReadFile(filepath.Join(c.DataDir, "jwt.secret"))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("write secret: %w", err)
+		return "", fmt.Errorf("read secret: %w", err)
 	}
-	if _, err := f.WriteString(secret + "\n"); err != nil {
-		f.Close()
-		return false, fmt.Errorf("write secret: %w", err)
+	if secret := strings.TrimSpace(string(b)); len(secret) >= 32 {
+		return secret, nil
 	}
-	if err := f.Close(); err != nil {
-		return false, fmt.Errorf("write secret: %w", err)
-	}
-	c.JWTSecret = secret
-	return true, nil
+	return "", nil
 }
 
 // ParseSize reads a byte size: a plain number of bytes, or a number with

@@ -80,22 +80,30 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
-func TestEnsureSecretPersists(t *testing.T) {
+func TestSecretFile(t *testing.T) {
 	c := Default()
-	c.DataDir = filepath.Join(t.TempDir(), "data")
-	gen, err := c.EnsureSecret()
-	if err != nil || !gen || len(c.JWTSecret) < 32 {
-		t.Fatalf("first start: %v %v %q", gen, err, c.JWTSecret)
+	c.DataDir = t.TempDir()
+	tests := []struct {
+		name, content, want string
+	}{
+		{"none", "", ""},
+		{"generated", strings.Repeat("ab", 32) + "\n", strings.Repeat("ab", 32)},
+		{"too short to be ours", "short\n", ""},
 	}
-	d := Default()
-	d.DataDir = c.DataDir
-	gen, err = d.EnsureSecret()
-	if err != nil || gen || d.JWTSecret != c.JWTSecret {
-		t.Fatal("the secret did not survive a restart")
-	}
-	st, _ := os.Stat(filepath.Join(c.DataDir, "jwt.secret"))
-	if st.Mode().Perm() != 0o600 {
-		t.Fatalf("secret file mode %v", st.Mode())
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(c.DataDir, "jwt.secret")
+			os.Remove(path)
+			if tc.content != "" {
+				if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := c.SecretFile()
+			if err != nil || got != tc.want {
+				t.Fatalf("SecretFile = %q, %v; want %q", got, err, tc.want)
+			}
+		})
 	}
 }
 

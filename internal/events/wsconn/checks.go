@@ -30,6 +30,29 @@ func ExpiresAt(t time.Time) Check {
 	}
 }
 
+// Every ends the connection, with CloseUnauthorized and the reason hold
+// gives, the first time hold reports false; it asks every interval until
+// the connection ends.
+func Every(interval time.Duration, hold func(ctx context.Context) (ok bool, reason string)) Check {
+	return func(ctx context.Context, end func(int, string)) {
+		go func() {
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				if ok, reason := hold(ctx); !ok {
+					end(CloseUnauthorized, reason)
+					return
+				}
+			}
+		}()
+	}
+}
+
 type slotKey struct{}
 
 // slot carries the accepted connection from Accept, which sees the HTTP
