@@ -287,13 +287,13 @@ type stored struct {
 // the copy.
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-// store streams body into the bucket under key. The CSV analysis runs on a
 // errOverLimit is store's answer to a body over a limit below MaxFileSize.
 var errOverLimit = errors.New("over the scratch quota")
 
 // store streams body into the bucket under key, at most limit bytes. The
-// CSV analysis runs on a pipe beside the upload, so the bytes are read
-// exactly once; encoding is the one the caller stated, if any.
+// SHA-256 hash and the CSV analysis take each chunk beside the upload (see
+// fanout), so the bytes are read exactly once; encoding is the one the
+// caller stated, if any.
 func (s *Service) store(ctx context.Context, key string, body io.Reader, limit int64, encoding string) (stored, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -301,23 +301,21 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 	if err != nil {
 		return stored{}, fmt.Errorf("%w: open object: %v", apperr.ErrUnavailable, err)
 	}
-	pr, pw := io.Pipe()
+	h := sha256.New()
+	fan := newFanout(h)
 	done := make(chan struct{})
 	var summary csvio.Summary
 	var analyzeErr error
 	go func() {
 		defer close(done)
-		summary, analyzeErr = csvio.AnalyzeAs(pr, encoding, csvio.Limits{MaxColumns: s.maxCols})
-		// Unblock the writer if analysis stopped early (not a CSV file).
-		pr.CloseWithError(errAnalysisDone)
+		r := fan.reader()
+		summary, analyzeErr = csvio.AnalyzeAs(r, encoding, csvio.Limits{MaxColumns: s.maxCols})
+		// Stop the copy if analysis stopped early (not a CSV file).
+		r.done()
 	}()
-
-	h := sha256.New()
-	buf := copyBuffers.Get().(*[]byte)
-	n, copyErr := io.CopyBuffer(io.MultiWriter(w, h, pw), io.LimitReader(body, limit+1), *buf)
-	copyBuffers.Put(buf)
-	pw.CloseWithError(copyErr)
+	n, copyErr := fan.copy(w, io.LimitReader(body, limit+1))
 	<-done
+	fan.finish()
 
 	fail := func(err error) (stored, error) {
 		cancel() // a cancelled context makes Close abort the upload
