@@ -45,6 +45,8 @@ type App struct {
 	Events      *events.Broker
 	Metrics     *metrics.Metrics
 	Handler     http.Handler
+	// emitter sends new derivations to OPENLINEAGE_URL; nil when unset.
+	emitter *openlineage.Emitter
 	// Tracing is on when the OTEL_* environment asks for it.
 	Tracing bool
 
@@ -142,13 +144,36 @@ func (a *App) build() error {
 		return err
 	}
 	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, MaxColumns: cfg.MaxColumns,
-		ScratchQuota: cfg.ScratchQuotaBytes(), MaxFilterTags: cfg.MaxFilterTags, Logger: a.Log, Publish: a.Events.Publish, Meter: a.Metrics})
+		ScratchQuota: cfg.ScratchQuotaBytes(), MaxFilterTags: cfg.MaxFilterTags, Logger: a.Log, Publish: a.Events.Publish, Meter: a.Metrics,
+		OpenLineage: cfg.OpenLineageURL != ""})
 	a.Lineage = lineage.NewService(a.DB, cfg.LineageMaxDepth, cfg.LineageMaxLimit)
 	a.OpenLineage = openlineage.NewService(a.Files, a.Lineage, cfg.OpenLineageNamespace)
+	if cfg.OpenLineageURL != "" {
+		a.emitter = openlineage.NewEmitter(a.OpenLineage, lineage.NewStore(a.DB), openlineage.EmitterOptions{
+			URL: cfg.OpenLineageURL, APIKey: cfg.OpenLineageAPIKey, Timeout: cfg.OpenLineageTimeout,
+			MaxAttempts: cfg.OpenLineageMaxAttempts, RetryMin: cfg.OpenLineageRetryMin, RetryMax: cfg.OpenLineageRetryMax,
+			Logger: a.Log, Meter: a.Metrics,
+		})
+		a.Metrics.RegisterOpenLineage(a.emitter.Counts)
+	}
 	a.limitIP = ratelimit.New(cfg.RatePerIP, cfg.RateBurstIP)
 	a.limitUser = ratelimit.New(cfg.RatePerUser, cfg.RateBurstUser)
-	a.Handler, err = a.routes()
-	return err
+	if a.Handler, err = a.routes(); err != nil {
+		return err
+	}
+	if a.emitter != nil {
+		a.emitter.Start()
+	}
+	return nil
+}
+
+// Stop ends the background work that writes to storage (the OpenLineage
+// emitter), waiting for what is in flight; storage stays open. Close
+// calls it.
+func (a *App) Stop() {
+	if a.emitter != nil {
+		a.emitter.Close()
+	}
 }
 
 // signingSecret is JWT_SECRET, or else the secret every replica on the
@@ -187,6 +212,7 @@ func sessionCheck(d time.Duration) time.Duration {
 
 // Close releases the storage handles.
 func (a *App) Close() {
+	a.Stop()
 	// The relay says goodbye to the other replicas through the database,
 	// so it goes first.
 	if a.Events != nil {

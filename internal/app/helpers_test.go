@@ -87,7 +87,7 @@ func newServerTB(t testing.TB, db *database.DB, edit func(*config.Config)) *serv
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { a.Events.Close() })
+	t.Cleanup(func() { a.Stop(); a.Events.Close() })
 	s := &server{app: a, logs: logs}
 	db.AddQueryHook(countHook{&s.queries})
 	s.Server = httptest.NewServer(a.Handler)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -91,6 +92,17 @@ type Config struct {
 	// OpenLineageNamespace names the jobs and datasets of the OpenLineage
 	// events.
 	OpenLineageNamespace string
+	// OpenLineageURL, when set, receives every new derivation as an
+	// OpenLineage event (with OpenLineageAPIKey as a Bearer token).
+	OpenLineageURL    string
+	OpenLineageAPIKey string
+	// OpenLineageTimeout is the deadline of each delivery; a delivery is
+	// tried at most OpenLineageMaxAttempts times, waiting from
+	// OpenLineageRetryMin (doubling) to OpenLineageRetryMax between.
+	OpenLineageTimeout     time.Duration
+	OpenLineageMaxAttempts int
+	OpenLineageRetryMin    time.Duration
+	OpenLineageRetryMax    time.Duration
 }
 
 // Default returns the settings used when nothing is configured.
@@ -133,7 +145,11 @@ func Default() Config {
 		UploadIdleTimeout:    30 * time.Second,
 		UploadMinRate:        16 << 10,
 
-		OpenLineageNamespace: "cutline",
+		OpenLineageNamespace:   "cutline",
+		OpenLineageTimeout:     10 * time.Second,
+		OpenLineageMaxAttempts: 10,
+		OpenLineageRetryMin:    time.Second,
+		OpenLineageRetryMax:    5 * time.Minute,
 	}
 }
 
@@ -209,6 +225,12 @@ func Settings() []Setting {
 		{"METRICS_ADDR", "", "off", "serve /metrics on this separate address, e.g. 127.0.0.1:9090", str(func(c *Config) *string { return &c.MetricsAddr })},
 		{"METRICS_TOKEN", "", "", "serve /metrics on the main port too, to requests with Authorization: Bearer <token>", str(func(c *Config) *string { return &c.MetricsToken })},
 		{"OPENLINEAGE_NAMESPACE", "", d.OpenLineageNamespace, "namespace of the OpenLineage jobs; datasets are cutline://NAMESPACE/files/ID", str(func(c *Config) *string { return &c.OpenLineageNamespace })},
+		{"OPENLINEAGE_URL", "", "off", "POST every new derivation as an OpenLineage event to this URL, e.g. http://marquez:5000/api/v1/lineage", httpURL(func(c *Config) *string { return &c.OpenLineageURL })},
+		{"OPENLINEAGE_API_KEY", "", "", "sent to OPENLINEAGE_URL as Authorization: Bearer <key>", str(func(c *Config) *string { return &c.OpenLineageAPIKey })},
+		{"OPENLINEAGE_TIMEOUT", "", ShortDuration(d.OpenLineageTimeout), "deadline of each OpenLineage delivery", duration(func(c *Config) *time.Duration { return &c.OpenLineageTimeout }, false)},
+		{"OPENLINEAGE_MAX_ATTEMPTS", "", strconv.Itoa(d.OpenLineageMaxAttempts), "deliveries tried per event before it is given up", integer(func(c *Config) *int { return &c.OpenLineageMaxAttempts }, 1)},
+		{"OPENLINEAGE_RETRY_MIN", "", ShortDuration(d.OpenLineageRetryMin), "wait after a first failed delivery, doubled after each further one; also how often a replica looks for new ones", duration(func(c *Config) *time.Duration { return &c.OpenLineageRetryMin }, false)},
+		{"OPENLINEAGE_RETRY_MAX", "", ShortDuration(d.OpenLineageRetryMax), "longest wait between two deliveries of an event", duration(func(c *Config) *time.Duration { return &c.OpenLineageRetryMax }, false)},
 		{"PPROF_ADDR", "", "off", "serve /debug/pprof/ on this separate address, e.g. 127.0.0.1:6060", str(func(c *Config) *string { return &c.PprofAddr })},
 	}
 }
@@ -281,6 +303,18 @@ func ShortDuration(d time.Duration) string {
 
 func str(field func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error { *field(c) = v; return nil }
+}
+
+// httpURL takes an absolute http or https URL.
+func httpURL(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("not an http:// or https:// URL")
+		}
+		*field(c) = v
+		return nil
+	}
 }
 
 func list(field func(*Config) *[]string) func(*Config, string) error {
@@ -399,6 +433,10 @@ func (c Config) validate() error {
 		if o == "*" {
 			errs = append(errs, errors.New("CORS_ORIGINS: must list explicit origins, not *"))
 		}
+	}
+	if c.OpenLineageRetryMax < c.OpenLineageRetryMin {
+		errs = append(errs, fmt.Errorf("OPENLINEAGE_RETRY_MAX (%s) must not be below OPENLINEAGE_RETRY_MIN (%s)",
+			ShortDuration(c.OpenLineageRetryMax), ShortDuration(c.OpenLineageRetryMin)))
 	}
 	return errors.Join(errs...)
 }

@@ -46,6 +46,14 @@ func TestLoad(t *testing.T) {
 		{"bad rate", nil, map[string]string{"RATE_LIMIT_IP": "-3"}, nil, `RATE_LIMIT_IP="-3": must be 0 (off) or more`},
 		{"zero lineage limit", nil, map[string]string{"LINEAGE_MAX_LIMIT": "0"}, nil, `LINEAGE_MAX_LIMIT="0": must be at least 1`},
 		{"every error at once", nil, map[string]string{"LOG_LEVEL": "loud", "ARGON2_TIME": "many"}, nil, `ARGON2_TIME="many": not a whole number`},
+		{"openlineage", nil, map[string]string{"OPENLINEAGE_URL": "https://marquez.internal/api/v1/lineage", "OPENLINEAGE_RETRY_MIN": "2s"}, func(c Config) bool {
+			return c.OpenLineageURL == "https://marquez.internal/api/v1/lineage" && c.OpenLineageRetryMin == 2*time.Second &&
+				c.OpenLineageRetryMax == 5*time.Minute && c.OpenLineageMaxAttempts == 10 && c.OpenLineageNamespace == "cutline"
+		}, ""},
+		{"openlineage URL not http", nil, map[string]string{"OPENLINEAGE_URL": "marquez:5000"}, nil, `OPENLINEAGE_URL="marquez:5000": not an http:// or https:// URL`},
+		{"openlineage no attempts", nil, map[string]string{"OPENLINEAGE_MAX_ATTEMPTS": "0"}, nil, `OPENLINEAGE_MAX_ATTEMPTS="0": must be at least 1`},
+		{"openlineage retries upside down", nil, map[string]string{"OPENLINEAGE_RETRY_MIN": "10m", "OPENLINEAGE_RETRY_MAX": "1m"}, nil,
+			"OPENLINEAGE_RETRY_MAX (1m) must not be below OPENLINEAGE_RETRY_MIN (10m)"},
 		{"log level spelled out", nil, map[string]string{"LOG_LEVEL": "WARNING"}, func(c Config) bool { return c.LogLevel == "warn" }, ""},
 	}
 	for _, c := range cases {

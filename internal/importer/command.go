@@ -136,6 +136,8 @@ func openDryTarget(ctx context.Context, cfg config.Config, log *slog.Logger) (a 
 		_, _ = rand.Read(b)
 		cfg.JWTSecret = hex.EncodeToString(b)
 	}
+	// A plan delivers nothing to a lineage receiver (and queues nothing).
+	cfg.OpenLineageURL = ""
 	cleanup = func() {}
 	db, err := database.OpenExisting(ctx, cfg.DatabaseURL)
 	if err != nil && !errors.Is(err, database.ErrNoSchema) {

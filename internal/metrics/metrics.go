@@ -30,6 +30,7 @@ type Metrics struct {
 	uploadBytes  prometheus.Counter
 	cutBytes     prometheus.Counter
 	rateLimited  *prometheus.CounterVec
+	olDeliveries *prometheus.CounterVec
 	names        opNames
 }
 
@@ -57,9 +58,13 @@ func New() *Metrics {
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cutline_rate_limited_total", Help: "Requests rejected by a rate limit, by limit.",
 		}, []string{"limit"}),
+		olDeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cutline_openlineage_delivery_attempts_total",
+			Help: "OpenLineage delivery attempts of this replica, by outcome (delivered, retry, failed).",
+		}, []string{"outcome"}),
 		names: opNames{seen: map[string]bool{}},
 	}
-	m.registry.MustRegister(m.httpDuration, m.gqlDuration, m.uploadBytes, m.cutBytes, m.rateLimited,
+	m.registry.MustRegister(m.httpDuration, m.gqlDuration, m.uploadBytes, m.cutBytes, m.rateLimited, m.olDeliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -72,6 +77,42 @@ func (m *Metrics) Cut(n int64) { m.cutBytes.Add(float64(n)) }
 
 // RateLimited records one rejection by the named limit.
 func (m *Metrics) RateLimited(limit string) { m.rateLimited.WithLabelValues(limit).Inc() }
+
+// OpenLineageDelivery counts one OpenLineage delivery attempt by outcome.
+func (m *Metrics) OpenLineageDelivery(outcome string) { m.olDeliveries.WithLabelValues(outcome).Inc() }
+
+// RegisterOpenLineage adds the OpenLineage deliveries waiting and given up
+// across every replica, which counts reads (from the database) at each
+// scrape.
+func (m *Metrics) RegisterOpenLineage(counts func(context.Context) (pending, failed int64, err error)) {
+	_ = m.registry.Register(outboxCollector{counts})
+}
+
+var (
+	olPendingDesc = prometheus.NewDesc("cutline_openlineage_pending_deliveries",
+		"OpenLineage events waiting to be delivered (all replicas; OPENLINEAGE_URL).", nil, nil)
+	olFailedDesc = prometheus.NewDesc("cutline_openlineage_failed_deliveries",
+		"OpenLineage events given up after OPENLINEAGE_MAX_ATTEMPTS (all replicas).", nil, nil)
+)
+
+type outboxCollector struct {
+	counts func(context.Context) (pending, failed int64, err error)
+}
+
+func (outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- olPendingDesc; ch <- olFailedDesc }
+
+// Collect reads the counts with a deadline of its own; when the database
+// does not answer, the two series are missing from that scrape.
+func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	pending, failed, err := c.counts(ctx)
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(olPendingDesc, prometheus.GaugeValue, float64(pending))
+	ch <- prometheus.MustNewConstMetric(olFailedDesc, prometheus.GaugeValue, float64(failed))
+}
 
 // RegisterDB adds the connection pool's statistics.
 func (m *Metrics) RegisterDB(db *sql.DB) {
