@@ -172,15 +172,15 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		DeleteFile        func(childComplexity int, id string) int
-		DeriveFile        func(childComplexity int, input model.DeriveFileInput) int
+		DeriveFile        func(childComplexity int, input model.DeriveFileInput, idempotencyKey *string) int
 		Login             func(childComplexity int, input model.LoginInput) int
 		Logout            func(childComplexity int, refreshToken string) int
 		LogoutAll         func(childComplexity int) int
 		RefreshToken      func(childComplexity int, refreshToken string) int
 		Register          func(childComplexity int, input model.RegisterInput) int
-		SaveGeneratedFile func(childComplexity int, file graphql.Upload, name string, parentIds []string, metadata any) int
+		SaveGeneratedFile func(childComplexity int, file graphql.Upload, name string, parentIds []string, metadata any, idempotencyKey *string) int
 		UpdateFileTags    func(childComplexity int, id string, add []string, remove []string, set []string) int
-		UploadFile        func(childComplexity int, file graphql.Upload, name *string, tags []string, encoding *string) int
+		UploadFile        func(childComplexity int, file graphql.Upload, name *string, tags []string, encoding *string, idempotencyKey *string) int
 	}
 
 	PageInfo struct {
@@ -277,9 +277,9 @@ type MutationResolver interface {
 	RefreshToken(ctx context.Context, refreshToken string) (*model.AuthPayload, error)
 	Logout(ctx context.Context, refreshToken string) (bool, error)
 	LogoutAll(ctx context.Context) (bool, error)
-	UploadFile(ctx context.Context, file graphql.Upload, name *string, tags []string, encoding *string) (*model.File, error)
-	DeriveFile(ctx context.Context, input model.DeriveFileInput) (*model.File, error)
-	SaveGeneratedFile(ctx context.Context, file graphql.Upload, name string, parentIds []string, metadata any) (*model.File, error)
+	UploadFile(ctx context.Context, file graphql.Upload, name *string, tags []string, encoding *string, idempotencyKey *string) (*model.File, error)
+	DeriveFile(ctx context.Context, input model.DeriveFileInput, idempotencyKey *string) (*model.File, error)
+	SaveGeneratedFile(ctx context.Context, file graphql.Upload, name string, parentIds []string, metadata any, idempotencyKey *string) (*model.File, error)
 	UpdateFileTags(ctx context.Context, id string, add []string, remove []string, set []string) (*model.File, error)
 	DeleteFile(ctx context.Context, id string) (string, error)
 }
@@ -859,7 +859,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.DeriveFile(childComplexity, args["input"].(model.DeriveFileInput)), true
+		return e.ComplexityRoot.Mutation.DeriveFile(childComplexity, args["input"].(model.DeriveFileInput), args["idempotencyKey"].(*string)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -920,7 +920,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SaveGeneratedFile(childComplexity, args["file"].(graphql.Upload), args["name"].(string), args["parentIds"].([]string), args["metadata"].(any)), true
+		return e.ComplexityRoot.Mutation.SaveGeneratedFile(childComplexity, args["file"].(graphql.Upload), args["name"].(string), args["parentIds"].([]string), args["metadata"].(any), args["idempotencyKey"].(*string)), true
 	case "Mutation.updateFileTags":
 		if e.ComplexityRoot.Mutation.UpdateFileTags == nil {
 			break
@@ -942,7 +942,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UploadFile(childComplexity, args["file"].(graphql.Upload), args["name"].(*string), args["tags"].([]string), args["encoding"].(*string)), true
+		return e.ComplexityRoot.Mutation.UploadFile(childComplexity, args["file"].(graphql.Upload), args["name"].(*string), args["tags"].([]string), args["encoding"].(*string), args["idempotencyKey"].(*string)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1859,11 +1859,23 @@ type Mutation {
     UTF-8 or UTF-16 cannot hold, are BAD_USER_INPUT.
     """
     encoding: String
+    """
+    A key of the client's (at most 255 bytes) that makes the mutation safe to retry: within 24 hours
+    the same key answers the file the first request with it made, instead of making another. The same
+    key with different arguments or bytes is BAD_USER_INPUT (field idempotencyKey).
+    """
+    idempotencyKey: String
   ): File!
   "Cuts a file on the server: keeps columns and matching rows, and saves the result as a new file."
   deriveFile(
     "The source, the cut and the new file's name."
     input: DeriveFileInput!
+    """
+    A key of the client's (at most 255 bytes) that makes the mutation safe to retry: within 24 hours
+    the same key answers the file the first request with it made, instead of making another. The same
+    key with different arguments or bytes is BAD_USER_INPUT (field idempotencyKey).
+    """
+    idempotencyKey: String
   ): File!
   "Stores a file that the client cut itself, with lineage edges to each parent."
   saveGeneratedFile(
@@ -1875,6 +1887,12 @@ type Mutation {
     parentIds: [ID!]!
     "Anything the client wants to keep with the file (how it was made); returned as File.metadata."
     metadata: JSON
+    """
+    A key of the client's (at most 255 bytes) that makes the mutation safe to retry: within 24 hours
+    the same key answers the file the first request with it made, instead of making another. The same
+    key with different arguments or bytes is BAD_USER_INPUT (field idempotencyKey).
+    """
+    idempotencyKey: String
   ): File!
   "Changes user tags: set replaces them all; otherwise remove, then add."
   updateFileTags(
@@ -2715,6 +2733,14 @@ func (ec *executionContext) field_Mutation_deriveFile_args(ctx context.Context, 
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
 	return args, nil
 }
 
@@ -2809,6 +2835,14 @@ func (ec *executionContext) field_Mutation_saveGeneratedFile_args(ctx context.Co
 		return nil, err
 	}
 	args["metadata"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg4
 	return args, nil
 }
 
@@ -2885,6 +2919,14 @@ func (ec *executionContext) field_Mutation_uploadFile_args(ctx context.Context, 
 		return nil, err
 	}
 	args["encoding"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg4
 	return args, nil
 }
 
@@ -5706,7 +5748,7 @@ func (ec *executionContext) _Mutation_uploadFile(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UploadFile(ctx, fc.Args["file"].(graphql.Upload), fc.Args["name"].(*string), fc.Args["tags"].([]string), fc.Args["encoding"].(*string))
+			return ec.Resolvers.Mutation().UploadFile(ctx, fc.Args["file"].(graphql.Upload), fc.Args["name"].(*string), fc.Args["tags"].([]string), fc.Args["encoding"].(*string), fc.Args["idempotencyKey"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {
@@ -5750,7 +5792,7 @@ func (ec *executionContext) _Mutation_deriveFile(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().DeriveFile(ctx, fc.Args["input"].(model.DeriveFileInput))
+			return ec.Resolvers.Mutation().DeriveFile(ctx, fc.Args["input"].(model.DeriveFileInput), fc.Args["idempotencyKey"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {
@@ -5800,7 +5842,7 @@ func (ec *executionContext) _Mutation_saveGeneratedFile(ctx context.Context, fie
 						return nil
 					}
 					return fc.Args["metadata"].(any)
-				}())
+				}(), fc.Args["idempotencyKey"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.File) graphql.Marshaler {

@@ -163,7 +163,7 @@ func (r *mutationResolver) LogoutAll(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-func (r *mutationResolver) UploadFile(ctx context.Context, file graphql.Upload, name *string, tags []string, encoding *string) (*model.File, error) {
+func (r *mutationResolver) UploadFile(ctx context.Context, file graphql.Upload, name *string, tags []string, encoding *string, idempotencyKey *string) (*model.File, error) {
 	c, err := auth.RequireCaller(ctx)
 	if err != nil {
 		return nil, err
@@ -172,10 +172,11 @@ func (r *mutationResolver) UploadFile(ctx context.Context, file graphql.Upload, 
 	if name != nil && *name != "" {
 		n = *name
 	}
-	return whole(r.Files.Create(ctx, files.NewFile{OwnerID: &c.UserID, Name: n, Tags: tags, Origin: files.OriginUploaded, Encoding: deref(encoding)}, file.File))
+	return whole(r.Files.Create(ctx, files.NewFile{OwnerID: &c.UserID, Name: n, Tags: tags, Origin: files.OriginUploaded, Encoding: deref(encoding),
+		IdempotencyKey: idempotencyKey}, file.File))
 }
 
-func (r *mutationResolver) DeriveFile(ctx context.Context, input model.DeriveFileInput) (*model.File, error) {
+func (r *mutationResolver) DeriveFile(ctx context.Context, input model.DeriveFileInput, idempotencyKey *string) (*model.File, error) {
 	c, err := auth.RequireCaller(ctx)
 	if err != nil {
 		return nil, err
@@ -186,10 +187,11 @@ func (r *mutationResolver) DeriveFile(ctx context.Context, input model.DeriveFil
 	}
 	return whole(r.Files.Derive(ctx, c.UserID, files.DeriveInput{
 		SourceID: input.SourceID, Name: input.Name, Columns: input.Columns, Where: expr, Tags: input.Tags,
+		IdempotencyKey: idempotencyKey,
 	}))
 }
 
-func (r *mutationResolver) SaveGeneratedFile(ctx context.Context, file graphql.Upload, name string, parentIds []string, metadata any) (*model.File, error) {
+func (r *mutationResolver) SaveGeneratedFile(ctx context.Context, file graphql.Upload, name string, parentIds []string, metadata any, idempotencyKey *string) (*model.File, error) {
 	c, err := auth.RequireCaller(ctx)
 	if err != nil {
 		return nil, err
@@ -198,7 +200,7 @@ func (r *mutationResolver) SaveGeneratedFile(ctx context.Context, file graphql.U
 	if err != nil {
 		return nil, err
 	}
-	return whole(r.Files.SaveGenerated(ctx, c.UserID, name, parentIds, meta, file.File))
+	return whole(r.Files.SaveGenerated(ctx, c.UserID, name, parentIds, meta, idempotencyKey, file.File))
 }
 
 func (r *mutationResolver) UpdateFileTags(ctx context.Context, id string, add []string, remove []string, set []string) (*model.File, error) {

@@ -329,8 +329,8 @@ func Serve(ctx context.Context, cfg config.Config) error {
 	return nil
 }
 
-// sweepLoop removes expired scratch files, orphaned objects and expired
-// refresh tokens periodically.
+// sweepLoop removes expired scratch files, orphaned objects, idempotency
+// keys older than a day and expired refresh tokens periodically.
 func (a *App) sweepLoop(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()

@@ -89,8 +89,9 @@ func (s *Service) isTombstone(ctx context.Context, owner int64, id string) bool 
 }
 
 // Sweep removes what nobody needs any more: expired scratch files (row and
-// bytes) and objects that no row references, older than grace so that an
-// upload still in flight is never touched.
+// bytes), idempotency keys older than IdempotencyWindow, and objects that
+// no row references, older than grace so that an upload still in flight is
+// never touched.
 func (s *Service) Sweep(ctx context.Context, grace time.Duration) (removed int, err error) {
 	now := s.now().UTC()
 	expired, err := s.st.expired(ctx, now, 1000)
@@ -106,6 +107,12 @@ func (s *Service) Sweep(ctx context.Context, grace time.Duration) (removed int, 
 		}
 		removed++
 	}
+
+	forgotten, err := s.st.forgetKeys(ctx, now.Add(-IdempotencyWindow))
+	if err != nil {
+		return removed, err
+	}
+	removed += forgotten
 
 	err = eachObject(ctx, s.bucket, func(obj *blob.ListObject) error {
 		if obj.IsDir || now.Sub(obj.ModTime) < grace {

@@ -262,6 +262,8 @@ type DeriveInput struct {
 	Columns  []string
 	Where    filter.Expr
 	Tags     []string
+	// IdempotencyKey, when set, is the request's (NewFile.IdempotencyKey).
+	IdempotencyKey *string
 }
 
 // Derive cuts a source file of owner's into a new GENERATED file, streaming
@@ -288,9 +290,9 @@ func (s *Service) Derive(ctx context.Context, owner int64, in DeriveInput) (*Fil
 	}()
 	f, err := s.Create(ctx, NewFile{
 		OwnerID: &owner, Name: in.Name, Origin: OriginGenerated, Tags: in.Tags,
-		ParentIDs: []string{src.ID},
-		columns:   cutColumns(src, sel, in.Where),
-		rows:      rec,
+		ParentIDs: []string{src.ID}, IdempotencyKey: in.IdempotencyKey,
+		columns: cutColumns(src, sel, in.Where),
+		rows:    rec,
 		Derivation: &Derivation{
 			SourceIDs: []string{src.ID}, Columns: sel.Names, FilterSQL: sql, CreatedBy: owner,
 		},

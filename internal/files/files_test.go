@@ -673,13 +673,13 @@ func TestSaveGeneratedRules(t *testing.T) {
 	}
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		e := newEnv(t, db, "mem://", 1<<20)
-		_, err := e.svc.SaveGenerated(context.Background(), e.alice, "g.csv", nil, nil, strings.NewReader("a\n1\n"))
+		_, err := e.svc.SaveGenerated(context.Background(), e.alice, "g.csv", nil, nil, nil, strings.NewReader("a\n1\n"))
 		var inv *apperr.InvalidError
 		if !errors.As(err, &inv) || inv.Field != files.FieldParents {
 			t.Fatalf("no parents: %v, want a %s error", err, files.FieldParents)
 		}
 		parent := e.upload(t, e.alice, "p.csv", "a\n1\n")
-		f, err := e.svc.SaveGenerated(context.Background(), e.alice, "g.csv", []string{parent.ID}, files.MetadataText("note"), strings.NewReader("a\n1\n"))
+		f, err := e.svc.SaveGenerated(context.Background(), e.alice, "g.csv", []string{parent.ID}, files.MetadataText("note"), nil, strings.NewReader("a\n1\n"))
 		if err != nil || f.Origin != files.OriginGenerated || f.MetadataJSON == nil || *f.MetadataJSON != `"note"` {
 			t.Fatalf("saved %+v, %v", f, err)
 		}

@@ -155,6 +155,11 @@ type NewFile struct {
 	// macintosh, utf-16le...); empty detects it. A byte order mark still
 	// wins over a stated Unicode encoding.
 	Encoding string
+	// IdempotencyKey, when set, names the request for retries: within
+	// IdempotencyWindow the same key of the same owner answers the file
+	// the first request made (if the retry asks the same), instead of
+	// making another. Only an owner's files take one.
+	IdempotencyKey *string
 }
 
 // Create stores body as a new file: one pass streams the bytes into the
@@ -180,6 +185,17 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 		}
 		if _, err := csvio.LookupEncoding(nf.Encoding); err != nil {
 			return nil, apperr.Invalid(FieldEncoding, "%s", err.Error())
+		}
+	}
+	if nf.IdempotencyKey != nil {
+		if nf.OwnerID == nil {
+			return nil, errors.New("files: an anonymous file cannot have an idempotency key")
+		}
+		if err := checkIdempotencyKey(*nf.IdempotencyKey); err != nil {
+			return nil, err
+		}
+		if f, found, err := s.replay(ctx, nf, name, tags, body); found {
+			return f, err
 		}
 	}
 	if len(nf.ParentIDs) > 0 {
@@ -238,7 +254,15 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 			nf.Derivation.RowsKey = &rk
 		}
 	}
-	if err := s.insert(ctx, f, name, nf); err != nil {
+	request := ""
+	if nf.IdempotencyKey != nil {
+		bodySHA := st.sha256
+		if nf.Derivation != nil {
+			bodySHA = "" // a cut's bytes follow from its source and selection
+		}
+		request = nf.requestHash(name, tags, bodySHA)
+	}
+	if err := s.insert(ctx, f, name, nf, request); err != nil {
 		if errors.Is(err, database.ErrCommitUnknown) {
 			// The row may exist: its object stays. The sweep removes it
 			// once it is sure that no row references it.
@@ -248,6 +272,12 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 		s.removeObject(key)
 		if nf.Derivation != nil && nf.Derivation.RowsKey != nil {
 			s.removeObject(*nf.Derivation.RowsKey)
+		}
+		var again *errReplayed
+		if errors.As(err, &again) {
+			// A request with the same key committed while this one stored
+			// its bytes.
+			return s.answerReplay(ctx, *nf.OwnerID, again.replayed, request)
 		}
 		return nil, err
 	}
@@ -397,8 +427,11 @@ func (s *Service) removeObject(key string) {
 
 // insert commits the file row with a unique name, its tags, lineage edges
 // and derivation in one transaction.
-func (s *Service) insert(ctx context.Context, f *File, name string, nf NewFile) error {
-	l := links{parents: nf.ParentIDs, derivation: nf.Derivation, outbox: s.outbox}
+func (s *Service) insert(ctx context.Context, f *File, name string, nf NewFile, request string) error {
+	l := links{parents: nf.ParentIDs, derivation: nf.Derivation, outbox: s.outbox, request: request}
+	if nf.IdempotencyKey != nil {
+		l.key = *nf.IdempotencyKey
+	}
 	if nf.columns != nil && len(nf.ParentIDs) > 0 {
 		l.columns = nf.columns(f)
 	}
@@ -408,7 +441,8 @@ func (s *Service) insert(ctx context.Context, f *File, name string, nf NewFile) 
 		// reports only that the transaction is gone. Say why.
 		err = fmt.Errorf("%w: %w", ctx.Err(), err)
 	}
-	if err != nil && !errors.Is(err, apperr.ErrInvalidInput) && !errors.Is(err, apperr.ErrNotFound) {
+	var again *errReplayed
+	if err != nil && !errors.Is(err, apperr.ErrInvalidInput) && !errors.Is(err, apperr.ErrNotFound) && !errors.As(err, &again) {
 		return fmt.Errorf("save file record: %w", err)
 	}
 	return err
@@ -431,8 +465,9 @@ func numberedName(base, ext string, used []string) string {
 // SaveGenerated stores body as a GENERATED file of owner's that was made
 // from parents (at least one, each a live file of owner's) outside the
 // server, such as a cut a client made itself, with the lineage edges in
-// the same transaction.
-func (s *Service) SaveGenerated(ctx context.Context, owner int64, name string, parents []string, metadata *string, body io.Reader) (*File, error) {
+// the same transaction. key, when set, is the request's idempotency key
+// (NewFile.IdempotencyKey).
+func (s *Service) SaveGenerated(ctx context.Context, owner int64, name string, parents []string, metadata *string, key *string, body io.Reader) (*File, error) {
 	if len(parents) == 0 {
 		return nil, apperr.Invalid(FieldParents, "name at least one parent file")
 	}
@@ -448,7 +483,7 @@ func (s *Service) SaveGenerated(ctx context.Context, owner int64, name string, p
 		}
 	}
 	return s.Create(ctx, NewFile{OwnerID: &owner, Name: name, Origin: OriginGenerated, ParentIDs: parents, Metadata: metadata,
-		columns: inferredColumns(ps, metadata)}, body)
+		IdempotencyKey: key, columns: inferredColumns(ps, metadata)}, body)
 }
 
 // MetadataOf encodes metadata a client gave as a JSON value; nil is none.

@@ -289,6 +289,9 @@ type links struct {
 	columns    []lineage.ColumnEdge
 	// outbox queues the derivation for OpenLineage delivery.
 	outbox bool
+	// key, when set, is the idempotency key the file is recorded under
+	// with request, the hash of what made it.
+	key, request string
 }
 
 // nameAttempts bounds the retries of an insert that lost its name to a
@@ -318,6 +321,13 @@ func (st *store) insert(ctx context.Context, f *File, name string, l links) erro
 					return fmt.Errorf("names lock: %w", err)
 				}
 			}
+			if l.key != "" {
+				// Under the owner's lock: of two requests with one key, the
+				// second finds the first's row here.
+				if err := claimKey(ctx, tx, *f.OwnerID, l.key, f.CreatedAt); err != nil {
+					return err
+				}
+			}
 			unique, err := uniqueName(ctx, tx, f.OwnerID, name)
 			if err != nil {
 				return err
@@ -325,6 +335,12 @@ func (st *store) insert(ctx context.Context, f *File, name string, l links) erro
 			f.Name = unique
 			if _, err := tx.ExecContext(ctx, insertFile, fileArgs(f)...); err != nil {
 				return err
+			}
+			if l.key != "" {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (owner_id, key, request, file_id, created_at)
+VALUES (?, ?, ?, ?, ?)`, *f.OwnerID, l.key, l.request, f.ID, f.CreatedAt); err != nil {
+					return fmt.Errorf("record idempotency key: %w", err)
+				}
 			}
 			if err := insertTags(ctx, tx, f); err != nil {
 				return err
@@ -356,6 +372,58 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, d.FileID, encodeTags(d.SourceIDs), encodeTags(d.C
 		}
 	}
 	return err
+}
+
+// claimKey makes owner's idempotency key free for a new request at now: a
+// row younger than IdempotencyWindow is *errReplayed, an older one is
+// forgotten.
+func claimKey(ctx context.Context, tx bun.Tx, owner int64, key string, now time.Time) error {
+	var rows []struct {
+		FileID    string    `bun:"file_id"`
+		Request   string    `bun:"request"`
+		CreatedAt time.Time `bun:"created_at"`
+	}
+	if err := tx.NewRaw("SELECT file_id, request, created_at FROM idempotency_keys WHERE owner_id = ? AND key = ?", owner, key).
+		Scan(ctx, &rows); err != nil {
+		return fmt.Errorf("read idempotency key: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if r := rows[0]; r.CreatedAt.After(now.Add(-IdempotencyWindow)) {
+		return &errReplayed{replayed{fileID: r.FileID, request: r.Request}}
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM idempotency_keys WHERE owner_id = ? AND key = ?", owner, key); err != nil {
+		return fmt.Errorf("forget idempotency key: %w", err)
+	}
+	return nil
+}
+
+// idempotent is the request recorded under owner's key since since, or nil.
+func (st *store) idempotent(ctx context.Context, owner int64, key string, since time.Time) (*errReplayed, error) {
+	rows, err := st.db.Prepared().Query(ctx,
+		"SELECT file_id, request FROM idempotency_keys WHERE owner_id = ? AND key = ? AND created_at > ?", owner, key, since)
+	if err != nil {
+		return nil, fmt.Errorf("read idempotency key: %w", err)
+	}
+	list, err := scanAll(rows, func(rows *sql.Rows) (*errReplayed, error) {
+		r := new(errReplayed)
+		return r, rows.Scan(&r.fileID, &r.request)
+	})
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	return list[0], nil
+}
+
+// forgetKeys removes the idempotency keys recorded before before.
+func (st *store) forgetKeys(ctx context.Context, before time.Time) (int, error) {
+	res, err := st.db.ExecContext(ctx, "DELETE FROM idempotency_keys WHERE created_at < ?", before)
+	if err != nil {
+		return 0, fmt.Errorf("forget old idempotency keys: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 // insertTombstone commits a file that is deleted from the start, with its

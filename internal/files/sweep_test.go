@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/driver"
@@ -113,6 +114,53 @@ func TestSweepListsAgainWhenAnObjectVanishes(t *testing.T) {
 					t.Fatal("sweep removed a live file")
 				}
 			})
+		}
+	})
+}
+
+// An idempotency key answers its first request for a day: after that a
+// request with the key makes a new file, and the sweep removes the key.
+func TestIdempotencyKeysExpire(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db, "mem://", 1<<20)
+		ctx := context.Background()
+		key := "nightly-export"
+		upload := func(body string) *files.File {
+			f, err := e.svc.Create(ctx, files.NewFile{OwnerID: &e.alice, Name: "export.csv", IdempotencyKey: &key}, strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+		age := func() {
+			if _, err := db.NewRaw("UPDATE idempotency_keys SET created_at = ?", time.Now().Add(-files.IdempotencyWindow-time.Minute)).
+				Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		keys := func() (n int) {
+			if err := db.NewRaw("SELECT count(*) FROM idempotency_keys").Scan(ctx, &n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		first := upload("a\n1\n")
+		if again := upload("a\n1\n"); again.ID != first.ID {
+			t.Fatalf("a retry within the day made %s", again.Name)
+		}
+		age()
+		// The next day the key is free again, for any request.
+		second := upload("a\n2\n")
+		if second.ID == first.ID || second.Name != "export_1.csv" {
+			t.Fatalf("the key a day later answered %s %s", second.ID, second.Name)
+		}
+		if _, err := e.svc.Sweep(ctx, time.Hour); err != nil || keys() != 1 {
+			t.Fatalf("the sweep removed a key of today: %d left, %v", keys(), err)
+		}
+		age()
+		if _, err := e.svc.Sweep(ctx, time.Hour); err != nil || keys() != 0 {
+			t.Fatalf("the sweep left %d keys older than a day: %v", keys(), err)
 		}
 	})
 }

@@ -182,7 +182,7 @@ func (h *Handler) checkSave(ctx context.Context, caller *auth.Caller, form *save
 // finishSave stores the file; the lineage edge is committed with it.
 func (h *Handler) finishSave(w http.ResponseWriter, r *http.Request, caller *auth.Caller, form *saveForm,
 	parent *files.File, meta *string, content io.Reader, body *boundedBody) error {
-	f, err := h.Files.SaveGenerated(r.Context(), caller.UserID, form.name(), []string{parent.ID}, meta, content)
+	f, err := h.Files.SaveGenerated(r.Context(), caller.UserID, form.name(), []string{parent.ID}, meta, nil, content)
 	if err != nil {
 		if body.hit {
 			return h.tooLarge()

@@ -42,6 +42,11 @@ type Handler struct {
 	Log         *slog.Logger
 }
 
+// IdempotencyHeader carries an upload's idempotency key
+// (files.NewFile.IdempotencyKey); a retry with the same key answers the
+// file the first upload made.
+const IdempotencyHeader = "Idempotency-Key"
+
 // FilesPath is where the adapter's routes live.
 const FilesPath = "/api/v1/files"
 
@@ -100,7 +105,11 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	// The pipeline stops at the size limit; MaxBytesReader also tells the
 	// server to close the connection instead of draining a huge body.
 	body = http.MaxBytesReader(w, io.NopCloser(body), h.Files.MaxFileSize()+1<<20)
-	f, err := h.Files.Create(r.Context(), files.NewFile{OwnerID: &caller.UserID, Name: name, Tags: tags, Origin: files.OriginUploaded, Encoding: encoding}, body)
+	nf := files.NewFile{OwnerID: &caller.UserID, Name: name, Tags: tags, Origin: files.OriginUploaded, Encoding: encoding}
+	if v, ok := r.Header[IdempotencyHeader]; ok {
+		nf.IdempotencyKey = &v[0]
+	}
+	f, err := h.Files.Create(r.Context(), nf, body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
