@@ -145,7 +145,7 @@ func (a *App) build() error {
 	}
 	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, MaxColumns: cfg.MaxColumns,
 		ScratchQuota: cfg.ScratchQuotaBytes(), MaxFilterTags: cfg.MaxFilterTags, Logger: a.Log, Publish: a.Events.Publish, Meter: a.Metrics,
-		OpenLineage: cfg.OpenLineageURL != ""})
+		OpenLineage: cfg.OpenLineageURL != "", BlobTimeout: cfg.BlobTimeout})
 	a.Lineage = lineage.NewService(a.DB, cfg.LineageMaxDepth, cfg.LineageMaxLimit)
 	a.OpenLineage = openlineage.NewService(a.Files, a.Lineage, cfg.OpenLineageNamespace)
 	if cfg.OpenLineageURL != "" {

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/uptrace/bun"
+	"gocloud.dev/blob"
 
 	"github.com/cutline/cutline/internal/app"
 	"github.com/cutline/cutline/internal/blobstore"
@@ -63,6 +64,17 @@ func newServerB(b *testing.B, db *database.DB) *server { return newServerTB(b, d
 
 func newServerTB(t testing.TB, db *database.DB, edit func(*config.Config)) *server {
 	t.Helper()
+	bucket, err := blobstore.Open(context.Background(), "mem://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bucket.Close() })
+	return newServerOn(t, db, bucket, edit)
+}
+
+// newServerOn is newServer over a bucket the test opened.
+func newServerOn(t testing.TB, db *database.DB, bucket *blob.Bucket, edit func(*config.Config)) *server {
+	t.Helper()
 	cfg := config.Default()
 	cfg.JWTSecret = "test-secret-0123456789abcdef0123456789abcdef"
 	cfg.Argon2MemoryKiB, cfg.Argon2Time = 1024, 1
@@ -72,11 +84,6 @@ func newServerTB(t testing.TB, db *database.DB, edit func(*config.Config)) *serv
 	if edit != nil {
 		edit(&cfg)
 	}
-	bucket, err := blobstore.Open(context.Background(), "mem://")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bucket.Close() })
 	logs := &syncBuffer{}
 	var sink io.Writer = logs
 	if _, bench := t.(*testing.B); bench {
@@ -231,4 +238,14 @@ func decodeJSON(t *testing.T, resp *http.Response, out any) {
 	if err := json.Unmarshal(raw, out); err != nil {
 		t.Fatalf("status %d, body %q: %v", resp.StatusCode, raw, err)
 	}
+}
+
+// fileForm is a multipart body with one part "file" named name.
+func fileForm(name, content string) (contentType string, body *bytes.Buffer) {
+	body = &bytes.Buffer{}
+	mw := multipart.NewWriter(body)
+	fw, _ := mw.CreateFormFile("file", name)
+	io.WriteString(fw, content)
+	mw.Close()
+	return mw.FormDataContentType(), body
 }

@@ -1,10 +1,7 @@
 package app_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -27,12 +24,8 @@ func TestShimAndGraphQLShareFiles(t *testing.T) {
 			t.Fatalf("shim login = %d %s", code, body)
 		}
 
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		fw, _ := mw.CreateFormFile("file", "shim.csv")
-		io.WriteString(fw, "a,b\n1,2\n")
-		mw.Close()
-		code, _, body = s.call(t, "POST", "/api/list_cutter/upload/", login.Access, mw.FormDataContentType(), &buf)
+		ctype, form := fileForm("shim.csv", "a,b\n1,2\n")
+		code, _, body = s.call(t, "POST", "/api/list_cutter/upload/", login.Access, ctype, form)
 		if code != 200 || !strings.Contains(body, "File uploaded successfully") {
 			t.Fatalf("shim upload = %d %s", code, body)
 		}

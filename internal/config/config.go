@@ -82,6 +82,9 @@ type Config struct {
 	// many bytes per second after the first UploadIdleTimeout.
 	UploadIdleTimeout time.Duration
 	UploadMinRate     int64
+	// BlobTimeout bounds each bucket call, and each read or write of a
+	// stream of a file's bytes.
+	BlobTimeout time.Duration
 	// MaxSubscriptions caps the subscriptions open at once on one websocket.
 	MaxSubscriptions int
 	// SessionCheckInterval is how long a replica trusts a user's session
@@ -144,6 +147,7 @@ func Default() Config {
 		SessionCheckInterval: 5 * time.Second,
 		UploadIdleTimeout:    30 * time.Second,
 		UploadMinRate:        16 << 10,
+		BlobTimeout:          30 * time.Second,
 
 		OpenLineageNamespace:   "cutline",
 		OpenLineageTimeout:     10 * time.Second,
@@ -219,6 +223,7 @@ func Settings() []Setting {
 		{"REQUEST_TIMEOUT", "", ShortDuration(d.RequestTimeout), "deadline of every request that is not a file stream", duration(func(c *Config) *time.Duration { return &c.RequestTimeout }, false)},
 		{"MAX_REQUEST_BODY", "", "1MiB", "largest body of a request that is not a file upload", size(func(c *Config) *int64 { return &c.MaxRequestBody })},
 		{"UPLOAD_IDLE_TIMEOUT", "", ShortDuration(d.UploadIdleTimeout), "longest wait for the next bytes of a file upload", duration(func(c *Config) *time.Duration { return &c.UploadIdleTimeout }, false)},
+		{"BLOB_TIMEOUT", "", ShortDuration(d.BlobTimeout), "deadline of each bucket call, and of each read or write of a file's bytes", duration(func(c *Config) *time.Duration { return &c.BlobTimeout }, false)},
 		{"UPLOAD_MIN_RATE", "", "16KiB", "bytes per second a file upload must average after UPLOAD_IDLE_TIMEOUT (0: no minimum)", size(func(c *Config) *int64 { return &c.UploadMinRate })},
 		{"WS_MAX_CONNECTIONS", "", strconv.Itoa(d.MaxWebsockets), "open websocket connections at most (0: no limit)", integer(func(c *Config) *int { return &c.MaxWebsockets }, 0)},
 		{"WS_MAX_SUBSCRIPTIONS", "", strconv.Itoa(d.MaxSubscriptions), "subscriptions open at once on one websocket (0: no limit)", integer(func(c *Config) *int { return &c.MaxSubscriptions }, 0)},

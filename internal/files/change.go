@@ -114,7 +114,7 @@ func (s *Service) Sweep(ctx context.Context, grace time.Duration) (removed int, 
 	}
 	removed += forgotten
 
-	err = eachObject(ctx, s.bucket, func(obj *blob.ListObject) error {
+	err = eachObject(ctx, s.bucket, s.blobTimeout, func(obj *blob.ListObject) error {
 		if obj.IsDir || now.Sub(obj.ModTime) < grace {
 			return nil
 		}
@@ -153,7 +153,7 @@ const listAttempts = 5
 // an upload finishing in between renames its temporary file away and fails
 // the whole page with NotFound. That object is simply gone, so the page is
 // read again rather than ending the sweep.
-func eachObject(ctx context.Context, b *blob.Bucket, fn func(*blob.ListObject) error) error {
+func eachObject(ctx context.Context, b *blob.Bucket, timeout time.Duration, fn func(*blob.ListObject) error) error {
 	token := blob.FirstPageToken
 	for {
 		var (
@@ -162,7 +162,9 @@ func eachObject(ctx context.Context, b *blob.Bucket, fn func(*blob.ListObject) e
 			err  error
 		)
 		for range listAttempts {
-			objs, next, err = b.ListPage(ctx, token, listPageSize, &blobListOptions)
+			lctx, cancel := blobstore.Call(ctx, timeout)
+			objs, next, err = b.ListPage(lctx, token, listPageSize, &blobListOptions)
+			cancel()
 			if gcerrors.Code(err) != gcerrors.NotFound {
 				break
 			}

@@ -10,11 +10,13 @@ import (
 	"math"
 	"math/bits"
 	"sort"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"gocloud.dev/blob"
 
 	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/blobstore"
 )
 
 // Row provenance: a server-side cut keeps some rows of its source, in
@@ -71,16 +73,17 @@ func (r *rowsRecorder) write(ctx context.Context, b *blob.Bucket, key string) (b
 
 // rowMap reads a provenance object lazily.
 type rowMap struct {
-	ctx    context.Context
-	bucket *blob.Bucket
-	key    string
-	size   int64
-	keys   []uint16
-	cum    []int64 // cum[j]: kept rows before container j; cum[len] the total
-	runs   []bool
-	offs   []int64        // container j is at offs[j]..offs[j+1] (the last ends at size)
-	whole  []byte         // the object, when it is too small to carry offsets
-	cache  map[int][]byte // containers read
+	ctx     context.Context
+	timeout time.Duration // of each bucket call
+	bucket  *blob.Bucket
+	key     string
+	size    int64
+	keys    []uint16
+	cum     []int64 // cum[j]: kept rows before container j; cum[len] the total
+	runs    []bool
+	offs    []int64        // container j is at offs[j]..offs[j+1] (the last ends at size)
+	whole   []byte         // the object, when it is too small to carry offsets
+	cache   map[int][]byte // containers read
 }
 
 const (
@@ -95,12 +98,14 @@ const (
 var errBadRows = errors.New("row provenance object is damaged")
 
 // openRowMap reads the header of the provenance object at key.
-func openRowMap(ctx context.Context, b *blob.Bucket, key string) (*rowMap, error) {
-	attrs, err := b.Attributes(ctx, key)
+func openRowMap(ctx context.Context, b *blob.Bucket, key string, timeout time.Duration) (*rowMap, error) {
+	actx, cancel := blobstore.Call(ctx, timeout)
+	attrs, err := b.Attributes(actx, key)
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("%w: row provenance: %v", apperr.ErrUnavailable, err)
 	}
-	m := &rowMap{ctx: ctx, bucket: b, key: key, size: attrs.Size, cache: map[int][]byte{}}
+	m := &rowMap{ctx: ctx, timeout: timeout, bucket: b, key: key, size: attrs.Size, cache: map[int][]byte{}}
 	head, err := m.read(0, min(m.size, headerRead))
 	if err != nil {
 		return nil, err
@@ -192,7 +197,9 @@ func (m *rowMap) read(off, n int64) ([]byte, error) {
 		}
 		return m.whole[off : off+n], nil
 	}
-	r, err := m.bucket.NewRangeReader(m.ctx, m.key, off, n, nil)
+	ctx, cancel := blobstore.Call(m.ctx, m.timeout)
+	defer cancel()
+	r, err := m.bucket.NewRangeReader(ctx, m.key, off, n, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: row provenance: %v", apperr.ErrUnavailable, err)
 	}
@@ -359,7 +366,7 @@ func (s *Service) Provenance(ctx context.Context, owner int64, f *File) (*Proven
 	if err != nil || d == nil || d.RowsKey == nil || len(d.SourceIDs) != 1 {
 		return nil, err
 	}
-	m, err := openRowMap(ctx, s.bucket, *d.RowsKey)
+	m, err := openRowMap(ctx, s.bucket, *d.RowsKey, s.blobTimeout)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func TestRowMapMatchesRoaring(t *testing.T) {
 			if err := bucket.WriteAll(ctx, "files/x.rows", buf.Bytes(), nil); err != nil {
 				t.Fatal(err)
 			}
-			m, err := openRowMap(ctx, bucket, "files/x.rows")
+			m, err := openRowMap(ctx, bucket, "files/x.rows", DefaultBlobTimeout)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -95,7 +95,7 @@ func TestRowMapDamaged(t *testing.T) {
 		if err := bucket.WriteAll(ctx, "files/"+name, data, nil); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := openRowMap(ctx, bucket, "files/"+name); err == nil {
+		if _, err := openRowMap(ctx, bucket, "files/"+name, DefaultBlobTimeout); err == nil {
 			t.Errorf("%s: opened", name)
 		}
 	}

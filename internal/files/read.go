@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
 	"gocloud.dev/blob"
 
 	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/blobstore"
 	"github.com/cutline/cutline/internal/database"
 )
 
@@ -256,15 +258,49 @@ func (s *Service) Count(ctx context.Context, owner int64, f Filter) (int, error)
 }
 
 // Open returns a reader of a live file's bytes. The caller closes it.
-func (s *Service) Open(ctx context.Context, f *File) (*blob.Reader, error) {
+func (s *Service) Open(ctx context.Context, f *File) (*Reader, error) {
 	if f.ObjectKey == nil {
 		return nil, apperr.ErrNotFound
 	}
-	r, err := s.bucket.NewReader(ctx, *f.ObjectKey, nil)
+	rctx, idle := blobstore.NewIdle(ctx, s.blobTimeout)
+	r, err := s.bucket.NewReader(rctx, *f.ObjectKey, nil)
+	idle.Pause()
 	if err != nil {
+		idle.Cancel()
 		return nil, fmt.Errorf("%w: open object: %v", apperr.ErrUnavailable, err)
 	}
-	return r, nil
+	return &Reader{r: r, ctx: rctx, idle: idle}, nil
+}
+
+// Reader reads a file's bytes from the bucket; each read must return
+// within the bucket's deadline (Options.BlobTimeout), however long the
+// whole takes.
+type Reader struct {
+	r    *blob.Reader
+	ctx  context.Context
+	idle *blobstore.Idle
+}
+
+// Read reads the next bytes. A bucket that stopped answering is
+// ErrUnavailable.
+func (r *Reader) Read(p []byte) (int, error) {
+	r.idle.Start()
+	n, err := r.r.Read(p)
+	r.idle.Pause()
+	if err != nil && err != io.EOF && blobstore.TimedOut(r.ctx) {
+		err = fmt.Errorf("%w: read object: %v", apperr.ErrUnavailable, err)
+	}
+	return n, err
+}
+
+// Seek moves the next read to offset (io.Seeker), for ranges.
+func (r *Reader) Seek(offset int64, whence int) (int64, error) { return r.r.Seek(offset, whence) }
+
+// Close releases the object.
+func (r *Reader) Close() error {
+	err := r.r.Close()
+	r.idle.Cancel()
+	return err
 }
 
 // LoadDerivation returns how a file was derived, or nil.

@@ -36,10 +36,12 @@ type Service struct {
 	scratch int64 // bytes of live scratch files per client address
 	// maxFilterTags bounds the distinct tags of a listing's filter.
 	maxFilterTags int
-	log           *slog.Logger
-	meter         Meter
-	now           func() time.Time
-	publish       func(Event)
+	// blobTimeout bounds every bucket call (Options.BlobTimeout).
+	blobTimeout time.Duration
+	log         *slog.Logger
+	meter       Meter
+	now         func() time.Time
+	publish     func(Event)
 	// outbox: every new derivation is queued for OpenLineage delivery.
 	outbox bool
 }
@@ -79,12 +81,24 @@ type Options struct {
 	// derived, saved generated, imported) in openlineage_outbox, in the
 	// transaction that records it, for delivery to a receiver.
 	OpenLineage bool
+	// BlobTimeout bounds each bucket call: one that moves no stream must
+	// return within it, and so must each read or write of a stream (an
+	// upload or a download may last as long as it keeps moving). 0 is
+	// DefaultBlobTimeout.
+	BlobTimeout time.Duration
 }
+
+// DefaultBlobTimeout is Options.BlobTimeout's default.
+const DefaultBlobTimeout = 30 * time.Second
 
 // NewService builds the files feature over a database and a bucket.
 func NewService(db *database.DB, bucket *blob.Bucket, opts Options) *Service {
 	s := &Service{st: newStore(db), bucket: bucket, maxSize: opts.MaxFileSize, maxCols: opts.MaxColumns, scratch: opts.ScratchQuota,
-		maxFilterTags: opts.MaxFilterTags, log: opts.Logger, meter: opts.Meter, now: time.Now, publish: opts.Publish, outbox: opts.OpenLineage}
+		maxFilterTags: opts.MaxFilterTags, blobTimeout: opts.BlobTimeout, log: opts.Logger, meter: opts.Meter, now: time.Now, publish: opts.Publish,
+		outbox: opts.OpenLineage}
+	if s.blobTimeout <= 0 {
+		s.blobTimeout = DefaultBlobTimeout
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -245,7 +259,9 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 	if nf.rows != nil && nf.Derivation != nil {
 		// The bytes are complete, so the cut has seen every row.
 		rk := rowsKey(key)
-		ok, err := nf.rows.write(ctx, s.bucket, rk)
+		wctx, cancel := blobstore.Call(ctx, s.blobTimeout)
+		ok, err := nf.rows.write(wctx, s.bucket, rk)
+		cancel()
 		if err != nil {
 			s.removeObject(key)
 			return nil, err
@@ -325,9 +341,12 @@ var errOverLimit = errors.New("over the scratch quota")
 // fanout), so the bytes are read exactly once; encoding is the one the
 // caller stated, if any.
 func (s *Service) store(ctx context.Context, key string, body io.Reader, limit int64, encoding string) (stored, error) {
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The bucket's calls are bounded, the client's pace is not: that is
+	// UPLOAD_IDLE_TIMEOUT's.
+	wctx, idle := blobstore.NewIdle(ctx, s.blobTimeout)
+	defer idle.Cancel()
 	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: "text/csv", BufferSize: 8 << 20})
+	idle.Pause()
 	if err != nil {
 		return stored{}, fmt.Errorf("%w: open object: %v", apperr.ErrUnavailable, err)
 	}
@@ -343,12 +362,12 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 		// Stop the copy if analysis stopped early (not a CSV file).
 		r.done()
 	}()
-	n, copyErr := fan.copy(w, io.LimitReader(body, limit+1))
+	n, copyErr := fan.copy(idleWriter{w, idle}, io.LimitReader(body, limit+1))
 	<-done
 	fan.finish()
 
 	fail := func(err error) (stored, error) {
-		cancel() // a cancelled context makes Close abort the upload
+		idle.Cancel() // a cancelled context makes Close abort the upload
 		_ = w.Close()
 		s.removeObject(key)
 		return stored{}, err
@@ -382,6 +401,11 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 		if ctx.Err() != nil {
 			return fail(ctx.Err())
 		}
+		if errors.Is(copyErr, apperr.ErrUnavailable) {
+			// The body itself came from storage (a derive reads its
+			// source) and storage failed: not the client's doing.
+			return fail(copyErr)
+		}
 		if isBucketError(copyErr) {
 			return fail(fmt.Errorf("%w: write object: %v", apperr.ErrUnavailable, copyErr))
 		}
@@ -393,7 +417,10 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 		inv.Err = copyErr
 		return fail(inv)
 	}
-	if err := w.Close(); err != nil {
+	idle.Start()
+	err = w.Close()
+	idle.Pause()
+	if err != nil {
 		s.removeObject(key)
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			// The request ended (its client left) while the object was
@@ -408,6 +435,18 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 
 var errAnalysisDone = errors.New("analysis finished")
 
+// idleWriter gives each write to the bucket its deadline.
+type idleWriter struct {
+	w    io.Writer
+	idle *blobstore.Idle
+}
+
+func (w idleWriter) Write(p []byte) (int, error) {
+	w.idle.Start()
+	defer w.idle.Pause()
+	return w.w.Write(p)
+}
+
 // isBucketError tells a failing bucket from a failing client body: the
 // blob writer's errors carry a gcerrors code.
 func isBucketError(err error) bool {
@@ -417,7 +456,7 @@ func isBucketError(err error) bool {
 // removeObject deletes an object whose row was never committed. It uses
 // its own context: the request's may already be cancelled.
 func (s *Service) removeObject(key string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := blobstore.Call(context.Background(), s.blobTimeout)
 	defer cancel()
 	if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 		// The sweep removes it later; nothing references it.
