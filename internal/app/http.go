@@ -26,6 +26,7 @@ import (
 	"github.com/cutline/cutline/graph"
 	"github.com/cutline/cutline/internal/auth"
 	"github.com/cutline/cutline/internal/blobstore"
+	"github.com/cutline/cutline/internal/clientaddr"
 	"github.com/cutline/cutline/internal/events/wsconn"
 	"github.com/cutline/cutline/internal/legacy"
 	"github.com/cutline/cutline/internal/metrics"
@@ -96,6 +97,9 @@ func (a *App) routes() (http.Handler, error) {
 			return r.Method + " " + r.URL.Path
 		}))
 	}
+	// The client address is decided once, before anything logs, counts or
+	// limits by it.
+	h = clientaddr.New(cfg.TrustedProxies, cfg.TrustedProxyHeader).Middleware(h)
 	return requestid.Middleware(h), nil
 }
 
@@ -447,6 +451,7 @@ func observe(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handl
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes),
 			slog.Duration("duration", d),
+			slog.String("client", clientaddr.Of(r)),
 			slog.String("request_id", w.Header().Get(requestid.Header)))
 	})
 }

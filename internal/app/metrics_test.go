@@ -15,6 +15,14 @@ import (
 
 func getMetrics(t *testing.T, url, token string) (int, string) {
 	t.Helper()
+	status, _, body := bearerGet(t, url, token)
+	return status, body
+}
+
+// bearerGet GETs url with the bearer token (none when empty) and reads the
+// whole answer.
+func bearerGet(t *testing.T, url, token string) (int, http.Header, string) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -25,7 +33,7 @@ func getMetrics(t *testing.T, url, token string) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, resp.Header, string(b)
 }
 
 // Requests label the metrics by the route pattern that served them and a

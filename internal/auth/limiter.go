@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/clientaddr"
 )
 
 // failureLimiter counts failed logins per key over a sliding window. It is
@@ -145,16 +145,9 @@ func (l *failureLimiter) sweep(now time.Time) {
 	l.nextSweep = max(minSweep, 2*len(l.hits))
 }
 
-// ClientIP is the address limits are counted against: the host part of
-// RemoteAddr. X-Forwarded-For is ignored because any client can set it; a
-// deployment behind a proxy must rewrite RemoteAddr in a trusted middleware.
-func ClientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// ClientIP is the address limits are counted against: the one package
+// clientaddr decided (the direct peer, or what trusted proxies forwarded).
+func ClientIP(r *http.Request) string { return clientaddr.Of(r) }
 
 // ipKey is the failed-login limiter key for a client IP.
 func ipKey(ip string) string {
@@ -165,7 +158,7 @@ func ipKey(ip string) string {
 }
 
 // ClientKey is the client a request counts against in every limit: its
-// address (never a forwarded header, which any client can set).
+// address (a forwarded header only from a trusted proxy).
 func ClientKey(r *http.Request) string { return clientKey(ClientIP(r)) }
 
 // clientKey normalises an address. An IPv6 client usually owns a whole

@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cutline/cutline/internal/clientaddr"
 )
 
 // Config is every setting of the server. README.md documents each one.
@@ -106,6 +109,11 @@ type Config struct {
 	OpenLineageMaxAttempts int
 	OpenLineageRetryMin    time.Duration
 	OpenLineageRetryMax    time.Duration
+
+	// TrustedProxies are the peers whose forwarding header
+	// (TrustedProxyHeader) names the client; nobody's by default.
+	TrustedProxies     []netip.Prefix
+	TrustedProxyHeader string
 }
 
 // Default returns the settings used when nothing is configured.
@@ -154,6 +162,7 @@ func Default() Config {
 		OpenLineageMaxAttempts: 10,
 		OpenLineageRetryMin:    time.Second,
 		OpenLineageRetryMax:    5 * time.Minute,
+		TrustedProxyHeader:     "X-Forwarded-For",
 	}
 }
 
@@ -237,6 +246,8 @@ func Settings() []Setting {
 		{"OPENLINEAGE_RETRY_MIN", "", ShortDuration(d.OpenLineageRetryMin), "wait after a first failed delivery, doubled after each further one; also how often a replica looks for new ones", duration(func(c *Config) *time.Duration { return &c.OpenLineageRetryMin }, false)},
 		{"OPENLINEAGE_RETRY_MAX", "", ShortDuration(d.OpenLineageRetryMax), "longest wait between two deliveries of an event", duration(func(c *Config) *time.Duration { return &c.OpenLineageRetryMax }, false)},
 		{"PPROF_ADDR", "", "off", "serve /debug/pprof/ on this separate address, e.g. 127.0.0.1:6060", str(func(c *Config) *string { return &c.PprofAddr })},
+		{"TRUSTED_PROXIES", "", "", "comma-separated CIDRs of the proxies whose TRUSTED_PROXY_HEADER names the client", prefixes(func(c *Config) *[]netip.Prefix { return &c.TrustedProxies })},
+		{"TRUSTED_PROXY_HEADER", "", d.TrustedProxyHeader, "the header trusted proxies name the client in: X-Forwarded-For or Forwarded", oneOf(func(c *Config) *string { return &c.TrustedProxyHeader }, "X-Forwarded-For", "Forwarded")},
 	}
 }
 
@@ -401,6 +412,17 @@ func rate(field func(*Config) *float64) func(*Config, string) error {
 			return errors.New("must be 0 (off) or more")
 		}
 		*field(c) = f
+		return nil
+	}
+}
+
+func prefixes(field func(*Config) *[]netip.Prefix) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		p, err := clientaddr.ParsePrefixes(splitList(v))
+		if err != nil {
+			return err
+		}
+		*field(c) = p
 		return nil
 	}
 }

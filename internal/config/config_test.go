@@ -54,6 +54,14 @@ func TestLoad(t *testing.T) {
 		{"openlineage no attempts", nil, map[string]string{"OPENLINEAGE_MAX_ATTEMPTS": "0"}, nil, `OPENLINEAGE_MAX_ATTEMPTS="0": must be at least 1`},
 		{"openlineage retries upside down", nil, map[string]string{"OPENLINEAGE_RETRY_MIN": "10m", "OPENLINEAGE_RETRY_MAX": "1m"}, nil,
 			"OPENLINEAGE_RETRY_MAX (1m) must not be below OPENLINEAGE_RETRY_MIN (10m)"},
+		{"trusted proxies", nil, map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7,fd00::/8", "TRUSTED_PROXY_HEADER": "forwarded"}, func(c Config) bool {
+			return len(c.TrustedProxies) == 3 && c.TrustedProxies[1].String() == "192.0.2.7/32" && c.TrustedProxyHeader == "Forwarded"
+		}, ""},
+		{"no trusted proxies by default", nil, nil, func(c Config) bool {
+			return len(c.TrustedProxies) == 0 && c.TrustedProxyHeader == "X-Forwarded-For"
+		}, ""},
+		{"bad trusted proxy", nil, map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,10.0.0.300/24"}, nil, `TRUSTED_PROXIES="10.0.0.0/8,10.0.0.300/24": "10.0.0.300/24" is not a CIDR`},
+		{"bad proxy header", nil, map[string]string{"TRUSTED_PROXY_HEADER": "X-Real-IP"}, nil, `TRUSTED_PROXY_HEADER="X-Real-IP": must be X-Forwarded-For or Forwarded`},
 		{"log level spelled out", nil, map[string]string{"LOG_LEVEL": "WARNING"}, func(c Config) bool { return c.LogLevel == "warn" }, ""},
 	}
 	for _, c := range cases {

@@ -5,9 +5,11 @@
 package legacy
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,12 +42,26 @@ type Handler struct {
 	// ScratchTTL is how long an anonymous csv_cutter upload lives (default 1h).
 	ScratchTTL time.Duration
 	// RatePerMinute is the request budget of one client across the shim
-	// (default 60, as the old server's throttle).
+	// (default 60, as the old server's throttle): of each logged-in user,
+	// and of each client address for anonymous requests.
 	RatePerMinute int
-	Log           *slog.Logger
+	// Throttle, when set, keeps that budget (a limit shared by replicas);
+	// otherwise the shim keeps it in this process.
+	Throttle ratelimit.Limit
+	Log      *slog.Logger
 
 	now      func() time.Time
-	throttle *ratelimit.Limiter
+	throttle ratelimit.Limit
+}
+
+// clocked is a limit in this process on the shim's clock.
+type clocked struct {
+	l   *ratelimit.Limiter
+	now func() time.Time
+}
+
+func (c clocked) Take(_ context.Context, key string) (bool, time.Duration) {
+	return c.l.Allow(key, c.now())
 }
 
 // endpoint names a route for the error mapping: the old server worded the
@@ -124,8 +140,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		h.now = time.Now
 	}
 	// A burst of a minute's budget, refilled continuously: the old
-	// server's throttle, counted per replica.
-	h.throttle = ratelimit.New(float64(h.RatePerMinute)/60, h.RatePerMinute)
+	// server's throttle.
+	h.throttle = h.Throttle
+	if h.throttle == nil {
+		h.throttle = clocked{ratelimit.New(float64(h.RatePerMinute)/60, h.RatePerMinute), h.clock}
+	}
 
 	get := func(f handlerFunc) map[string]handlerFunc { return map[string]handlerFunc{http.MethodGet: f} }
 	post := func(f handlerFunc) map[string]handlerFunc { return map[string]handlerFunc{http.MethodPost: f} }
@@ -193,7 +212,7 @@ func (h *Handler) mount(mux *http.ServeMux, path string, rt *route) {
 // handler, whose error goes through the one mapping function.
 func (h *Handler) serve(rt *route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ok, wait := h.throttle.Allow(auth.ClientKey(r), h.clock()); !ok {
+		if ok, wait := h.throttle.Take(r.Context(), throttleKey(r)); !ok {
 			h.fail(w, r, rt.ep, &throttled{wait: wait})
 			return
 		}
@@ -223,6 +242,16 @@ func (h *Handler) serve(rt *route) http.Handler {
 			h.fail(w, r, rt.ep, err)
 		}
 	})
+}
+
+// throttleKey is whose budget a request spends: the logged-in user's, as
+// the old server's user throttle did, so that people behind one proxy do
+// not share one; an anonymous request's client address.
+func throttleKey(r *http.Request) string {
+	if c, ok := auth.CallerFrom(r.Context()); ok {
+		return "user:" + strconv.FormatInt(c.UserID, 10)
+	}
+	return "ip:" + auth.ClientKey(r)
 }
 
 // clock is the shim's notion of now; tests move it.

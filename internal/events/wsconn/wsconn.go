@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+
+	"github.com/cutline/cutline/internal/clientaddr"
 )
 
 // CloseSlowConsumer is the close code of a connection dropped for falling
@@ -69,7 +71,7 @@ func (im Implementation) Accept(w http.ResponseWriter, r *http.Request, opts tra
 	if err != nil {
 		return nil, err
 	}
-	out := &conn{inner: c, maxN: im.MaxQueued, maxBytes: im.MaxQueuedBytes, timeout: im.WriteTimeout, log: im.Log, remote: r.RemoteAddr}
+	out := &conn{inner: c, maxN: im.MaxQueued, maxBytes: im.MaxQueuedBytes, timeout: im.WriteTimeout, log: im.Log, remote: clientaddr.Of(r)}
 	if s, _ := r.Context().Value(slotKey{}).(*slot); s != nil {
 		s.mu.Lock()
 		s.c = out
