@@ -170,14 +170,14 @@ func NewService(db *database.DB, cfg Config) (*Service, error) {
 	}
 
 	s := &Service{
-		st:      &store{db: db},
-		log:     log,
-		cfg:     cfg,
-		keys:    make(map[string][]byte, 1+len(cfg.PreviousSecrets)),
-		sem:     make(chan struct{}, cfg.HashConcurrency),
-		limiter: newFailureLimiter(failureWindow),
-		now:     time.Now,
+		st:   &store{db: db},
+		log:  log,
+		cfg:  cfg,
+		keys: make(map[string][]byte, 1+len(cfg.PreviousSecrets)),
+		sem:  make(chan struct{}, cfg.HashConcurrency),
+		now:  time.Now,
 	}
+	s.limiter = &failureLimiter{st: s.st, window: failureWindow}
 	s.signKid = keyID(cfg.Secret)
 	s.signKey = []byte(cfg.Secret)
 	s.keys[s.signKid] = s.signKey

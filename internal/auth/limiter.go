@@ -1,34 +1,34 @@
 package auth
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/netip"
-	"slices"
-	"sync"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/clientaddr"
 )
 
-// failureLimiter counts failed logins per key over a sliding window. It is
-// in memory: good enough for one process, and a restart merely forgives.
+// failureLimiter counts failed logins per counter (an account, a client
+// address) over a sliding window. The counts live in the database, so
+// every replica sees the same ones and a restart forgets none; rows that
+// left the window are pruned (store.pruneFailures).
 //
 // An attempt is counted when it starts, not when it fails, so a burst of
 // parallel guesses cannot all slip in before the first failure is
 // recorded; success or an error that says nothing about the password takes
-// the tentative entry back.
+// the tentative entry back. The entry is written before the counts are
+// read: of two attempts racing on two replicas, at least one sees the
+// other, so together they never exceed the limit (both may be refused).
 type failureLimiter struct {
-	mu        sync.Mutex
-	window    time.Duration
-	hits      map[string][]time.Time // sorted, oldest first
-	nextSweep int
-}
-
-const minSweep = 1024
-
-func newFailureLimiter(window time.Duration) *failureLimiter {
-	return &failureLimiter{window: window, hits: make(map[string][]time.Time), nextSweep: minSweep}
+	st     *store
+	window time.Duration
 }
 
 // limitKey is one counter and its limit; an empty key is not limited.
@@ -39,110 +39,82 @@ type limitKey struct {
 
 // attempt remembers the tentative entries begin added.
 type attempt struct {
-	keys []string
-	at   time.Time
+	ids  []int64
+	keys []string // of ids, in their order
 }
 
-// begin refuses with *apperr.RateLimitError when any key already has its
-// limit of failures in the window; otherwise it counts one tentative failure
-// against every key.
-func (l *failureLimiter) begin(now time.Time, keys ...limitKey) (attempt, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var wait time.Duration
+// begin counts one tentative failure against every key, then refuses
+// with *apperr.RateLimitError (taking the entries back) when any key
+// already had its limit of failures in the window.
+func (l *failureLimiter) begin(ctx context.Context, now time.Time, keys ...limitKey) (attempt, error) {
+	var a attempt
+	var limited []limitKey
 	for _, k := range keys {
-		if k.key == "" {
-			continue
+		if k.key != "" {
+			c := counterOf(k.key)
+			a.keys = append(a.keys, c)
+			limited = append(limited, limitKey{c, k.limit})
 		}
-		h := l.prune(k.key, now)
-		if len(h) >= k.limit {
-			// The count drops below the limit when the entry limit places
-			// from the newest leaves the window.
-			if d := h[len(h)-k.limit].Add(l.window).Sub(now); d > wait {
-				wait = d
-			}
+	}
+	if len(a.keys) == 0 {
+		return a, nil
+	}
+	ids, err := l.st.addFailures(ctx, a.keys, now)
+	if err != nil {
+		return attempt{}, fmt.Errorf("count login attempt: %w", err)
+	}
+	a.ids = ids
+	var wait time.Duration
+	for i, k := range limited {
+		// The count drops below the limit when the failure limit places
+		// from the newest leaves the window.
+		at, over, err := l.st.nthFailure(ctx, k.key, now.Add(-l.window), ids[i], k.limit)
+		if err != nil {
+			l.cancel(ctx, a)
+			return attempt{}, fmt.Errorf("read login failures: %w", err)
+		}
+		if d := at.Add(l.window).Sub(now); over && d > wait {
+			wait = d
 		}
 	}
 	if wait > 0 {
+		l.cancel(ctx, a)
 		return attempt{}, &apperr.RateLimitError{RetryAfter: wait}
-	}
-	a := attempt{at: now}
-	for _, k := range keys {
-		if k.key == "" {
-			continue
-		}
-		h := l.hits[k.key]
-		i, _ := slices.BinarySearchFunc(h, now, time.Time.Compare)
-		l.hits[k.key] = slices.Insert(h, i, now)
-		a.keys = append(a.keys, k.key)
-	}
-	if len(l.hits) > l.nextSweep {
-		l.sweep(now)
 	}
 	return a, nil
 }
 
-// cancel takes back the tentative entries of a.
-func (l *failureLimiter) cancel(a attempt) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range a.keys {
-		l.remove(k, a.at)
+// cancel takes back the tentative entries of a. It runs even when the
+// request's context has ended, or the entries would count as failures.
+func (l *failureLimiter) cancel(ctx context.Context, a attempt) error {
+	if len(a.ids) == 0 {
+		return nil
 	}
+	if err := l.st.deleteFailures(context.WithoutCancel(ctx), a.ids); err != nil {
+		return fmt.Errorf("take back a login attempt: %w", err)
+	}
+	return nil
 }
 
 // succeed clears every failure of reset and takes back a's other entries.
-func (l *failureLimiter) succeed(a attempt, reset string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.hits, reset)
-	for _, k := range a.keys {
-		if k != reset {
-			l.remove(k, a.at)
-		}
+func (l *failureLimiter) succeed(ctx context.Context, a attempt, reset string) error {
+	if err := l.st.clearFailures(ctx, counterOf(reset)); err != nil {
+		return fmt.Errorf("clear login failures: %w", err)
 	}
+	return l.cancel(ctx, a)
 }
 
-func (l *failureLimiter) remove(key string, at time.Time) {
-	h := l.hits[key]
-	if i := slices.IndexFunc(h, at.Equal); i >= 0 {
-		h = slices.Delete(h, i, i+1)
-	}
-	if len(h) == 0 {
-		delete(l.hits, key)
-	} else {
-		l.hits[key] = h
-	}
-}
+// maxCounter bounds the counters stored: a longer one (a username of up
+// to maxLoginInput bytes), or one a text column cannot hold (NUL, invalid
+// UTF-8), is kept as its hash.
+const maxCounter = 200
 
-// prune drops entries that left the window and returns what remains.
-func (l *failureLimiter) prune(key string, now time.Time) []time.Time {
-	h := l.hits[key]
-	cut := now.Add(-l.window)
-	i := 0
-	for i < len(h) && !h[i].After(cut) {
-		i++
+func counterOf(key string) string {
+	if len(key) <= maxCounter && utf8.ValidString(key) && strings.IndexByte(key, 0) < 0 {
+		return key
 	}
-	if i == 0 {
-		return h
-	}
-	h = h[i:]
-	if len(h) == 0 {
-		delete(l.hits, key)
-		return nil
-	}
-	l.hits[key] = h
-	return h
-}
-
-// sweep forgets stale keys, so guessing many usernames cannot grow the map
-// for ever. It runs when the map has doubled since the last sweep, which
-// keeps its cost amortised.
-func (l *failureLimiter) sweep(now time.Time) {
-	for k := range l.hits {
-		l.prune(k, now)
-	}
-	l.nextSweep = max(minSweep, 2*len(l.hits))
+	sum := sha256.Sum256([]byte(key))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // ClientIP is the address limits are counted against: the one package

@@ -52,24 +52,30 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP string
 	}
 	key := strings.ToLower(username)
 	acct := "user:" + key
-	att, err := s.limiter.begin(s.clock(),
+	att, err := s.limiter.begin(ctx, s.clock(),
 		limitKey{acct, s.cfg.LoginFailureLimit},
 		limitKey{ipKey(clientIP), ipLimitFactor * s.cfg.LoginFailureLimit})
 	if err != nil {
-		s.log.WarnContext(ctx, "auth: login rate limited", "ip", clientIP)
+		if errors.Is(err, apperr.ErrRateLimited) {
+			s.log.WarnContext(ctx, "auth: login rate limited", "ip", clientIP)
+		}
 		return nil, err
 	}
 	u, ok, err := s.checkCredentials(ctx, key, password)
 	switch {
 	case err != nil:
 		// Nothing was learned about the password: do not count it.
-		s.limiter.cancel(att)
+		if cerr := s.limiter.cancel(ctx, att); cerr != nil {
+			s.log.WarnContext(ctx, "auth: login attempt", "err", cerr)
+		}
 		return nil, err
 	case !ok:
 		s.log.DebugContext(ctx, "auth: login failed", "ip", clientIP)
 		return nil, errBadCredentials
 	}
-	s.limiter.succeed(att, acct)
+	if err := s.limiter.succeed(ctx, att, acct); err != nil {
+		return nil, err
+	}
 
 	now := s.clock()
 	if err := s.st.recordLogin(ctx, u.ID, now); err != nil {

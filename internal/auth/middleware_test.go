@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/cutline/cutline/internal/apperr"
+	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
@@ -180,33 +182,53 @@ func TestClientIP(t *testing.T) {
 	}
 }
 
-func TestLimiterSweep(t *testing.T) {
-	l := newFailureLimiter(time.Minute)
-	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 3 * minSweep {
-		if _, err := l.begin(now, limitKey{string(rune('a'+i%26)) + time.Duration(i).String(), 5}); err != nil {
-			t.Fatal(err)
+// The failure counts are rows: a restart (a new Service on the same
+// database) keeps them, RetryAfter counts from the entry whose expiry
+// brings the count under the limit, and the sweep prunes what left the
+// window.
+func TestFailureLimiter(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s, _ := newTestService(t, db, nil)
+		l := s.limiter
+		now := time.Date(2030, 1, 1, 0, 0, 0, 123456000, time.UTC) // PostgreSQL keeps microseconds
+		long := strings.Repeat("x", 3000)                          // longer than an index entry may be
+		for _, at := range []time.Duration{0, 10*time.Second + 5*time.Millisecond} {
+			if _, err := l.begin(ctx, now.Add(at), limitKey{"k", 2}, limitKey{long, 2}); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	later := now.Add(2 * time.Minute)
-	if _, err := l.begin(later, limitKey{"fresh", 5}); err != nil {
-		t.Fatal(err)
-	}
-	l.sweep(later)
-	if len(l.hits) != 1 {
-		t.Fatalf("%d keys after sweep, want 1", len(l.hits))
-	}
-	if len(l.hits) > l.nextSweep {
-		t.Fatal("sweep threshold below map size")
-	}
-	// RetryAfter counts from the entry whose expiry brings the count under
-	// the limit.
-	l2 := newFailureLimiter(time.Minute)
-	_, _ = l2.begin(now, limitKey{"k", 2})
-	_, _ = l2.begin(now.Add(10*time.Second), limitKey{"k", 2})
-	_, err := l2.begin(now.Add(25*time.Second), limitKey{"k", 2})
-	var rl *apperr.RateLimitError
-	if !errors.As(err, &rl) || rl.RetryAfter != 35*time.Second {
-		t.Fatalf("err = %v, want retry after 35s", err)
-	}
+		restarted, _ := newTestService(t, db, nil)
+		_, err := restarted.limiter.begin(ctx, now.Add(25*time.Second), limitKey{"k", 2})
+		var rl *apperr.RateLimitError
+		if !errors.As(err, &rl) || rl.RetryAfter != failureWindow-25*time.Second {
+			t.Fatalf("err = %v, want retry after the window less 25s", err)
+		}
+		if _, err := restarted.limiter.begin(ctx, now.Add(25*time.Second), limitKey{long, 2}); !errors.As(err, &rl) {
+			t.Fatalf("long key: err = %v, want a RateLimitError", err)
+		}
+		// Keys no text column holds are counted too.
+		for _, k := range []string{"user:a\x00b", "user:\xff\xfe"} {
+			if _, err := l.begin(ctx, now.Add(time.Minute), limitKey{k, 1}); err != nil {
+				t.Fatalf("%q: %v", k, err)
+			}
+			if _, err := l.begin(ctx, now.Add(time.Minute), limitKey{k, 1}); !errors.As(err, &rl) {
+				t.Fatalf("%q: err = %v, want a RateLimitError", k, err)
+			}
+		}
+		// The refused attempts were taken back: once the first entry has
+		// left the window there is room for one again.
+		if _, err := l.begin(ctx, now.Add(failureWindow+time.Second), limitKey{"k", 2}); err != nil {
+			t.Fatalf("after the first entry expired: %v", err)
+		}
+		n, err := s.SweepExpired(ctx, now.Add(failureWindow+time.Minute))
+		if err != nil || n != 6 {
+			t.Fatalf("swept %d rows (%v), want the 6 older than the window", n, err)
+		}
+		var left int
+		if err := db.NewRaw("SELECT count(*) FROM login_failures").Scan(ctx, &left); err != nil || left != 1 {
+			t.Fatalf("%d rows left (%v), want 1", left, err)
+		}
+	})
 }

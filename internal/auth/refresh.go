@@ -203,13 +203,18 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 	return nil
 }
 
-// SweepExpired deletes refresh tokens that expired before now and returns
-// how many. Expired tokens are rejected anyway; this only keeps the table
-// small, so it can run on any schedule.
+// SweepExpired deletes refresh tokens that expired before now and failed
+// logins that left the counting window, and returns how many rows went.
+// Neither counts any more; this only keeps the tables small, so it can run
+// on any schedule.
 func (s *Service) SweepExpired(ctx context.Context, now time.Time) (int64, error) {
 	n, err := s.st.sweepRefresh(ctx, now.UTC())
 	if err != nil {
 		return 0, fmt.Errorf("sweep refresh tokens: %w", err)
 	}
-	return n, nil
+	f, err := s.st.pruneFailures(ctx, now.Add(-failureWindow))
+	if err != nil {
+		return n, fmt.Errorf("prune login failures: %w", err)
+	}
+	return n + f, nil
 }

@@ -220,3 +220,67 @@ func (st *store) signingKey(ctx context.Context, name string) (string, error) {
 	}
 	return row.Secret, nil
 }
+
+// failureRow is one failed login counted against a counter.
+type failureRow struct {
+	bun.BaseModel `bun:"table:login_failures"`
+
+	ID       int64     `bun:"id,pk,autoincrement"`
+	Counter  string    `bun:"counter,notnull"`
+	FailedAt time.Time `bun:"failed_at,notnull"`
+}
+
+// addFailures counts one failure at t against each counter and returns the
+// rows' ids in the counters' order.
+func (st *store) addFailures(ctx context.Context, counters []string, t time.Time) ([]int64, error) {
+	rows := make([]failureRow, len(counters))
+	for i, c := range counters {
+		rows[i] = failureRow{Counter: c, FailedAt: t.UTC()}
+	}
+	if _, err := st.db.NewInsert().Model(&rows).Returning("id").Exec(ctx); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	return ids, nil
+}
+
+// nthFailure is when the n-th newest failure of counter after since
+// happened, leaving out the row except; over is false when there are
+// fewer than n.
+func (st *store) nthFailure(ctx context.Context, counter string, since time.Time, except int64, n int) (at time.Time, over bool, err error) {
+	row := new(failureRow)
+	err = database.Normalize(st.db.NewSelect().Model(row).Column("failed_at").
+		Where("counter = ? AND failed_at > ? AND id <> ?", counter, since.UTC(), except).
+		OrderExpr("failed_at DESC").Limit(1).Offset(int64(n - 1)).Scan(ctx))
+	if errors.Is(err, database.ErrNotFound) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	return row.FailedAt, true, nil
+}
+
+// deleteFailures removes the rows of ids.
+func (st *store) deleteFailures(ctx context.Context, ids []int64) error {
+	_, err := st.db.NewDelete().Model((*failureRow)(nil)).Where("id IN (?)", bun.List(ids)).Exec(ctx)
+	return err
+}
+
+// clearFailures removes every failure of counter.
+func (st *store) clearFailures(ctx context.Context, counter string) error {
+	_, err := st.db.NewDelete().Model((*failureRow)(nil)).Where("counter = ?", counter).Exec(ctx)
+	return err
+}
+
+// pruneFailures removes the failures at or before t and says how many.
+func (st *store) pruneFailures(ctx context.Context, t time.Time) (int64, error) {
+	res, err := st.db.NewDelete().Model((*failureRow)(nil)).Where("failed_at <= ?", t.UTC()).Exec(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

@@ -60,7 +60,13 @@ func havePostgres(t testing.TB) bool {
 // SQLite returns a migrated SQLite database in a temporary folder.
 func SQLite(t testing.TB) *database.DB {
 	t.Helper()
-	db, err := database.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "test.db"))
+	return openSQLite(t, filepath.Join(t.TempDir(), "test.db"))
+}
+
+// openSQLite opens the SQLite file at path and migrates it.
+func openSQLite(t testing.TB, path string) *database.DB {
+	t.Helper()
+	db, err := database.Open(context.Background(), "sqlite://"+path)
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
@@ -69,6 +75,30 @@ func SQLite(t testing.TB) *database.DB {
 		t.Fatalf("migrate sqlite: %v", err)
 	}
 	return db
+}
+
+// EachPair is Each with two handles on one database, as two replicas of
+// the server have: one SQLite file opened twice, one PostgreSQL schema
+// reached through two pools.
+func EachPair(t *testing.T, fn func(t *testing.T, a, b *database.DB)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "test.db")
+		a := openSQLite(t, path)
+		fn(t, a, openSQLite(t, path))
+	})
+	if havePostgres(t) {
+		t.Run("postgres", func(t *testing.T) {
+			a := Postgres(t)
+			var schema string
+			if err := a.NewRaw("SELECT current_schema()").Scan(context.Background(), &schema); err != nil {
+				t.Fatalf("current schema: %v", err)
+			}
+			params := database.PostgresParams(database.Options{StatementTimeout: time.Minute})
+			params["search_path"] = schema
+			fn(t, a, open(t, os.Getenv("TEST_DATABASE_URL"), params))
+		})
+	}
 }
 
 // Postgres returns a migrated PostgreSQL database living in a schema of its
