@@ -337,9 +337,8 @@ var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return
 var errOverLimit = errors.New("over the scratch quota")
 
 // store streams body into the bucket under key, at most limit bytes. The
-// SHA-256 hash and the CSV analysis take each chunk beside the upload (see
-// fanout), so the bytes are read exactly once; encoding is the one the
-// caller stated, if any.
+// CSV analysis runs on a pipe beside the upload, so the bytes are read
+// exactly once; encoding is the one the caller stated, if any.
 func (s *Service) store(ctx context.Context, key string, body io.Reader, limit int64, encoding string) (stored, error) {
 	// The bucket's calls are bounded, the client's pace is not: that is
 	// UPLOAD_IDLE_TIMEOUT's.
@@ -350,21 +349,23 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 	if err != nil {
 		return stored{}, fmt.Errorf("%w: open object: %v", apperr.ErrUnavailable, err)
 	}
-	h := sha256.New()
-	fan := newFanout(h)
+	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	var summary csvio.Summary
 	var analyzeErr error
 	go func() {
 		defer close(done)
-		r := fan.reader()
-		summary, analyzeErr = csvio.AnalyzeAs(r, encoding, csvio.Limits{MaxColumns: s.maxCols})
-		// Stop the copy if analysis stopped early (not a CSV file).
-		r.done()
+		summary, analyzeErr = csvio.AnalyzeAs(pr, encoding, csvio.Limits{MaxColumns: s.maxCols})
+		// Unblock the writer if analysis stopped early (not a CSV file).
+		pr.CloseWithError(errAnalysisDone)
 	}()
-	n, copyErr := fan.copy(idleWriter{w, idle}, io.LimitReader(body, limit+1))
+
+	h := sha256.New()
+	buf := copyBuffers.Get().(*[]byte)
+	n, copyErr := io.CopyBuffer(io.MultiWriter(idleWriter{w, idle}, h, pw), io.LimitReader(body, limit+1), *buf)
+	copyBuffers.Put(buf)
+	pw.CloseWithError(copyErr)
 	<-done
-	fan.finish()
 
 	fail := func(err error) (stored, error) {
 		idle.Cancel() // a cancelled context makes Close abort the upload
