@@ -24,7 +24,9 @@ const (
 	CodeRateLimited     = "RATE_LIMITED"
 	CodeQueryTooComplex = "QUERY_TOO_COMPLEX"
 	CodeUnavailable     = "UNAVAILABLE"
-	CodeInternal        = "INTERNAL"
+	// CodeInsufficientStorage: the disk under the storage is full.
+	CodeInsufficientStorage = "INSUFFICIENT_STORAGE"
+	CodeInternal            = "INTERNAL"
 )
 
 // ErrorPresenter maps feature errors to GraphQL errors: the one place
@@ -71,7 +73,7 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		if errors.As(cause, &rl) {
 			gqlErr.Extensions["retryAfterSeconds"] = int(rl.RetryAfter.Seconds() + 0.999)
 		}
-		if code == CodeUnavailable {
+		if code == CodeUnavailable || code == CodeInsufficientStorage {
 			// The cause is logged, not shown: it may name the storage.
 			log.WarnContext(ctx, "storage unavailable", "err", cause, "path", gqlErr.Path.String(), "request_id", requestid.From(ctx))
 			gqlErr.Extensions["retryAfterSeconds"] = int(apperr.UnavailableRetryAfter.Seconds())
@@ -122,6 +124,8 @@ func classify(err error) (code, msg string) {
 		return CodeRateLimited, "too many requests"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return CodeInternal, "the request was cancelled or timed out"
+	case apperr.IsStorageFull(err):
+		return CodeInsufficientStorage, "storage is full, try again later"
 	case apperr.IsUnavailable(err):
 		return CodeUnavailable, "storage is unavailable, try again"
 	}

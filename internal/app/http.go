@@ -323,6 +323,9 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	status, body := http.StatusOK, `{"status":"ready"}`
 	if a.draining.Load() {
 		status, body = http.StatusServiceUnavailable, `{"status":"unavailable","reason":"shutting down"}`
+	} else if dir, full := a.diskFull(); full {
+		a.Log.Warn("readiness: disk full", "folder", dir, "free under", minFreeSpace)
+		status, body = http.StatusServiceUnavailable, `{"status":"unavailable","reason":"disk full"}`
 	} else if err := a.DB.PingContext(ctx); err != nil {
 		a.Log.Warn("readiness: database", "err", err)
 		status, body = http.StatusServiceUnavailable, `{"status":"unavailable","reason":"database"}`

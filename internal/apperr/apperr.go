@@ -86,3 +86,8 @@ func (e *RateLimitError) Error() string {
 
 // Is makes errors.Is(err, ErrRateLimited) true.
 func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+
+// ErrStorageFull means the disk (or quota) under the bucket or the
+// database has no room left: not the client's fault, and worth retrying
+// once an operator made room.
+var ErrStorageFull = errors.New("storage is full")

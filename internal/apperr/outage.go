@@ -49,6 +49,14 @@ func IsUnavailable(err error) bool {
 	return unavailableState(sqlState(err))
 }
 
+// IsStorageFull reports whether err means that a disk or a quota under the
+// storage is full: ErrStorageFull, ENOSPC or EDQUOT from the folder bucket,
+// PostgreSQL's disk_full (53100).
+func IsStorageFull(err error) bool {
+	return errors.Is(err, ErrStorageFull) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) ||
+		sqlState(err) == "53100"
+}
+
 // sqlState is the SQLSTATE of a PostgreSQL error in err's chain, or "".
 func sqlState(err error) string {
 	var pg interface{ Field(byte) string }

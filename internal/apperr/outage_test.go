@@ -51,3 +51,25 @@ func TestIsUnavailable(t *testing.T) {
 		})
 	}
 }
+
+func TestIsStorageFull(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"no space", &os.PathError{Op: "write", Path: "/data/blobs/files/x.tmp", Err: syscall.ENOSPC}, true},
+		{"quota", fmt.Errorf("write: %w", syscall.EDQUOT), true},
+		{"PostgreSQL disk full", pgError{'C': "53100"}, true},
+		{"the kind itself", fmt.Errorf("write object: %w", apperr.ErrStorageFull), true},
+		{"connection refused", syscall.ECONNREFUSED, false},
+		{"nil", nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := apperr.IsStorageFull(tc.err); got != tc.want {
+				t.Fatalf("IsStorageFull(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
+	}
+}

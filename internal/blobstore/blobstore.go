@@ -27,10 +27,7 @@ import (
 func Open(ctx context.Context, rawURL string) (*blob.Bucket, error) {
 	switch {
 	case strings.HasPrefix(rawURL, "file://"):
-		dir := strings.TrimPrefix(rawURL, "file://")
-		if i := strings.IndexByte(dir, '?'); i >= 0 {
-			dir = dir[:i]
-		}
+		dir, _ := Folder(rawURL)
 		if dir == "" {
 			return nil, fmt.Errorf("blob URL %q names no folder", rawURL)
 		}
@@ -63,6 +60,18 @@ func Open(ctx context.Context, rawURL string) (*blob.Bucket, error) {
 		return nil, fmt.Errorf("open bucket: %w", err)
 	}
 	return b, nil
+}
+
+// Folder is the folder of a file:// bucket URL; false for other buckets.
+func Folder(rawURL string) (string, bool) {
+	dir, ok := strings.CutPrefix(rawURL, "file://")
+	if !ok {
+		return "", false
+	}
+	if i := strings.IndexByte(dir, '?'); i >= 0 {
+		dir = dir[:i]
+	}
+	return dir, true
 }
 
 // Prefix is where file objects live; the sweep only ever looks below it.

@@ -66,7 +66,7 @@ func (r *rowsRecorder) write(ctx context.Context, b *blob.Bucket, key string) (b
 		return false, fmt.Errorf("encode row provenance: %w", err)
 	}
 	if err := b.WriteAll(ctx, key, buf.Bytes(), &blob.WriterOptions{ContentType: "application/octet-stream"}); err != nil {
-		return false, fmt.Errorf("%w: write row provenance: %v", apperr.ErrUnavailable, err)
+		return false, bucketFailure("write row provenance", err)
 	}
 	return true, nil
 }

@@ -347,7 +347,7 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: "text/csv", BufferSize: 8 << 20})
 	idle.Pause()
 	if err != nil {
-		return stored{}, fmt.Errorf("%w: open object: %v", apperr.ErrUnavailable, err)
+		return stored{}, bucketFailure("open object", err)
 	}
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
@@ -362,7 +362,8 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 
 	h := sha256.New()
 	buf := copyBuffers.Get().(*[]byte)
-	n, copyErr := io.CopyBuffer(io.MultiWriter(idleWriter{w, idle}, h, pw), io.LimitReader(body, limit+1), *buf)
+	bw := &idleWriter{w: w, idle: idle}
+	n, copyErr := io.CopyBuffer(io.MultiWriter(bw, h, pw), io.LimitReader(body, limit+1), *buf)
 	copyBuffers.Put(buf)
 	pw.CloseWithError(copyErr)
 	<-done
@@ -407,8 +408,8 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 			// source) and storage failed: not the client's doing.
 			return fail(copyErr)
 		}
-		if isBucketError(copyErr) {
-			return fail(fmt.Errorf("%w: write object: %v", apperr.ErrUnavailable, copyErr))
+		if bw.err != nil || isBucketError(copyErr) {
+			return fail(bucketFailure("write object", copyErr))
 		}
 		var mbe *http.MaxBytesError
 		if errors.As(copyErr, &mbe) {
@@ -428,7 +429,7 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 			// being finished: nothing is wrong with the storage.
 			return stored{}, fmt.Errorf("finish object: %w", ctxErr)
 		}
-		return stored{}, fmt.Errorf("%w: finish object: %v", apperr.ErrUnavailable, err)
+		return stored{}, bucketFailure("finish object", err)
 	}
 	s.meter.Uploaded(n)
 	return stored{size: n, sha256: hex.EncodeToString(h.Sum(nil)), summary: summary}, nil
@@ -436,16 +437,32 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 
 var errAnalysisDone = errors.New("analysis finished")
 
-// idleWriter gives each write to the bucket its deadline.
+// idleWriter gives each write to the bucket its deadline, and keeps the
+// bucket's error apart from the body's.
 type idleWriter struct {
 	w    io.Writer
 	idle *blobstore.Idle
+	err  error
 }
 
-func (w idleWriter) Write(p []byte) (int, error) {
+func (w *idleWriter) Write(p []byte) (int, error) {
 	w.idle.Start()
 	defer w.idle.Pause()
-	return w.w.Write(p)
+	n, err := w.w.Write(p)
+	if err != nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// bucketFailure is the kind of a failed bucket call: ErrStorageFull when
+// the disk under it is full, ErrUnavailable otherwise. The cause, which
+// may name a server path, is only ever logged.
+func bucketFailure(op string, err error) error {
+	if apperr.IsStorageFull(err) {
+		return fmt.Errorf("%w: %s: %v", apperr.ErrStorageFull, op, err)
+	}
+	return fmt.Errorf("%w: %s: %v", apperr.ErrUnavailable, op, err)
 }
 
 // isBucketError tells a failing bucket from a failing client body: the

@@ -115,9 +115,14 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ep endpoint, err 
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "File not found."})
 		}
 
-	case apperr.IsUnavailable(err):
-		// The storage failed, not the request: the client may retry.
-		h.Log.WarnContext(r.Context(), "legacy: storage unavailable", "path", r.URL.Path, "err", err,
+	case apperr.IsStorageFull(err) || apperr.IsUnavailable(err):
+		// The storage failed, not the request: the client may retry (507
+		// when a disk is full, which an operator must see to).
+		status, what := http.StatusServiceUnavailable, "legacy: storage unavailable"
+		if apperr.IsStorageFull(err) {
+			status, what = http.StatusInsufficientStorage, "legacy: storage full"
+		}
+		h.Log.WarnContext(r.Context(), what, "path", r.URL.Path, "err", err,
 			"request_id", requestid.From(r.Context()))
 		w.Header().Set("Retry-After", strconv.Itoa(int(apperr.UnavailableRetryAfter.Seconds())))
 		// The old server's words, which the pages show; only the status
@@ -126,7 +131,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ep endpoint, err 
 		if ep == epUpload {
 			msg = msgUploadFailed
 		}
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": msg})
+		writeJSON(w, status, map[string]string{"error": msg})
 
 	case errors.As(err, &fe):
 		// Filter messages name the column and the clause already.

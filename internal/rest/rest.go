@@ -416,6 +416,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		// The client went away; nobody reads this answer.
 		log.DebugContext(r.Context(), "request cancelled by the client", "err", err)
 		status, code, msg = 499, "CANCELLED", "request cancelled"
+	case apperr.IsStorageFull(err):
+		status, code, msg = http.StatusInsufficientStorage, "INSUFFICIENT_STORAGE", "storage is full, try again later"
+		w.Header().Set("Retry-After", strconv.Itoa(int(apperr.UnavailableRetryAfter.Seconds())))
+		log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", requestid.From(r.Context()))
 	case apperr.IsUnavailable(err):
 		status, code, msg = http.StatusServiceUnavailable, "UNAVAILABLE", "storage is unavailable, try again"
 		w.Header().Set("Retry-After", strconv.Itoa(int(apperr.UnavailableRetryAfter.Seconds())))
