@@ -226,15 +226,28 @@ func TestColumnLineageChain(t *testing.T) {
 			}
 			Truncated bool
 		}
-		resp := restGet(t, s, ada, "/api/v1/files/"+c.people+"/columns/age/lineage?direction=downstream")
-		decodeJSON(t, resp, &rest)
-		if resp.StatusCode != 200 || len(rest.Nodes) != len(down.ColumnLineage.Nodes) || len(rest.Edges) != len(down.ColumnLineage.Edges) || rest.Root.Column != "age" {
-			t.Errorf("REST json: %d %+v", resp.StatusCode, rest)
-		}
-		for i, n := range rest.Nodes {
-			g := down.ColumnLineage.Nodes[i]
-			if n.File != g.File.ID || n.Column != g.Column || n.Distance != g.Distance || n.Deleted != g.File.Deleted || n.FileName != g.File.Name {
-				t.Errorf("REST node %d = %+v, GraphQL %+v", i, n, g)
+		for path, gq := range map[string]colGraph{
+			"/api/v1/files/" + c.people + "/columns/age/lineage?direction=downstream": down.ColumnLineage,
+			"/api/v1/files/" + c.nyc + "/columns/id/lineage?direction=upstream":       up.ColumnLineage,
+		} {
+			rest.Nodes, rest.Edges = nil, nil
+			resp := restGet(t, s, ada, path)
+			decodeJSON(t, resp, &rest)
+			if resp.StatusCode != 200 || len(rest.Nodes) != len(gq.Nodes) || len(rest.Edges) != len(gq.Edges) || rest.Root.Column != gq.Root.Column {
+				t.Errorf("REST json %s: %d %+v", path, resp.StatusCode, rest)
+				continue
+			}
+			for i, n := range rest.Nodes {
+				g := gq.Nodes[i]
+				if n.File != g.File.ID || n.Column != g.Column || n.Distance != g.Distance || n.Deleted != g.File.Deleted || n.FileName != g.File.Name {
+					t.Errorf("REST %s node %d = %+v, GraphQL %+v", path, i, n, g)
+				}
+			}
+			for i, e := range rest.Edges {
+				g := gq.Edges[i]
+				if e.Kind != g.Kind || e.From.Column != g.From.Column || e.To.Column != g.To.Column {
+					t.Errorf("REST %s edge %d = %+v, GraphQL %+v", path, i, e, g)
+				}
 			}
 		}
 		for format, want := range map[string]string{"mermaid": down.ColumnLineage.Mermaid, "dot": down.ColumnLineage.Dot} {
@@ -257,7 +270,7 @@ func TestColumnLineageChain(t *testing.T) {
 				t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, status)
 			}
 		}
-		resp = restGet(t, s, bob, "/api/v1/files/"+c.people+"/columns/age/lineage")
+		resp := restGet(t, s, bob, "/api/v1/files/"+c.people+"/columns/age/lineage")
 		resp.Body.Close()
 		if resp.StatusCode != 404 {
 			t.Errorf("REST, another user's file: %d", resp.StatusCode)
