@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"sync/atomic"
 	"time"
@@ -49,6 +50,9 @@ type App struct {
 	emitter *openlineage.Emitter
 	// Tracing is on when the OTEL_* environment asks for it.
 	Tracing bool
+	// RateLimits shares the request rate limits through Redis (REDIS_URL);
+	// nil keeps them in this process.
+	RateLimits *ratelimit.Shared
 
 	// The rate limits per client address and per user, shared by every
 	// transport.
@@ -125,6 +129,17 @@ func (a *App) build() error {
 	if err != nil {
 		return err
 	}
+	if cfg.RedisURL != "" {
+		a.RateLimits, err = ratelimit.NewShared(cfg.RedisURL, ratelimit.SharedOptions{
+			Prefix: cfg.RedisPrefix, Timeout: cfg.RedisTimeout, Log: a.Log, Observer: a.Metrics,
+		})
+		if err != nil {
+			return fmt.Errorf("REDIS_URL: %w", withoutURL(err))
+		}
+		if a.RateLimits.Ping(context.Background()) == nil {
+			a.Log.Info("rate limits shared through Redis", "redis", redactRedis(cfg.RedisURL))
+		}
+	}
 	a.Auth, err = auth.NewService(a.DB, auth.Config{
 		Secret: secret, PreviousSecrets: cfg.JWTPreviousSecrets,
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
@@ -132,7 +147,7 @@ func (a *App) build() error {
 		HashConcurrency: cfg.PasswordHashers, LoginFailureLimit: cfg.LoginFailureLimit,
 		Argon2:               auth.Argon2Params{Memory: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time},
 		Logger:               a.Log,
-		Registrations:        ratelimit.New(float64(cfg.RegisterPerHour)/3600, cfg.RegisterPerHour),
+		Registrations:        a.RateLimits.Limit("register", float64(cfg.RegisterPerHour)/3600, cfg.RegisterPerHour),
 		SessionCheckInterval: sessionCheck(cfg.SessionCheckInterval),
 	})
 	if err != nil {
@@ -156,8 +171,8 @@ func (a *App) build() error {
 		})
 		a.Metrics.RegisterOpenLineage(a.emitter.Counts)
 	}
-	a.limitIP = ratelimit.New(cfg.RatePerIP, cfg.RateBurstIP)
-	a.limitUser = ratelimit.New(cfg.RatePerUser, cfg.RateBurstUser)
+	a.limitIP = a.RateLimits.Limit("ip", cfg.RatePerIP, cfg.RateBurstIP)
+	a.limitUser = a.RateLimits.Limit("user", cfg.RatePerUser, cfg.RateBurstUser)
 	if a.Handler, err = a.routes(); err != nil {
 		return err
 	}
@@ -221,9 +236,28 @@ func (a *App) Close() {
 	if a.Bucket != nil {
 		a.Bucket.Close()
 	}
+	a.RateLimits.Close()
 	if a.DB != nil {
 		a.DB.Close()
 	}
+}
+
+// withoutURL drops the URL a parse error repeats: it may hold a password.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// redactRedis is a Redis URL fit for the log: without its password.
+func redactRedis(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
 }
 
 // MigrateOnly applies migrations and returns.

@@ -65,10 +65,15 @@ func (a *App) routes() (http.Handler, error) {
 		// them on a listener of their own.
 		mux.Handle("GET /metrics", bearerOnly(cfg.MetricsToken, a.Metrics.Handler()))
 	}
+	shimRate := cfg.ShimRatePerMinute
+	if shimRate <= 0 {
+		shimRate = legacy.DefaultRatePerMinute
+	}
 	shim := &legacy.Handler{
 		Auth: a.Auth, Files: a.Files, Lineage: a.Lineage,
 		Handles:    blobstore.NewSigner([]byte(cfg.JWTSecret), "legacy-file"),
-		ScratchTTL: cfg.ScratchTTL, RatePerMinute: cfg.ShimRatePerMinute, Log: a.Log,
+		ScratchTTL: cfg.ScratchTTL, RatePerMinute: shimRate, Log: a.Log,
+		Throttle: a.RateLimits.Limit("shim", float64(shimRate)/60, shimRate),
 	}
 	shim.Register(mux)
 

@@ -114,6 +114,13 @@ type Config struct {
 	// (TrustedProxyHeader) names the client; nobody's by default.
 	TrustedProxies     []netip.Prefix
 	TrustedProxyHeader string
+
+	// RedisURL, when set, shares the request rate limits between replicas
+	// through Redis; RedisPrefix starts their keys and RedisTimeout bounds
+	// each call.
+	RedisURL     string
+	RedisPrefix  string
+	RedisTimeout time.Duration
 }
 
 // Default returns the settings used when nothing is configured.
@@ -163,6 +170,8 @@ func Default() Config {
 		OpenLineageRetryMin:    time.Second,
 		OpenLineageRetryMax:    5 * time.Minute,
 		TrustedProxyHeader:     "X-Forwarded-For",
+		RedisPrefix:            "cutline:",
+		RedisTimeout:           200 * time.Millisecond,
 	}
 }
 
@@ -248,6 +257,9 @@ func Settings() []Setting {
 		{"PPROF_ADDR", "", "off", "serve /debug/pprof/ on this separate address, e.g. 127.0.0.1:6060", str(func(c *Config) *string { return &c.PprofAddr })},
 		{"TRUSTED_PROXIES", "", "", "comma-separated CIDRs of the proxies whose TRUSTED_PROXY_HEADER names the client", prefixes(func(c *Config) *[]netip.Prefix { return &c.TrustedProxies })},
 		{"TRUSTED_PROXY_HEADER", "", d.TrustedProxyHeader, "the header trusted proxies name the client in: X-Forwarded-For or Forwarded", oneOf(func(c *Config) *string { return &c.TrustedProxyHeader }, "X-Forwarded-For", "Forwarded")},
+		{"REDIS_URL", "", "", "share the rate limits between replicas through this Redis: redis://host:6379/0, rediss://, unix://", str(func(c *Config) *string { return &c.RedisURL })},
+		{"REDIS_KEY_PREFIX", "", d.RedisPrefix, "prefix of the server's Redis keys", str(func(c *Config) *string { return &c.RedisPrefix })},
+		{"REDIS_TIMEOUT", "", d.RedisTimeout.String(), "longest wait for one Redis call before limiting in this process", duration(func(c *Config) *time.Duration { return &c.RedisTimeout }, false)},
 	}
 }
 

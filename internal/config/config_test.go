@@ -61,6 +61,7 @@ func TestLoad(t *testing.T) {
 			return len(c.TrustedProxies) == 0 && c.TrustedProxyHeader == "X-Forwarded-For"
 		}, ""},
 		{"bad trusted proxy", nil, map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,10.0.0.300/24"}, nil, `TRUSTED_PROXIES="10.0.0.0/8,10.0.0.300/24": "10.0.0.300/24" is not a CIDR`},
+		{"bad redis timeout", nil, map[string]string{"REDIS_TIMEOUT": "0s"}, nil, `REDIS_TIMEOUT="0s": must be positive`},
 		{"bad proxy header", nil, map[string]string{"TRUSTED_PROXY_HEADER": "X-Real-IP"}, nil, `TRUSTED_PROXY_HEADER="X-Real-IP": must be X-Forwarded-For or Forwarded`},
 		{"log level spelled out", nil, map[string]string{"LOG_LEVEL": "WARNING"}, func(c Config) bool { return c.LogLevel == "warn" }, ""},
 	}

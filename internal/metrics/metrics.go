@@ -31,6 +31,8 @@ type Metrics struct {
 	cutBytes     prometheus.Counter
 	rateLimited  *prometheus.CounterVec
 	olDeliveries *prometheus.CounterVec
+	limitsShared prometheus.Gauge
+	fallbacks    prometheus.Counter
 	names        opNames
 }
 
@@ -62,9 +64,17 @@ func New() *Metrics {
 			Name: "cutline_openlineage_delivery_attempts_total",
 			Help: "OpenLineage delivery attempts of this replica, by outcome (delivered, retry, failed).",
 		}, []string{"outcome"}),
+		limitsShared: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cutline_ratelimit_shared",
+			Help: "1 while the rate limits are shared through Redis (REDIS_URL), 0 while each replica limits on its own.",
+		}),
+		fallbacks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cutline_ratelimit_fallbacks_total",
+			Help: "Times Redis stopped answering and the rate limits fell back to this replica.",
+		}),
 		names: opNames{seen: map[string]bool{}},
 	}
-	m.registry.MustRegister(m.httpDuration, m.gqlDuration, m.uploadBytes, m.cutBytes, m.rateLimited, m.olDeliveries,
+	m.registry.MustRegister(m.httpDuration, m.gqlDuration, m.uploadBytes, m.cutBytes, m.rateLimited, m.olDeliveries, m.limitsShared, m.fallbacks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -112,6 +122,17 @@ func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(olPendingDesc, prometheus.GaugeValue, float64(pending))
 	ch <- prometheus.MustNewConstMetric(olFailedDesc, prometheus.GaugeValue, float64(failed))
+}
+
+// SharedLimits records whether the rate limits are shared through Redis;
+// each change to false is one fall-back.
+func (m *Metrics) SharedLimits(shared bool) {
+	if shared {
+		m.limitsShared.Set(1)
+		return
+	}
+	m.limitsShared.Set(0)
+	m.fallbacks.Inc()
 }
 
 // RegisterDB adds the connection pool's statistics.
