@@ -36,6 +36,11 @@ func (st *Store) Enqueue(ctx context.Context, q bun.IDB, fileID string, at time.
 // read with SKIP LOCKED, so replicas claiming together take different
 // rows instead of waiting for each other.
 func (st *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, n int) ([]OutboxItem, error) {
+	// Most polls find nothing due: one read of the due index answers them
+	// without a write transaction (on SQLite, the database's write lock).
+	if due, err := st.anyDue(ctx, now); err != nil || !due {
+		return nil, err
+	}
 	var out []OutboxItem
 	err := st.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		out = out[:0]
@@ -70,6 +75,21 @@ ORDER BY next_at, id LIMIT ?`+st.db.ForUpdateSkipLocked(), now, n)
 		return nil, fmt.Errorf("claim openlineage deliveries: %w", err)
 	}
 	return out, nil
+}
+
+// anyDue reports whether a delivery is due at now.
+func (st *Store) anyDue(ctx context.Context, now time.Time) (bool, error) {
+	rows, err := st.db.Prepared().Query(ctx, `SELECT 1 FROM openlineage_outbox
+WHERE delivered_at IS NULL AND failed_at IS NULL AND next_at <= ? LIMIT 1`, now)
+	if err != nil {
+		return false, fmt.Errorf("look for openlineage deliveries: %w", err)
+	}
+	defer rows.Close()
+	due := rows.Next()
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("look for openlineage deliveries: %w", err)
+	}
+	return due, nil
 }
 
 // Delivered marks a claimed delivery done.
