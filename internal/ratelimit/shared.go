@@ -61,10 +61,11 @@ func NewShared(url string, o SharedOptions) (*Shared, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 200 * time.Millisecond
 	}
-	// A limit must never hold a request up for long: no retries, and
-	// every wait bounded by the timeout.
+	// A limit must never hold a request up for long: no retries (of a
+	// command or of a dial), and every wait bounded by the timeout.
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = o.Timeout, o.Timeout, o.Timeout, o.Timeout
 	opt.MaxRetries = -1
+	opt.DialerRetries = 1
 	opt.ContextTimeoutEnabled = true
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
