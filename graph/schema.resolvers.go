@@ -163,6 +163,29 @@ func (r *mutationResolver) LogoutAll(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
+func (r *mutationResolver) ChangePassword(ctx context.Context, currentPassword string, newPassword string) (*model.AuthPayload, error) {
+	c, err := auth.RequireCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := r.Auth.ChangePassword(ctx, c.UserID, currentPassword, newPassword, ClientIP(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return authPayload(t), nil
+}
+
+func (r *mutationResolver) DeleteAccount(ctx context.Context, password string) (bool, error) {
+	c, err := auth.RequireCaller(ctx)
+	if err != nil {
+		return false, err
+	}
+	if err := r.Auth.DeleteAccount(ctx, c.UserID, password, ClientIP(ctx)); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 func (r *mutationResolver) UploadFile(ctx context.Context, file graphql.Upload, name *string, tags []string, encoding *string, idempotencyKey *string) (*model.File, error) {
 	c, err := auth.RequireCaller(ctx)
 	if err != nil {

@@ -149,6 +149,8 @@ func (a *App) build() error {
 		Logger:               a.Log,
 		Registrations:        a.RateLimits.Limit("register", float64(cfg.RegisterPerHour)/3600, cfg.RegisterPerHour),
 		SessionCheckInterval: sessionCheck(cfg.SessionCheckInterval),
+		// a.Files is made below; an account is deleted long after.
+		DeleteData: func(ctx context.Context, user int64) error { return a.Files.DeleteOwner(ctx, user) },
 	})
 	if err != nil {
 		return err

@@ -19,12 +19,23 @@ import (
 // cutterUpload posts content to the anonymous legacy cutter.
 func cutterUpload(t *testing.T, s *server, content []byte) (int, string) {
 	t.Helper()
+	return cutterUploadAs(t, s, "", content)
+}
+
+// cutterUploadAs posts content to the legacy cutter with token, if any.
+func cutterUploadAs(t *testing.T, s *server, token string, content []byte) (int, string) {
+	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	fw, _ := mw.CreateFormFile("file", "wide.csv")
 	fw.Write(content)
 	mw.Close()
-	resp, err := http.Post(s.URL+"/api/list_cutter/csv_cutter/", mw.FormDataContentType(), &buf)
+	req, _ := http.NewRequest("POST", s.URL+"/api/list_cutter/csv_cutter/", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,6 +84,10 @@ type Config struct {
 	// tokens are refused on every replica at most this long after. Default
 	// 5s; negative reads it on every request.
 	SessionCheckInterval time.Duration
+	// DeleteData, when set, removes what a user owns outside this package
+	// (files, their bytes, lineage) when the account is deleted. It runs
+	// after the user's sessions ended and before the user's row goes.
+	DeleteData func(ctx context.Context, user int64) error
 }
 
 const (

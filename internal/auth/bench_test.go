@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
@@ -46,6 +48,28 @@ func BenchmarkVerifyAccessRemembered(b *testing.B) {
 		if _, err := s.VerifyAccess(tok); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkCheckSession is what each request adds to check its session:
+// cached, the common case, and read from the database, once per user per
+// SessionCheckInterval (here every time).
+func BenchmarkCheckSession(b *testing.B) {
+	for _, bc := range []struct {
+		name     string
+		interval time.Duration
+	}{{"cached", time.Hour}, {"read", -1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			s, _ := newTestService(b, dbtest.SQLite(b), func(c *Config) { c.SessionCheckInterval = bc.interval })
+			u := mustRegister(b, s, "bench", "correct horse battery")
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := s.CheckSession(ctx, u.ID, u.SessionEpoch); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

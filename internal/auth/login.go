@@ -50,8 +50,25 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP string
 	if !class.valid() {
 		return nil, apperr.Invalid("class", "unknown token class %q", class)
 	}
-	key := strings.ToLower(username)
-	acct := "user:" + key
+	u, err := s.checkLimited(ctx, strings.ToLower(username), password, clientIP)
+	if err != nil {
+		return nil, err
+	}
+
+	now := s.clock()
+	if err := s.st.recordLogin(ctx, u.ID, now); err != nil {
+		return nil, fmt.Errorf("record login: %w", err)
+	}
+	u.LastLoginAt = &now
+	return s.IssueTokens(ctx, u, class)
+}
+
+// checkLimited is checkCredentials under the login failure limits: a wrong
+// password is errBadCredentials and counts against the account (key) and
+// the client address; over either limit, *apperr.RateLimitError before
+// any hashing.
+func (s *Service) checkLimited(ctx context.Context, key, password, clientIP string) (*User, error) {
+	acct := accountKey(key)
 	att, err := s.limiter.begin(ctx, s.clock(),
 		limitKey{acct, s.cfg.LoginFailureLimit},
 		limitKey{ipKey(clientIP), ipLimitFactor * s.cfg.LoginFailureLimit})
@@ -76,14 +93,12 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP string
 	if err := s.limiter.succeed(ctx, att, acct); err != nil {
 		return nil, err
 	}
-
-	now := s.clock()
-	if err := s.st.recordLogin(ctx, u.ID, now); err != nil {
-		return nil, fmt.Errorf("record login: %w", err)
-	}
-	u.LastLoginAt = &now
-	return s.IssueTokens(ctx, u, class)
+	return u, nil
 }
+
+// accountKey is the failure counter of the account whose username_key is
+// key.
+func accountKey(key string) string { return "user:" + key }
 
 // checkCredentials returns the user when password is right. Hashes that are
 // legacy or use old parameters are replaced after a successful check.
@@ -138,7 +153,7 @@ func (s *Service) upgradeHash(ctx context.Context, u *User, password string) {
 		s.log.WarnContext(ctx, "auth: rehash password", "user_id", u.ID, "err", err)
 		return
 	}
-	replaced, err := s.st.replaceHash(ctx, u.ID, u.PasswordHash, hash)
+	replaced, err := s.st.replaceHash(ctx, s.st.db, u.ID, u.PasswordHash, hash)
 	if err != nil {
 		s.log.WarnContext(ctx, "auth: store rehashed password", "user_id", u.ID, "err", err)
 		return

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -72,8 +71,9 @@ func (s *Service) CheckSession(ctx context.Context, user, epoch int64) error {
 	}
 	current, err := s.st.sessionEpoch(ctx, user)
 	if errors.Is(err, apperr.ErrNotFound) {
-		// Deleted: no epoch of any token is current any more.
-		s.epochs.put(user, epochEntry{epoch: math.MaxInt64, at: now}, s.cfg.SessionCheckInterval)
+		// Deleted. Nothing is remembered: SQLite gives the next account the
+		// highest free id, which may be this one, and its tokens must pass.
+		s.epochs.drop(user)
 		return errSessionEnded
 	}
 	if err != nil {

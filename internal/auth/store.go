@@ -68,8 +68,8 @@ func (st *store) recordLogin(ctx context.Context, id int64, at time.Time) error 
 
 // replaceHash swaps the account's password hash if it is still old, and
 // reports whether it did.
-func (st *store) replaceHash(ctx context.Context, id int64, old, hash string) (bool, error) {
-	res, err := st.db.NewUpdate().Model((*User)(nil)).Set("password_hash = ?", hash).
+func (st *store) replaceHash(ctx context.Context, q bun.IDB, id int64, old, hash string) (bool, error) {
+	res, err := q.NewUpdate().Model((*User)(nil)).Set("password_hash = ?", hash).
 		Where("id = ? AND password_hash = ?", id, old).Exec(ctx)
 	if err != nil {
 		return false, err
@@ -130,6 +130,15 @@ const familyLockClass = 1635087464 // "auth"
 func (st *store) lockFamily(ctx context.Context, tx bun.Tx, family string) error {
 	if err := st.db.LockName(ctx, tx, familyLockClass, family); err != nil {
 		return fmt.Errorf("lock token family: %w", err)
+	}
+	return nil
+}
+
+// deleteUser deletes the account's row; its refresh tokens go with it (ON
+// DELETE CASCADE).
+func (st *store) deleteUser(ctx context.Context, id int64) error {
+	if _, err := st.db.NewDelete().Model((*User)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
+		return fmt.Errorf("delete user %d: %w", id, err)
 	}
 	return nil
 }

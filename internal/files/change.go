@@ -83,6 +83,24 @@ func (s *Service) Delete(ctx context.Context, owner int64, id string) error {
 	return nil
 }
 
+// DeleteOwner removes everything owner has for good: every file row,
+// tombstones included, with its tags, lineage, derivation and bytes (row
+// provenance included), and the scratch files owner uploaded with a
+// token. The rows go first, in one statement; an object the bucket fails
+// to remove then is logged and left to the sweep, which removes objects no
+// row names.
+func (s *Service) DeleteOwner(ctx context.Context, owner int64) error {
+	keys, err := s.st.removeOwned(ctx, owner)
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
+		s.removeObject(key)
+		s.removeObject(rowsKey(key)) // a derived file's row provenance, if any
+	}
+	return nil
+}
+
 func (s *Service) isTombstone(ctx context.Context, owner int64, id string) bool {
 	m, err := s.GetSummaries(ctx, owner, []string{id})
 	return err == nil && m[id] != nil && m[id].Deleted()

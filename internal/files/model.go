@@ -98,6 +98,10 @@ type File struct {
 	// ClientKey is the client address a new scratch file counts against
 	// (the scratch quota); it is written with the file, never read back.
 	ClientKey *string
+	// UploadedBy is the account whose token came with a scratch upload: the
+	// file has no owner, but goes when that account is deleted. Written
+	// with the file, never read back.
+	UploadedBy *int64
 }
 
 // Columns is what the server learned about each column.

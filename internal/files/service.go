@@ -152,6 +152,9 @@ type NewFile struct {
 	// ClientKey is the client address an anonymous scratch file counts
 	// against (auth.ClientKey).
 	ClientKey string
+	// UploadedBy is the account whose token came with an anonymous scratch
+	// upload, if any: the file is deleted with that account.
+	UploadedBy *int64
 	// Derivation, when set, is recorded with the file (FileID is filled in).
 	Derivation *Derivation
 	// columns, when set, gives the file's column lineage, recorded with
@@ -255,6 +258,9 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 	}, MetadataJSON: nf.Metadata}, Profile: NewProfile(st.summary.Columns)}
 	if nf.OwnerID == nil && nf.ClientKey != "" {
 		f.ClientKey = &nf.ClientKey
+	}
+	if nf.OwnerID == nil {
+		f.UploadedBy = nf.UploadedBy
 	}
 	if nf.rows != nil && nf.Derivation != nil {
 		// The bytes are complete, so the cut has seen every row.

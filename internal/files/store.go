@@ -563,6 +563,33 @@ func (st *store) remove(ctx context.Context, id string) error {
 	return nil
 }
 
+// removeOwned deletes for good every file row of owner, tombstones
+// included, and the scratch files owner uploaded (their tags, edges,
+// column edges, derivations and outbox rows go with them), and returns the
+// object keys those rows named.
+func (st *store) removeOwned(ctx context.Context, owner int64) ([]string, error) {
+	rows, err := st.db.QueryContext(ctx,
+		"DELETE FROM files WHERE owner_id = ? OR uploaded_by = ? RETURNING object_key", owner, owner)
+	if err != nil {
+		return nil, fmt.Errorf("delete the files of user %d: %w", owner, err)
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var key sql.NullString
+		if err := rows.Scan(&key); err != nil {
+			return nil, fmt.Errorf("delete the files of user %d: %w", owner, err)
+		}
+		if key.Valid {
+			keys = append(keys, key.String)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("delete the files of user %d: %w", owner, err)
+	}
+	return keys, nil
+}
+
 // referenced reports whether a row names the object key: a file's bytes,
 // or the row provenance of a live derived file.
 func (st *store) referenced(ctx context.Context, key string) (bool, error) {

@@ -24,11 +24,11 @@ const (
 )
 
 // insertFile writes every column of a File, in the order of fileColumns,
-// then the client address of a scratch file.
+// then the client address and uploader of a scratch file.
 const insertFile = `INSERT INTO files (id, owner_id, name, object_key, size, sha256, content_type, encoding,
 	delimiter, row_count, short_rows, long_rows, repaired_rows, origin, system_tags, user_tags,
-	created_at, deleted_at, expires_at, metadata, columns, client_key)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	created_at, deleted_at, expires_at, metadata, columns, client_key, uploaded_by)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // fileArgs are the arguments of insertFile for f.
 func fileArgs(f *File) []any {
@@ -38,7 +38,7 @@ func fileArgs(f *File) []any {
 	}
 	return []any{f.ID, nullable(f.OwnerID), f.Name, nullable(f.ObjectKey), f.Size, f.SHA256, f.ContentType, f.Encoding,
 		f.Delimiter, f.RowCount, short, long, repaired, string(f.Origin), encodeTags(f.SystemTags), encodeTags(f.UserTags),
-		f.CreatedAt, nullable(f.DeletedAt), nullable(f.ExpiresAt), nullable(f.MetadataJSON), f.Profile.text(), nullable(f.ClientKey)}
+		f.CreatedAt, nullable(f.DeletedAt), nullable(f.ExpiresAt), nullable(f.MetadataJSON), f.Profile.text(), nullable(f.ClientKey), nullable(f.UploadedBy)}
 }
 
 // nullable is NULL for a nil pointer, else what it points to.

@@ -94,12 +94,16 @@ func partName(p *multipart.Part, fallback string) string {
 
 // csvCutter is endpoint #2: an anonymous upload kept as a scratch file that
 // expires. Always scratch, even with a token: the cutter page does not save
-// anything, and its uploads should not fill the user's list.
+// anything, and its uploads should not fill the user's list. With a token
+// the upload remembers its account, so deleting the account deletes it.
 func (h *Handler) csvCutter(w http.ResponseWriter, r *http.Request) error {
 	expires := h.clock().Add(h.ScratchTTL)
-	f, err := h.receiveFile(w, r, files.NewFile{
-		Name: "upload.csv", Origin: files.OriginUploaded, ExpiresAt: &expires, ClientKey: auth.ClientKey(r),
-	})
+	nf := files.NewFile{Name: "upload.csv", Origin: files.OriginUploaded, ExpiresAt: &expires, ClientKey: auth.ClientKey(r)}
+	if c, ok := auth.CallerFrom(r.Context()); ok {
+		// Still scratch, but the account's: it goes if the account does.
+		nf.UploadedBy = &c.UserID
+	}
+	f, err := h.receiveFile(w, r, nf)
 	if err != nil {
 		return err
 	}
