@@ -34,7 +34,7 @@ func (d Deadline) InterceptOperation(ctx context.Context, next graphql.Operation
 	if d.Timeout <= 0 {
 		return next(ctx)
 	}
-	if _, has := ctx.Deadline(); has {
+	if _, has := ctx.Deadline(); has || ctx.Value(ownDeadline{}) != nil {
 		return next(ctx)
 	}
 	if oc := graphql.GetOperationContext(ctx); oc.Operation == nil || oc.Operation.Operation == ast.Subscription {
@@ -46,4 +46,13 @@ func (d Deadline) InterceptOperation(ctx context.Context, next graphql.Operation
 		defer cancel()
 		return h(ctx)
 	}
+}
+
+type ownDeadline struct{}
+
+// WithOwnDeadline marks ctx as bounded by its transport, which starts the
+// deadline itself: a multipart request whose file reaches the resolver as
+// it arrives starts it when the file has been read.
+func WithOwnDeadline(ctx context.Context) context.Context {
+	return context.WithValue(ctx, ownDeadline{}, true)
 }

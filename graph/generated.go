@@ -1890,7 +1890,7 @@ type Mutation {
     "The caller's password; BAD_USER_INPUT on password when wrong."
     password: String!
   ): Boolean!
-  "Uploads a CSV file. For files over a few megabytes, POST /api/v1/files streams without buffering."
+  "Uploads a CSV file, streamed as it arrives when it is the last part of the multipart request (parts in the order operations, map, files)."
   uploadFile(
     "The file, as a part of a GraphQL multipart request; at most MAX_FILE_SIZE bytes."
     file: Upload!

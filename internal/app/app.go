@@ -366,7 +366,8 @@ func Serve(ctx context.Context, cfg config.Config) error {
 }
 
 // sweepLoop removes expired scratch files, orphaned objects, idempotency
-// keys older than a day and expired refresh tokens periodically.
+// keys older than a day, kept multipart file parts a dead process left
+// (defaultSpoolDir) and expired refresh tokens periodically.
 func (a *App) sweepLoop(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -380,6 +381,9 @@ func (a *App) sweepLoop(ctx context.Context, every time.Duration) {
 			a.Log.Warn("sweep files", "err", err)
 		} else if n > 0 {
 			a.Log.Info("swept files and objects", "removed", n)
+		}
+		if n := sweepSpool(defaultSpoolDir(), time.Hour); n > 0 {
+			a.Log.Info("swept kept upload parts", "removed", n)
 		}
 		if _, err := a.Auth.SweepExpired(ctx, time.Now()); err != nil {
 			a.Log.Warn("sweep refresh tokens", "err", err)

@@ -297,8 +297,10 @@ func (a *App) graphQL(download *blobstore.Signer) http.Handler {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(getQuery{})
 	srv.AddTransport(postJSON{})
-	// File parts above maxMemory go to a temporary file, never to RAM.
-	srv.AddTransport(multipartForm{maxParams: cfg.MaxRequestBody, maxFile: cfg.MaxFileSize, maxMemory: 1 << 20})
+	// The last file part streams to its resolver; earlier ones above
+	// maxMemory go to a temporary file, never to RAM.
+	srv.AddTransport(multipartForm{maxParams: cfg.MaxRequestBody, maxFile: cfg.MaxFileSize, maxMemory: 1 << 20,
+		timeout: cfg.RequestTimeout, spoolDir: defaultSpoolDir()})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})

@@ -2,12 +2,17 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"os"
+	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -25,14 +30,25 @@ import (
 //     as any other GraphQL request: only file parts may be larger;
 //   - each file part is held to maxFile (MAX_FILE_SIZE), the whole body to
 //     the sum of those;
-//   - a file part larger than maxMemory goes to a temporary file, however
-//     the body is framed;
+//   - the parts must come in the spec's order, operations, map, then the
+//     files; anything else is a BAD_USER_INPUT error naming the order;
+//   - the last file part, when map names it once, is not read here: the
+//     resolver gets it as a stream, reading it from the connection as it
+//     arrives (no copy anywhere, constant memory however the body is
+//     framed). Parts after it are not read;
+//   - a file part before the last (or named more than once) is kept: in
+//     memory up to maxMemory, beyond that in a temporary file in spoolDir,
+//     removed from the folder as soon as it is open, so that not even a
+//     crash leaves it behind;
 //   - every size refusal is PAYLOAD_TOO_LARGE with HTTP 413.
 //
-// Operations run under REQUEST_TIMEOUT from the moment the parts are in
-// (graph.Deadline); the body itself is held to a minimum rate (slowBodies).
+// Operations run under REQUEST_TIMEOUT (timeout) from the moment the parts
+// are in (graph.Deadline), or, when the last file streams, from the moment
+// it has been read; the body itself is held to a minimum rate (slowBodies).
 type multipartForm struct {
 	maxParams, maxFile, maxMemory int64
+	timeout                       time.Duration
+	spoolDir                      string
 }
 
 var _ graphql.Transport = multipartForm{}
@@ -139,7 +155,8 @@ func (t multipartForm) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		return
 	}
 
-	for {
+	var stream *partStream
+	for len(uploads) > 0 {
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
@@ -151,10 +168,20 @@ func (t multipartForm) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		key := p.FormName()
 		paths := uploads[key]
 		if len(paths) == 0 {
-			fail(http.StatusUnprocessableEntity, graph.CodeBadUserInput, "part %q is not named in map", key)
+			fail(http.StatusUnprocessableEntity, graph.CodeBadUserInput, "part %q is not named in map (the parts are operations, map, then the files map names)", key)
 			return
 		}
 		delete(uploads, key)
+		if len(uploads) == 0 && len(paths) == 1 {
+			stream = &partStream{part: p, key: key, max: t.maxFile}
+			up := graphql.Upload{File: stream, Size: -1, Filename: p.FileName(), ContentType: p.Header.Get("Content-Type")}
+			if err := params.AddUpload(up, key, paths[0]); err != nil {
+				w.WriteHeader(http.StatusUnprocessableEntity)
+				writeResponse(w, exec.DispatchError(ctx, gqlerror.List{err}))
+				return
+			}
+			break
+		}
 		body, size, cleanup, err := t.spool(p)
 		if cleanup != nil {
 			defer cleanup()
@@ -186,7 +213,98 @@ func (t multipartForm) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
-	serveRequest(ctx, w, exec, mediaJSON, params, true)
+	if stream == nil {
+		serveRequest(ctx, w, exec, mediaJSON, params, true)
+		return
+	}
+	// The deadline starts once the file has been read: before, the body's
+	// minimum rate bounds the request.
+	ctx, cancel := context.WithCancelCause(graph.WithOwnDeadline(ctx))
+	defer cancel(nil)
+	stream.done = func() {
+		if t.timeout > 0 {
+			timer := time.AfterFunc(t.timeout, func() { cancel(context.DeadlineExceeded) })
+			context.AfterFunc(ctx, func() { timer.Stop() })
+		}
+	}
+	serveRequestThen(ctx, w, exec, mediaJSON, params, true, stream.answer(w))
+	if stream.unfinished() {
+		// Closing the body would first wait for up to 256 KiB more of it,
+		// from a client that may be waiting for this answer; the
+		// connection, which answer ends with this request, is given up
+		// instead.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
+}
+
+// unfinished reports whether the resolver stopped reading before the end
+// of the part (a refused file, or one it never read).
+func (s *partStream) unfinished() bool { return !errors.Is(s.err, io.EOF) }
+
+// partStream hands the resolver the last file part as it arrives. It
+// stops at max bytes (MAX_FILE_SIZE) and remembers why reading stopped,
+// so that the answer gets the status a kept file's refusal would get.
+type partStream struct {
+	part     io.Reader
+	key      string
+	max, n   int64
+	err      error
+	done     func()
+	doneOnce sync.Once
+}
+
+// Read reads the part; past max bytes it fails with errFileTooLarge
+// wrapped as the http.MaxBytesError the files pipeline maps to
+// PAYLOAD_TOO_LARGE.
+func (s *partStream) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if rest := s.max + 1 - s.n; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := s.part.Read(p)
+	s.n += int64(n)
+	if s.n > s.max {
+		n, err = n-int(s.n-s.max), &http.MaxBytesError{Limit: s.max}
+		s.n = s.max
+	}
+	if err != nil {
+		s.err = err
+		if s.done != nil {
+			s.doneOnce.Do(s.done)
+		}
+	}
+	return n, err
+}
+
+// Seek fails: the part is read once, from the connection.
+func (s *partStream) Seek(int64, int) (int64, error) {
+	return 0, errors.New("a streamed file part cannot seek")
+}
+
+// answer sets the status of a response whose file could not be read to
+// its end: 413 for one over the limits (worded as a kept file's refusal),
+// 408 for one that stopped arriving in time. The rest of an unfinished
+// body is never read, so the connection ends with the answer.
+func (s *partStream) answer(w http.ResponseWriter) func(*graphql.Response) {
+	return func(resp *graphql.Response) {
+		if s.unfinished() {
+			w.Header().Set("Connection", "close")
+		}
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(s.err, &mbe):
+			for _, e := range resp.Errors {
+				if e.Extensions["code"] == graph.CodePayloadTooLarge {
+					e.Message = fmt.Sprintf("file %s is larger than %d bytes (MAX_FILE_SIZE)", s.key, min(mbe.Limit, s.max))
+				}
+			}
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+		case isTimeout(s.err):
+			w.WriteHeader(http.StatusRequestTimeout)
+		}
+	}
 }
 
 var errFileTooLarge = errors.New("file part too large")
@@ -205,17 +323,19 @@ func (t multipartForm) spool(p io.Reader) (body func() io.ReadSeeker, size int64
 	if int64(len(head)) <= t.maxMemory {
 		return func() io.ReadSeeker { return bytes.NewReader(head) }, int64(len(head)), nil, nil
 	}
-	f, err := os.CreateTemp("", "cutline-upload-")
+	f, err := os.CreateTemp(t.spoolDir, spoolPattern)
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	var opened []*os.File
+	// Out of the folder at once: the open file lives until it is closed,
+	// and nothing is left if the process dies. (Where an open file cannot
+	// be removed, cleanup removes it.)
+	removed := os.Remove(f.Name()) == nil
 	cleanup = func() {
-		for _, o := range opened {
-			o.Close()
-		}
 		f.Close()
-		os.Remove(f.Name())
+		if !removed {
+			os.Remove(f.Name())
+		}
 	}
 	n, err := f.Write(head)
 	if err == nil {
@@ -229,20 +349,35 @@ func (t multipartForm) spool(p io.Reader) (body func() io.ReadSeeker, size int64
 	if err != nil {
 		return nil, 0, cleanup, err
 	}
-	body = func() io.ReadSeeker {
-		o, err := os.Open(f.Name())
-		if err != nil {
-			// The file was just written; a reader that fails says so.
-			return errReader{err}
-		}
-		opened = append(opened, o)
-		return o
-	}
+	// Each variable the file is mapped to reads it from the start.
+	body = func() io.ReadSeeker { return io.NewSectionReader(f, 0, size) }
 	return body, size, cleanup, nil
 }
 
-// errReader fails every read with err.
-type errReader struct{ err error }
+// defaultSpoolDir is the folder of the kept file parts of GraphQL multipart
+// requests (cutline-spool in the system's temporary folder), made when it
+// is missing; the system's temporary folder itself when it cannot be.
+func defaultSpoolDir() string {
+	dir := filepath.Join(os.TempDir(), "cutline-spool")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return os.TempDir()
+	}
+	return dir
+}
 
-func (e errReader) Read([]byte) (int, error)       { return 0, e.err }
-func (e errReader) Seek(int64, int) (int64, error) { return 0, e.err }
+// spoolPattern names the temporary files of kept file parts.
+const spoolPattern = "cutline-upload-*"
+
+// sweepSpool removes kept file parts older than grace from dir: there are
+// none unless a process died between creating one and removing its name.
+func sweepSpool(dir string, grace time.Duration) (removed int) {
+	names, _ := filepath.Glob(filepath.Join(dir, spoolPattern))
+	for _, name := range names {
+		if fi, err := os.Lstat(name); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > grace {
+			if os.Remove(name) == nil {
+				removed++
+			}
+		}
+	}
+	return removed
+}

@@ -124,6 +124,13 @@ func (getQuery) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 // under application/json, whose clients read the errors from the body,
 // and with 400 under application/graphql-response+json.
 func serveRequest(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor, contentType string, params *graphql.RawParams, mutations bool) {
+	serveRequestThen(ctx, w, exec, contentType, params, mutations, nil)
+}
+
+// serveRequestThen is serveRequest; after, when set, sees the response of
+// an operation that ran before it is written (and may set the status).
+func serveRequestThen(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor, contentType string,
+	params *graphql.RawParams, mutations bool, after func(*graphql.Response)) {
 	rc, opErr := exec.CreateOperationContext(ctx, params)
 	if opErr != nil {
 		if contentType == mediaGraphQLResponse {
@@ -141,7 +148,11 @@ func serveRequest(ctx context.Context, w http.ResponseWriter, exec graphql.Graph
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, rc)
-	writeResponse(w, responses(ctx))
+	resp := responses(ctx)
+	if after != nil {
+		after(resp)
+	}
+	writeResponse(w, resp)
 }
 
 // badRequest answers a request that is no GraphQL request at all (no
