@@ -3,6 +3,7 @@
 //	go run .            start the server (SQLite and ./data by default)
 //	go run . migrate    apply database migrations and exit
 //	go run . import     move users and files in from the old backend (see README.md)
+//	go run . check      compare the database's rows with the bucket's objects
 //	go run . help       every command, flag and setting
 //	go run . version    the module version and VCS revision
 //
@@ -68,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return exitUsage
 		}
 		return fail(stderr, err)
-	case "serve", "migrate":
+	case "serve", "migrate", "check":
 	default:
 		return usageError(stderr, fmt.Errorf("unknown command %q", cmd))
 	}
@@ -94,8 +95,16 @@ scan:
 	if err != nil {
 		return fail(stderr, fmt.Errorf("configuration: %w", err))
 	}
-	if cmd == "migrate" {
+	switch cmd {
+	case "migrate":
 		return fail(stderr, app.MigrateOnly(ctx, cfg))
+	case "check":
+		if err := app.Check(ctx, cfg, stdout); errors.Is(err, app.ErrProblems) {
+			return exitError // the report says what
+		} else if err != nil {
+			return fail(stderr, err)
+		}
+		return exitOK
 	}
 	gcDefault(getenv)
 	return fail(stderr, app.Serve(ctx, cfg))
@@ -124,6 +133,10 @@ Usage:
   cutline migrate [flags]     apply the database migrations and exit
   cutline import SOURCE ...   move accounts, files and lineage in from the old backend
                               (cutline import -h for its flags)
+  cutline check [flags]       compare the database's rows with the bucket's objects: report
+                              rows without objects, partial objects, objects without rows,
+                              stale temporary objects, incomplete multipart uploads; exit 1
+                              on any
   cutline version             print the module version and VCS revision
   cutline help                print this help
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -162,7 +163,7 @@ func (a *App) build() error {
 	}
 	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, MaxColumns: cfg.MaxColumns,
 		ScratchQuota: cfg.ScratchQuotaBytes(), MaxFilterTags: cfg.MaxFilterTags, Logger: a.Log, Publish: a.Events.Publish, Meter: a.Metrics,
-		OpenLineage: cfg.OpenLineageURL != "", BlobTimeout: cfg.BlobTimeout})
+		OpenLineage: cfg.OpenLineageURL != "", BlobTimeout: cfg.BlobTimeout, BucketName: blobstore.BucketName(cfg.BlobURL)})
 	a.Lineage = lineage.NewService(a.DB, cfg.LineageMaxDepth, cfg.LineageMaxLimit)
 	a.OpenLineage = openlineage.NewService(a.Files, a.Lineage, cfg.OpenLineageNamespace)
 	if cfg.OpenLineageURL != "" {
@@ -278,6 +279,37 @@ func MigrateOnly(ctx context.Context, cfg config.Config) error {
 	return nil
 }
 
+// ErrProblems is Check's answer when it found something wrong.
+var ErrProblems = errors.New("the check found problems")
+
+// Check compares the database's rows with the bucket's objects (cutline
+// check) and writes the report to w: ErrProblems when something is wrong.
+// It creates, migrates and changes nothing.
+func Check(ctx context.Context, cfg config.Config, w io.Writer) error {
+	db, err := database.OpenExisting(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	bucket, err := blobstore.Open(ctx, cfg.BlobURL)
+	if err != nil {
+		return err
+	}
+	defer bucket.Close()
+	svc := files.NewService(db, bucket, files.Options{BlobTimeout: cfg.BlobTimeout, BucketName: blobstore.BucketName(cfg.BlobURL)})
+	rep, err := svc.Check(ctx, files.CheckOptions{})
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	if err := rep.Write(w); err != nil {
+		return err
+	}
+	if !rep.OK() {
+		return ErrProblems
+	}
+	return nil
+}
+
 // closeGrace bounds how long shutting down waits for clients that keep
 // connections open without sending on them.
 const closeGrace = 2 * time.Second
@@ -377,7 +409,7 @@ func (a *App) sweepLoop(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		if n, err := a.Files.Sweep(ctx, time.Hour); err != nil {
+		if n, err := a.Files.Sweep(ctx, files.SweepGrace); err != nil {
 			a.Log.Warn("sweep files", "err", err)
 		} else if n > 0 {
 			a.Log.Info("swept files and objects", "removed", n)

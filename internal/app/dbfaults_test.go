@@ -62,6 +62,7 @@ func TestLostCommitAnswerKeepsTheObject(t *testing.T) {
 	if len(c.File.Rows.Edges) != 1 {
 		t.Fatalf("rows of the committed file: %+v", c.File.Rows.Edges)
 	}
+	assertIntact(t, s)
 }
 
 // While PostgreSQL cannot be used, every transport says "retry later":
@@ -96,6 +97,7 @@ func TestDatabaseOutagesAreRetryable(t *testing.T) {
 			p.Thaw()
 			p.Restore()
 			s.ok(t, tok, `query($id: ID!) { file(id: $id) { name } }`, map[string]any{"id": id}, nil)
+			assertIntact(t, s)
 		})
 	}
 }

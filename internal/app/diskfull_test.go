@@ -88,6 +88,7 @@ func TestFullDisk(t *testing.T) {
 	if len(leftovers) > 0 {
 		t.Errorf("temporary objects left behind: %v", leftovers)
 	}
+	assertIntact(t, s)
 }
 
 func noPath(t *testing.T, what, msg, dir string) {

@@ -22,6 +22,7 @@ import (
 	"github.com/cutline/cutline/internal/blobstore"
 	"github.com/cutline/cutline/internal/config"
 	"github.com/cutline/cutline/internal/database"
+	"github.com/cutline/cutline/internal/files"
 )
 
 // server is the real handler over a real database and bucket.
@@ -248,4 +249,20 @@ func fileForm(name, content string) (contentType string, body *bytes.Buffer) {
 	io.WriteString(fw, content)
 	mw.Close()
 	return mw.FormDataContentType(), body
+}
+
+// assertIntact runs the integrity check (cutline check) on the server's
+// storage, judging every object however young: after a fault test, every
+// row has its whole object and every object its row.
+func assertIntact(t *testing.T, s *server) {
+	t.Helper()
+	rep, err := s.app.Files.Check(context.Background(), files.CheckOptions{Grace: -1})
+	if err != nil {
+		t.Fatalf("integrity check: %v", err)
+	}
+	if !rep.OK() {
+		var b strings.Builder
+		rep.Write(&b)
+		t.Fatalf("integrity check:\n%s", b.String())
+	}
 }

@@ -4,34 +4,19 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"gocloud.dev/blob"
 
 	"github.com/cutline/cutline/internal/blobstore"
+	"github.com/cutline/cutline/internal/blobstore/blobtest"
 )
 
-// fakeS3 starts an in-process S3-compatible server and returns a bucket URL
-// that reaches it the way a MinIO or R2 deployment would be configured.
-func fakeS3(t *testing.T) string {
-	t.Helper()
-	backend := s3mem.New()
-	if err := backend.CreateBucket("cutline"); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	return "s3://cutline?region=us-east-1&use_path_style=true&disable_https=true&endpoint=" + srv.URL
-}
+func fakeS3(t *testing.T) string { return blobtest.S3(t, nil) }
 
 func TestBuckets(t *testing.T) {
 	cases := []struct {

@@ -132,6 +132,8 @@ func (s *Service) Sweep(ctx context.Context, grace time.Duration) (removed int, 
 	}
 	removed += forgotten
 
+	// Temporary objects of the folder bucket (an upload that never
+	// finished: the process was killed) are listed like any other.
 	err = eachObject(ctx, s.bucket, s.blobTimeout, func(obj *blob.ListObject) error {
 		if obj.IsDir || now.Sub(obj.ModTime) < grace {
 			return nil
@@ -146,7 +148,40 @@ func (s *Service) Sweep(ctx context.Context, grace time.Duration) (removed int, 
 		}
 		return nil
 	})
-	return removed, err
+	if err != nil {
+		return removed, err
+	}
+	n, err := s.abortStaleUploads(ctx, now, grace)
+	return removed + n, err
+}
+
+// abortStaleUploads aborts the S3 bucket's incomplete multipart uploads
+// that began more than grace ago: an upload whose process was killed
+// leaves its parts behind, billed until aborted.
+func (s *Service) abortStaleUploads(ctx context.Context, now time.Time, grace time.Duration) (int, error) {
+	lctx, cancel := blobstore.Call(ctx, s.blobTimeout)
+	uploads, err := blobstore.IncompleteUploads(lctx, s.bucket, s.bucketName)
+	cancel()
+	if errors.Is(err, blobstore.ErrNoMultipart) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, u := range uploads {
+		if now.Sub(u.Initiated) < grace {
+			continue
+		}
+		actx, cancel := blobstore.Call(ctx, s.blobTimeout)
+		err := blobstore.AbortUpload(actx, s.bucket, s.bucketName, u)
+		cancel()
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 func trimTag(t string) string {

@@ -37,13 +37,19 @@ type env struct {
 
 func newEnv(t testing.TB, db *database.DB, bucketURL string, maxSize int64) *env {
 	t.Helper()
+	return newEnvWith(t, db, bucketURL, files.Options{MaxFileSize: maxSize})
+}
+
+// newEnvWith is newEnv with the service's options.
+func newEnvWith(t testing.TB, db *database.DB, bucketURL string, opts files.Options) *env {
+	t.Helper()
 	ctx := context.Background()
 	b, err := blobstore.Open(ctx, bucketURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	e := &env{db: db, bucket: b, svc: files.NewService(db, b, files.Options{MaxFileSize: maxSize})}
+	e := &env{db: db, bucket: b, svc: files.NewService(db, b, opts)}
 	e.alice = addUser(t, db, "alice")
 	e.bob = addUser(t, db, "bob")
 	return e

@@ -262,12 +262,21 @@ func (s *Service) Open(ctx context.Context, f *File) (*Reader, error) {
 	if f.ObjectKey == nil {
 		return nil, apperr.ErrNotFound
 	}
+	r, err := s.openKey(ctx, *f.ObjectKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: open object: %v", apperr.ErrUnavailable, err)
+	}
+	return r, nil
+}
+
+// openKey opens the object under key; the error is the bucket's.
+func (s *Service) openKey(ctx context.Context, key string) (*Reader, error) {
 	rctx, idle := blobstore.NewIdle(ctx, s.blobTimeout)
-	r, err := s.bucket.NewReader(rctx, *f.ObjectKey, nil)
+	r, err := s.bucket.NewReader(rctx, key, nil)
 	idle.Pause()
 	if err != nil {
 		idle.Cancel()
-		return nil, fmt.Errorf("%w: open object: %v", apperr.ErrUnavailable, err)
+		return nil, err
 	}
 	return &Reader{r: r, ctx: rctx, idle: idle}, nil
 }

@@ -38,10 +38,13 @@ type Service struct {
 	maxFilterTags int
 	// blobTimeout bounds every bucket call (Options.BlobTimeout).
 	blobTimeout time.Duration
-	log         *slog.Logger
-	meter       Meter
-	now         func() time.Time
-	publish     func(Event)
+	// bucketName names an S3 bucket, whose multipart uploads the sweep
+	// and the check look at.
+	bucketName string
+	log        *slog.Logger
+	meter      Meter
+	now        func() time.Time
+	publish    func(Event)
 	// outbox: every new derivation is queued for OpenLineage delivery.
 	outbox bool
 }
@@ -86,6 +89,9 @@ type Options struct {
 	// upload or a download may last as long as it keeps moving). 0 is
 	// DefaultBlobTimeout.
 	BlobTimeout time.Duration
+	// BucketName is the name of an S3 bucket (blobstore.BucketName): the
+	// sweep aborts its stale incomplete multipart uploads.
+	BucketName string
 }
 
 // DefaultBlobTimeout is Options.BlobTimeout's default.
@@ -94,7 +100,7 @@ const DefaultBlobTimeout = 30 * time.Second
 // NewService builds the files feature over a database and a bucket.
 func NewService(db *database.DB, bucket *blob.Bucket, opts Options) *Service {
 	s := &Service{st: newStore(db), bucket: bucket, maxSize: opts.MaxFileSize, maxCols: opts.MaxColumns, scratch: opts.ScratchQuota,
-		maxFilterTags: opts.MaxFilterTags, blobTimeout: opts.BlobTimeout, log: opts.Logger, meter: opts.Meter, now: time.Now, publish: opts.Publish,
+		maxFilterTags: opts.MaxFilterTags, blobTimeout: opts.BlobTimeout, bucketName: opts.BucketName, log: opts.Logger, meter: opts.Meter, now: time.Now, publish: opts.Publish,
 		outbox: opts.OpenLineage}
 	if s.blobTimeout <= 0 {
 		s.blobTimeout = DefaultBlobTimeout

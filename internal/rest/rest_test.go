@@ -165,6 +165,7 @@ func TestWriteError(t *testing.T) {
 		{"rate limited", &apperr.RateLimitError{RetryAfter: 1500 * time.Millisecond}, 429, "RATE_LIMITED", "Retry-After"},
 		{"cancelled", context.Canceled, 499, "CANCELLED", ""},
 		{"unavailable", fmt.Errorf("%w: open object: gone", apperr.ErrUnavailable), 503, "UNAVAILABLE", "Retry-After"},
+		{"disk full", fmt.Errorf("%w: write object: /data/x.tmp: no space left on device", apperr.ErrStorageFull), 507, "INSUFFICIENT_STORAGE", "Retry-After"},
 		{"anything else", errors.New("boom"), 500, "INTERNAL", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
