@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +43,7 @@ type Service struct {
 	// bucketName names an S3 bucket, whose multipart uploads the sweep
 	// and the check look at.
 	bucketName string
+	noSync     bool // Options.NoSync
 	log        *slog.Logger
 	meter      Meter
 	now        func() time.Time
@@ -92,6 +95,9 @@ type Options struct {
 	// BucketName is the name of an S3 bucket (blobstore.BucketName): the
 	// sweep aborts its stale incomplete multipart uploads.
 	BucketName string
+	// NoSync skips the sync to disk of a folder bucket's new objects:
+	// only for measuring what the sync costs (the server always syncs).
+	NoSync bool
 }
 
 // DefaultBlobTimeout is Options.BlobTimeout's default.
@@ -100,7 +106,7 @@ const DefaultBlobTimeout = 30 * time.Second
 // NewService builds the files feature over a database and a bucket.
 func NewService(db *database.DB, bucket *blob.Bucket, opts Options) *Service {
 	s := &Service{st: newStore(db), bucket: bucket, maxSize: opts.MaxFileSize, maxCols: opts.MaxColumns, scratch: opts.ScratchQuota,
-		maxFilterTags: opts.MaxFilterTags, blobTimeout: opts.BlobTimeout, bucketName: opts.BucketName, log: opts.Logger, meter: opts.Meter, now: time.Now, publish: opts.Publish,
+		maxFilterTags: opts.MaxFilterTags, blobTimeout: opts.BlobTimeout, bucketName: opts.BucketName, noSync: opts.NoSync, log: opts.Logger, meter: opts.Meter, now: time.Now, publish: opts.Publish,
 		outbox: opts.OpenLineage}
 	if s.blobTimeout <= 0 {
 		s.blobTimeout = DefaultBlobTimeout
@@ -356,7 +362,14 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 	// UPLOAD_IDLE_TIMEOUT's.
 	wctx, idle := blobstore.NewIdle(ctx, s.blobTimeout)
 	defer idle.Cancel()
-	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: "text/csv", BufferSize: 8 << 20})
+	var file *os.File // a folder bucket's temporary file, to sync
+	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: "text/csv", BufferSize: 8 << 20,
+		BeforeWrite: func(as func(any) bool) error {
+			if !s.noSync {
+				as(&file)
+			}
+			return nil
+		}})
 	idle.Pause()
 	if err != nil {
 		return stored{}, bucketFailure("open object", err)
@@ -432,7 +445,7 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 		return fail(inv)
 	}
 	idle.Start()
-	err = w.Close()
+	err = durableClose(w, file)
 	idle.Pause()
 	if err != nil {
 		s.removeObject(key)
@@ -465,6 +478,34 @@ func (w *idleWriter) Write(p []byte) (int, error) {
 		w.err = err
 	}
 	return n, err
+}
+
+// durableClose finishes an object. For a folder bucket (file is its
+// temporary file) the bytes reach the disk before the rename that makes
+// the object, and the rename before the row commits: a power loss then
+// cannot leave a committed row over an empty or missing object.
+func durableClose(w *blob.Writer, file *os.File) error {
+	if file != nil {
+		if err := file.Sync(); err != nil {
+			_ = w.Close()
+			return fmt.Errorf("sync object: %w", err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if file == nil {
+		return nil
+	}
+	dir, err := os.Open(filepath.Dir(file.Name()))
+	if err != nil {
+		return fmt.Errorf("sync object folder: %w", err)
+	}
+	defer dir.Close()
+	if err := dir.Sync(); err != nil {
+		return fmt.Errorf("sync object folder: %w", err)
+	}
+	return nil
 }
 
 // bucketFailure is the kind of a failed bucket call: ErrStorageFull when
