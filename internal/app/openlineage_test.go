@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -21,7 +22,11 @@ import (
 // testdata/openlineage: the RunEvent, then every facet against the schema
 // its _schemaURL names (the RunEvent schema alone checks only that a facet
 // has _producer and _schemaURL). A facet whose schema is not there fails.
+// Its receiver's handler checks events from several deliveries at once,
+// and a jsonschema.Compiler is not safe for concurrent use: mu orders the
+// checks.
 type olValidator struct {
+	mu    sync.Mutex
 	c     *jsonschema.Compiler
 	event *jsonschema.Schema
 }
@@ -58,6 +63,8 @@ func newOLValidator(t *testing.T) *olValidator {
 
 func (v *olValidator) check(t *testing.T, raw json.RawMessage) {
 	t.Helper()
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)
