@@ -25,8 +25,11 @@ package events
 // nothing was missed and the subscriptions simply carry on. A hole, a
 // replica that stays silent past SyncTimeout, or a replica never heard of
 // that has already published ends every subscription with ErrResync, since
-// the lost events could have concerned anyone. A process's own events reach
-// its own subscribers directly, so they never depend on the listener.
+// the lost events could have concerned anyone. So does a replica that falls
+// silent without a bye for three heartbeats: a process killed between a
+// commit and its NOTIFY leaves no hole anyone could see, so its silence is
+// the only sign that an event may be lost. A process's own events reach its
+// own subscribers directly, so they never depend on the listener.
 
 import (
 	"context"
@@ -730,12 +733,16 @@ func (r *pgRelay) tick(now time.Time) {
 			}
 		}
 	}
-	for _, p := range r.peers {
+	for id, p := range r.peers {
 		if p.active && now.Sub(p.heard) > 3*r.heartbeat {
-			// Probably gone without a bye. Kept, inactive, so that if it
-			// speaks again its numbers are still checked; reconnects stop
-			// waiting for it.
+			// Gone without a bye: killed, frozen or cut off. Kept,
+			// inactive, so that if it speaks again its numbers are still
+			// checked; reconnects stop waiting for it. It may have
+			// committed a change it never announced (it died between a
+			// commit and its NOTIFY), which no hole in its numbers will
+			// ever show: nobody can vouch for the subscriptions any more.
 			p.active = false
+			r.resync(fmt.Errorf("replica %s went silent without a goodbye; what it committed last may never have been announced: %w", id, ErrResync))
 		}
 	}
 	r.countPeers()

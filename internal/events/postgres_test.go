@@ -276,3 +276,23 @@ func TestPostgresByeForgetsReplica(t *testing.T) {
 	default:
 	}
 }
+
+// A replica killed between a commit and its NOTIFY leaves no hole in its
+// numbers: the event is simply never sent. Its silence (no heartbeat, no
+// bye) is what tells the others, whose subscriptions then end with
+// ErrResync instead of staying open on a stream that missed a change.
+func TestPostgresResyncWhenPeerDiesWithoutBye(t *testing.T) {
+	db := dbtest.PostgresOrSkip(t)
+	a := newPG(t, db, PostgresOptions{Heartbeat: 500 * time.Millisecond})
+	sub := a.Subscribe(7)
+	ch := a.Channel()
+	// The peer announces one event, then dies before announcing its next.
+	notify(t, db, ch, `{"k":"h","i":"doomed","s":0}`)
+	notify(t, db, ch, `{"k":"e","i":"doomed","s":1,"e":[{"s":1,"t":"UPDATED","o":7,"f":"f1"}]}`)
+	if e := recv(t, sub); e != ev(7, "f1") {
+		t.Fatalf("got %+v", e)
+	}
+	if err := ended(t, sub); !errors.Is(err, ErrResync) {
+		t.Fatalf("ended with %v, want ErrResync", err)
+	}
+}
