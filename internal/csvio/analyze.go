@@ -2,13 +2,16 @@ package csvio
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // sniffReaders holds the buffered readers Analyze sniffs through, for the
@@ -169,10 +172,11 @@ func AnalyzeAs(r io.Reader, encoding string, limits ...Limits) (Summary, error) 
 // profileAll reads every record of rd into p. Parsing and profiling take
 // about the same time, so they run on two goroutines: this one parses, the
 // other profiles the records of the buffer before. The reader lends its
-// buffers (Reader.lending): the cells of a batch are strings over them, so
-// nothing is copied but the rare cell built outside them, and a buffer goes
-// back to the pool once its batch is profiled. At most four buffers (the
-// reader's, one waiting and one being profiled, one ready) are in use.
+// buffers (Reader.lending): a batch refers to its cells by offset into the
+// buffer they were read in, so nothing is copied but the rare cell built
+// outside it, and a buffer goes back to the pool once its batch is
+// profiled. At most four buffers (the reader's, one waiting and one being
+// profiled, one ready) are in use.
 func profileAll(rd *Reader, p *Profiler, cen *census) error {
 	full := make(chan *batch, 1)
 	free := make(chan *batch, 2)
@@ -185,7 +189,7 @@ func profileAll(rd *Reader, p *Profiler, cen *census) error {
 		defer close(done)
 		for b := range full {
 			p.maybeHigh, p.altOrders = b.maybeHigh, b.altOrders
-			p.addBatch(b.cells, b.lens)
+			p.addBatch(b)
 			for _, buf := range b.bufs {
 				putBuffer(buf)
 			}
@@ -207,6 +211,7 @@ func profileAll(rd *Reader, p *Profiler, cen *census) error {
 			cen.noMac.Store(true)
 		}
 		b.maybeHigh, b.altOrders = cen != nil && cen.high, alts
+		b.seal()
 		full <- b
 	}
 	err := func() error {
@@ -229,7 +234,7 @@ func profileAll(rd *Reader, p *Profiler, cen *census) error {
 			if err != nil {
 				return err
 			}
-			b.add(rec, rd.scratched)
+			b.add(rec, rd.buf)
 		}
 	}()
 	close(full)
@@ -240,43 +245,103 @@ func profileAll(rd *Reader, p *Profiler, cen *census) error {
 	return err
 }
 
-// batch is a run of records handed from the parser to the profiler.
+// batch is a run of records handed from the parser to the profiler. Its
+// cells are offsets, not strings: a batch holds thousands of cells, and
+// as strings each would be a pointer for the garbage collector to follow
+// and, while it marks, a write barrier to pass.
 type batch struct {
-	cells     []string // the records' cells, over the reader's lent buffers or arena
-	lens      []int32  // cells of each record
-	arena     []byte   // cells the parser built in its scratch space
-	bufs      [][]byte // the lent buffers, to give back after profiling
-	maybeHigh bool
-	altOrders int
+	refs []cellRef // the records' cells
+	lens []int32   // cells of each record
+	// base is the buffer the records were read in (the reader's, lent);
+	// arena holds the cells that were not in it, built in the reader's
+	// scratch space. seal points bases at them for the profiler.
+	base, arena []byte
+	bases       [2]unsafe.Pointer
+	bufs        [][]byte // the lent buffers, to give back after profiling
+	maybeHigh   bool
+	altOrders   int
 }
+
+// cellRef is a cell of a batch: n bytes at off in the batch's base, or in
+// its arena when off has arenaBit set. An empty cell is the zero cellRef.
+type cellRef struct{ off, n uint32 }
+
+// arenaBit marks an offset into the arena. Buffers and arenas are far
+// below 2 GiB (a record is at most 16 MiB).
+const arenaBit = 1 << 31
 
 var batches = sync.Pool{New: func() any {
-	return &batch{cells: make([]string, 0, 16<<10), lens: make([]int32, 0, 2<<10), arena: make([]byte, 0, 16<<10)}
+	return &batch{refs: make([]cellRef, 0, 16<<10), lens: make([]int32, 0, 2<<10), arena: make([]byte, 0, 16<<10)}
 }}
 
-// add takes a record. Its cells stay valid as long as the reader's buffers
-// do, except those built in the reader's scratch space (scratched), which
-// the next record overwrites: a record with such cells is copied.
-func (b *batch) add(rec []string, scratched bool) {
-	b.lens = append(b.lens, int32(len(rec)))
-	if !scratched {
-		b.cells = append(b.cells, rec...)
-		return
+// add takes a record read from buf. Its cells stay valid as long as buf
+// does, except those the reader built in its scratch space, which the next
+// record overwrites: such cells, any other outside the batch's base, and
+// the rare cell that starts in the last 8 bytes of the base (cellKey reads
+// 8 bytes from a cell's start) are copied into the arena.
+func (b *batch) add(rec []string, buf []byte) {
+	if len(b.lens) == 0 {
+		b.base = buf
 	}
-	for _, c := range rec {
-		// Should the arena grow, cells already taken keep the old array,
-		// which nobody writes any more.
-		start := len(b.arena)
+	b.lens = append(b.lens, int32(len(rec)))
+	at := len(b.refs)
+	b.refs = slices.Grow(b.refs, len(rec))[:at+len(rec)]
+	refs := b.refs[at:]
+	var start uintptr
+	if len(b.base) > 0 {
+		start = uintptr(unsafe.Pointer(unsafe.SliceData(b.base)))
+	}
+	size := uint64(len(b.base))
+	rec = rec[:len(refs)]
+	for k := range refs {
+		c := rec[k]
+		n := uint64(len(c))
+		if n == 0 {
+			refs[k] = cellRef{}
+			continue
+		}
+		if off := uint64(uintptr(unsafe.Pointer(unsafe.StringData(c))) - start); off < size && max(n, 8) <= size-off {
+			refs[k] = cellRef{uint32(off), uint32(n)}
+			continue
+		}
+		// Should the arena grow, the offsets already taken still hold.
+		off := len(b.arena)
 		b.arena = append(b.arena, c...)
-		b.cells = append(b.cells, bstr(b.arena[start:]))
+		refs[k] = cellRef{uint32(off) | arenaBit, uint32(n)}
 	}
 }
+
+// seal makes the batch ready to be read (cell, cellKey). The arena ends
+// with 8 bytes to spare, so that the key of its last cell can be read.
+func (b *batch) seal() {
+	b.arena = append(b.arena, 0, 0, 0, 0, 0, 0, 0, 0)
+	b.bases = [2]unsafe.Pointer{unsafe.Pointer(unsafe.SliceData(b.base)), unsafe.Pointer(unsafe.SliceData(b.arena))}
+}
+
+// cell returns the text of a non-empty cell.
+func (b *batch) cell(r cellRef) string {
+	return unsafe.String((*byte)(unsafe.Add(b.bases[r.off>>31], r.off&^arenaBit)), r.n)
+}
+
+// cellKey returns the text of a non-empty cell and its prefixKey, read
+// as the 8 bytes at the cell's start, masked to the cell's length: add
+// and seal make sure that they are all in the batch's memory.
+func (b *batch) cellKey(r cellRef) (string, uint64) {
+	p := (*byte)(unsafe.Add(b.bases[r.off>>31], r.off&^arenaBit))
+	k := binary.BigEndian.Uint64(unsafe.Slice(p, 8))
+	return unsafe.String(p, r.n), k & keyMasks[min(r.n, 8)]
+}
+
+// keyMasks[n] keeps the first n bytes of a big-endian word.
+var keyMasks = [9]uint64{0, 0xFF << 56, 0xFFFF << 48, 0xFFFFFF << 40, 0xFFFFFFFF << 32,
+	0xFFFFFFFFFF << 24, 0xFFFFFFFFFFFF << 16, 0xFFFFFFFFFFFFFF << 8, 0xFFFFFFFFFFFFFFFF}
 
 func (b *batch) reset() {
 	if cap(b.arena) > 1<<20 {
 		b.arena = nil // a huge scratched cell: let it go
 	}
-	b.cells, b.lens, b.arena, b.bufs = b.cells[:0], b.lens[:0], b.arena[:0], b.bufs[:0]
+	b.refs, b.lens, b.arena, b.bufs = b.refs[:0], b.lens[:0], b.arena[:0], b.bufs[:0]
+	b.base, b.bases = nil, [2]unsafe.Pointer{}
 }
 
 // EncodingError rejects bytes that are not valid in the encoding a byte
@@ -363,12 +428,19 @@ func (c *census) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// asciiPrefix returns how many leading bytes of b are ASCII.
+// asciiPrefix returns how many leading bytes of b are ASCII. It sees
+// every byte of a file that is all ASCII, so it takes 64 at a time.
 func asciiPrefix(b []byte) int {
 	i := 0
-	for ; i+32 <= len(b); i += 32 {
-		w := b[i : i+32 : i+32]
-		if (loadWord(w)|loadWord(w[8:])|loadWord(w[16:])|loadWord(w[24:]))&msb != 0 {
+	for ; i+64 <= len(b); i += 64 {
+		w := b[i : i+64 : i+64]
+		if (loadWord(w)|loadWord(w[8:])|loadWord(w[16:])|loadWord(w[24:])|
+			loadWord(w[32:])|loadWord(w[40:])|loadWord(w[48:])|loadWord(w[56:]))&msb != 0 {
+			break
+		}
+	}
+	for ; i+8 <= len(b); i += 8 {
+		if loadWord(b[i:])&msb != 0 {
 			break
 		}
 	}

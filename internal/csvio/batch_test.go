@@ -59,15 +59,38 @@ func profileBoth(t *testing.T, rng *rand.Rand, header []string, records [][]stri
 	for _, r := range records {
 		one.Add(r)
 	}
-	var cells []string
-	var lens []int32
+	// The batch's cells sit in a base buffer, as the reader lends it, and
+	// now and then in the arena, as the reader's scratch cells do.
+	b := &batch{}
+	var pending [][]string
 	flush := func() {
-		batched.addBatch(cells, lens)
-		cells, lens = cells[:0], lens[:0]
+		b.reset()
+		size := 0
+		for _, r := range pending {
+			for _, c := range r {
+				size += len(c)
+			}
+		}
+		base := make([]byte, 0, size)
+		for _, r := range pending {
+			if rng.IntN(5) == 0 {
+				b.add(r, nil) // every cell into the arena
+				continue
+			}
+			rec := make([]string, len(r))
+			for k, c := range r {
+				at := len(base)
+				base = append(base, c...)
+				rec[k] = bstr(base[at:len(base):len(base)])
+			}
+			b.add(rec, base[:size])
+		}
+		b.seal()
+		batched.addBatch(b)
+		pending = pending[:0]
 	}
 	for _, r := range records {
-		cells = append(cells, r...)
-		lens = append(lens, int32(len(r)))
+		pending = append(pending, r)
 		if rng.IntN(7) == 0 {
 			flush()
 		}

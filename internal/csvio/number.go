@@ -3,6 +3,7 @@ package csvio
 import (
 	"cmp"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -144,6 +145,131 @@ func parseNumber(s string, zeros bool) (Number, bool) {
 		return Number{}, false
 	}
 	return Number{kind: numFloat, f: f}, true
+}
+
+// parseFloat is parseNumber's common float without building a Number: it
+// reads a number with a fraction, no exponent and at most 15 digits to the
+// same float64, and reports false for anything else (whole numbers,
+// exponents, longer numbers, what is not a number), which parseNumber
+// then decides.
+func parseFloat(s string) (float64, bool) {
+	n := len(s)
+	if n == 0 {
+		return 0, false
+	}
+	i, neg := 0, false
+	if s[0] == '+' || s[0] == '-' {
+		neg, i = s[0] == '-', 1
+	}
+	intStart := i
+	var mant uint64
+	for i < n && isDigit(s[i]) {
+		mant = mant*10 + uint64(s[i]-'0')
+		i++
+	}
+	intDigits := i - intStart
+	if i == n || (intDigits > 1 && s[intStart] == '0') {
+		return 0, false // a whole number, or a code such as 007
+	}
+	fracDigits := 0
+	if s[i] == '.' {
+		i++
+		j := i
+		for i < n && isDigit(s[i]) {
+			mant = mant*10 + uint64(s[i]-'0')
+			i++
+		}
+		fracDigits = i - j
+	}
+	if i != n || intDigits+fracDigits == 0 || intDigits+fracDigits > 15 {
+		return 0, false // an exponent, more digits, or not a number
+	}
+	// One correctly rounded division of two exact operands, as in
+	// parseNumber.
+	f := float64(mant) / pow10[fracDigits]
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+// The steady states of the profiler read short numbers from their
+// prefixKey: the cell's first 8 bytes as one big-endian word, zero-padded.
+// Eight digits are checked and converted in a few word operations, with
+// the same result as parseInt and parseFloat; a longer cell goes to them.
+
+// parseIntKey is parseInt of s, whose prefixKey is k.
+func parseIntKey(s string, k uint64) (int64, bool) {
+	n := uint(len(s))
+	if n > 8 || n == 0 {
+		return parseInt(s)
+	}
+	neg := false
+	if c := k >> 56; c == '-' || c == '+' {
+		neg, k, n = c == '-', k<<8, n-1
+		if n == 0 {
+			return 0, false
+		}
+	}
+	if n > 1 && k>>56 == '0' {
+		return 0, false // a code such as 007
+	}
+	v, ok := keyDigits(k, n)
+	if neg {
+		return -int64(v), ok
+	}
+	return int64(v), ok
+}
+
+// parseFloatKey is parseFloat of s, whose prefixKey is k.
+func parseFloatKey(s string, k uint64) (float64, bool) {
+	n := uint(len(s))
+	if n > 8 || n == 0 {
+		return parseFloat(s)
+	}
+	neg := false
+	if c := k >> 56; c == '-' || c == '+' {
+		neg, k, n = c == '-', k<<8, n-1
+	}
+	// The first dot: a byte of k^dots is zero there (and only there; the
+	// padding is not a dot).
+	t := k ^ 0x2E2E2E2E2E2E2E2E
+	z := ^((t&0x7F7F7F7F7F7F7F7F + 0x7F7F7F7F7F7F7F7F) | t | 0x7F7F7F7F7F7F7F7F)
+	if z == 0 {
+		return 0, false // no fraction: parseNumber's
+	}
+	dot := uint(bits.LeadingZeros64(z)) / 8
+	if dot >= n || n == 1 || (dot > 1 && k>>56 == '0') {
+		return 0, false // no digits, or a code such as 01.5
+	}
+	// The digits without the dot: those before it stay, those after it
+	// move up by a byte.
+	// (Shift counts are masked to tell the compiler they are below 64.)
+	digits := k&^(^uint64(0)>>(8*dot&63)) | k<<(8*dot&63)<<8>>(8*dot&63)
+	mant, ok := keyDigits(digits, n-1)
+	if !ok {
+		return 0, false
+	}
+	f := float64(mant) / pow10[n-1-dot]
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+// keyDigits reads the first n (1 to 8) bytes of the big-endian word k as
+// decimal digits, and reports false if one is not a digit.
+func keyDigits(k uint64, n uint) (uint64, bool) {
+	sh := (64 - 8*n) & 63 // n is 1 to 8
+	low := ^uint64(0) >> sh
+	x := k>>sh ^ 0x3030303030303030&low // the last digit in the lowest byte
+	// A byte above 9 sets its high bit in x+0x76 (or has it set already).
+	if ((x+0x7676767676767676&low)|x)&0x8080808080808080&low != 0 {
+		return 0, false
+	}
+	x = x&0x00FF00FF00FF00FF + (x>>8&0x00FF00FF00FF00FF)*10
+	x = x&0x0000FFFF0000FFFF + (x>>16&0x0000FFFF0000FFFF)*100
+	return x&0xFFFFFFFF + (x>>32)*10000, true
 }
 
 // wholeNumber finishes a number of digits only, without leading zeros;

@@ -266,3 +266,45 @@ func TestCompareText(t *testing.T) {
 		}
 	}
 }
+
+// numberLike returns a short string of digits, signs, dots, exponents and
+// now and then another byte: what the profiler's word parsers must read
+// exactly as parseInt and parseFloat do.
+func numberLike(rng *rand.Rand) string {
+	const alphabet = "0123456789012345678901234567890123456789+-..eE x\x00\xff"
+	b := make([]byte, rng.IntN(11))
+	for i := range b {
+		b[i] = alphabet[rng.IntN(len(alphabet))]
+	}
+	return string(b)
+}
+
+// TestKeyParsersAgree: parseIntKey and parseFloatKey, which read a cell's
+// first 8 bytes as one word, give what parseInt and parseFloat give, and
+// parseFloat's floats are parseNumber's.
+func TestKeyParsersAgree(t *testing.T) {
+	cases := []string{"", "0", "-0", "+0", "7", "+", "-", ".", "-.", "5.", ".5", "-.5", "+5.",
+		"007", "00", "0.5", "01.5", "-01.5", "12345678", "-1234567", "123456789", "99999999",
+		"-99999999", "9999999.", ".9999999", "1.2.3", "1e5", "1.5e3", "1.5E", "429.79",
+		"60476.54", "-60476.5", "0.000001", "1234567.8", "12.34567890", "１２", "1 2", "1_0"}
+	rng := rand.New(rand.NewPCG(7, 11))
+	for range 200000 {
+		cases = append(cases, numberLike(rng))
+	}
+	for _, s := range cases {
+		k := prefixKey(s)
+		wi, wok := parseInt(s)
+		if gi, gok := parseIntKey(s, k); gi != wi || gok != wok {
+			t.Fatalf("parseIntKey(%q) = %d, %v; parseInt %d, %v", s, gi, gok, wi, wok)
+		}
+		wf, wok := parseFloat(s)
+		if gf, gok := parseFloatKey(s, k); math.Float64bits(gf) != math.Float64bits(wf) || gok != wok {
+			t.Fatalf("parseFloatKey(%q) = %v, %v; parseFloat %v, %v", s, gf, gok, wf, wok)
+		}
+		if wok {
+			if n, ok := ParseNumber(s); !ok || n.kind != numFloat || math.Float64bits(n.f) != math.Float64bits(wf) {
+				t.Fatalf("parseFloat(%q) = %v; ParseNumber %+v, %v", s, wf, n, ok)
+			}
+		}
+	}
+}

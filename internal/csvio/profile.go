@@ -139,15 +139,22 @@ func (s *span[T]) setMax(v T, cell string) {
 
 // prefixKey orders strings by their first 8 bytes: prefixKey(a) <
 // prefixKey(b) implies a < b, and only equal keys need a full comparison.
+// A shorter string is padded with zeros.
 func prefixKey(s string) uint64 {
-	if len(s) >= 8 {
+	n := len(s)
+	switch {
+	case n >= 8:
 		return binary.BigEndian.Uint64(unsafe.Slice(unsafe.StringData(s), 8))
+	case n >= 4:
+		// Two overlapping 4-byte loads; the bytes they share are equal.
+		hi := uint64(binary.BigEndian.Uint32(unsafe.Slice(unsafe.StringData(s), 4)))
+		lo := uint64(binary.BigEndian.Uint32(unsafe.Slice(unsafe.StringData(s[n-4:]), 4)))
+		return hi<<32 | lo<<(8*(8-n))
+	case n > 0:
+		// The first, middle and last byte are all of them.
+		return uint64(s[0])<<56 | uint64(s[n/2])<<(56-8*(n/2)) | uint64(s[n-1])<<(56-8*(n-1))
 	}
-	var k uint64
-	for i := 0; i < len(s); i++ {
-		k |= uint64(s[i]) << (56 - 8*i)
-	}
-	return k
+	return 0
 }
 
 // NewProfiler returns a Profiler for records of len(header) cells.
@@ -192,14 +199,15 @@ func (p *Profiler) widenFrom(n int, nulls int64) {
 	}
 }
 
-// addBatch profiles a run of records held as the concatenation of their
-// cells (lens[r] cells for record r), with the same result as Add on each
-// record in turn. It goes column by column: the columns of a profile are
-// independent and each sees its cells in the same order, but one column's
-// state stays in registers and the branches a column takes (its type) are
-// the same cell after cell, which halves the cost of a record of mixed
-// types. The column's steady state gets a loop of its own (addColumn).
-func (p *Profiler) addBatch(cells []string, lens []int32) {
+// addBatch profiles a batch of records (lens[r] cells for record r), with
+// the same result as Add on each record in turn. It goes column by column:
+// the columns of a profile are independent and each sees its cells in the
+// same order, but one column's state stays in registers and the branches a
+// column takes (its type) are the same cell after cell, which halves the
+// cost of a record of mixed types. The column's steady state gets a loop
+// of its own (addColumn).
+func (p *Profiler) addBatch(b *batch) {
+	lens := b.lens
 	before := p.rows
 	starts := p.starts[:0]
 	at := int32(0)
@@ -219,11 +227,37 @@ func (p *Profiler) addBatch(cells []string, lens []int32) {
 		alts = p.altOrders
 	}
 	// Blocks of records small enough that their cells stay in the cache
-	// from one column to the next.
+	// from one column to the next; each column's cells of a block are
+	// gathered first, with a stride when the records are equally long.
+	var col [profileBlock]cellRef
 	for lo := 0; lo < len(starts); lo += profileBlock {
 		hi := min(lo+profileBlock, len(starts))
+		bs, bl := starts[lo:hi], lens[lo:hi]
+		width, even := bl[0], true
+		for _, n := range bl {
+			even = even && n == width
+		}
 		for i := range p.cols {
-			p.cols[i].addColumn(cells, starts[lo:hi], lens[lo:hi], int32(i), alts)
+			cells := col[:len(bs)]
+			switch {
+			case even && int32(i) >= width:
+				p.cols[i].nulls += int64(len(bs))
+				continue
+			case even:
+				k := int(bs[0]) + i
+				for r := range cells {
+					cells[r] = b.refs[k]
+					k += int(width)
+				}
+			default:
+				for r := range cells {
+					cells[r] = cellRef{}
+					if bl[r] > int32(i) {
+						cells[r] = b.refs[int(bs[r])+i]
+					}
+				}
+			}
+			p.cols[i].addColumn(b, cells, alts)
 		}
 	}
 }
@@ -232,48 +266,158 @@ func (p *Profiler) addBatch(cells []string, lens []int32) {
 // a time.
 const profileBlock = 128
 
-// addColumn adds cell i of every record of a batch (see addBatch).
-func (c *colStats) addColumn(cells []string, starts, lens []int32, i int32, alts int) {
-	for r, st := range starts {
-		if lens[r] <= i {
+// addColumn adds the cells of one column of a block of records (see
+// addBatch). While the column is in a steady state (INTEGER, FLOAT,
+// BOOLEAN, ISO dates or TEXT so far), a loop of that state's own takes its
+// cells; the first cell it cannot take, and every cell outside a steady
+// state, goes through add, which decides the state anew.
+func (c *colStats) addColumn(b *batch, cells []cellRef, alts int) {
+	for r := 0; r < len(cells); r++ {
+		if c.seen {
+			switch live := c.live; {
+			case live == candInt|candFloat:
+				r = c.intRun(b, cells, r)
+			case live == candFloat && c.numsOn && c.nums.min.kind == numFloat && c.nums.max.kind == numFloat:
+				r = c.floatRun(b, cells, r)
+			case live == candBool:
+				r = c.boolRun(b, cells, r)
+			case live == candISO:
+				r = c.dateRun(b, cells, r)
+			case live == 0 && c.alt == nil:
+				r = c.textRun(b, cells, r, alts)
+			}
+			if r == len(cells) {
+				return
+			}
+		}
+		if ref := cells[r]; ref.n == 0 {
+			c.nulls++
+		} else {
+			c.add(b.cell(ref), alts)
+		}
+	}
+}
+
+// The loops of addColumn's steady states start at cell r and return the
+// index of the first cell they do not take, or len(cells). Empty cells
+// count as nulls in all of them. Each keeps the byte-order extremes too
+// (addText), since a later cell may still make the column TEXT; the key
+// settles most cells without a call.
+
+// intRun takes the cells of an INTEGER column that are int64s. A typed
+// cell is ASCII and a column with other orders (alt) is TEXT, so only byte
+// order is due beside the numeric one.
+func (c *colStats) intRun(b *batch, cells []cellRef, r int) int {
+	for ; r < len(cells); r++ {
+		ref := cells[r]
+		if ref.n == 0 {
 			c.nulls++
 			continue
 		}
-		s := cells[st+i]
-		switch {
-		case s == "":
-			c.nulls++
-		case c.live == candInt|candFloat && c.seen:
-			// An INTEGER column so far. A typed cell is ASCII and a column
-			// with other orders (alt) is TEXT, so only byte order is due.
-			if v, ok := parseInt(s); ok {
-				if v < c.ints.min {
-					c.ints.setMin(v, s)
-				} else if v > c.ints.max {
-					c.ints.setMax(v, s)
-				}
-				c.addText(s)
-				continue
-			}
-			c.add(s, alts)
-		case c.live == candFloat && c.numsOn && c.nums.min.kind == numFloat && c.nums.max.kind == numFloat:
-			// A FLOAT column of floats so far (addNumber's common case).
-			if v, ok := parseNumber(s, false); ok && v.kind == numFloat {
-				if v.f < c.nums.min.f {
-					c.nums.setMin(v, s)
-				} else if v.f > c.nums.max.f {
-					c.nums.setMax(v, s)
-				}
-				c.addText(s)
-				continue
-			}
-			c.add(s, alts)
-		case c.live == 0 && c.seen && c.alt == nil && alts == 0:
-			c.addText(s) // TEXT, in one byte order
-		default:
-			c.add(s, alts)
+		s, k := b.cellKey(ref)
+		v, ok := parseIntKey(s, k)
+		if !ok {
+			return r
+		}
+		if v < c.ints.min {
+			c.ints.setMin(v, s)
+		} else if v > c.ints.max {
+			c.ints.setMax(v, s)
+		}
+		if k <= c.tminK || k >= c.tmaxK {
+			c.addText(s, k)
 		}
 	}
+	return r
+}
+
+// floatRun takes the cells of a FLOAT column of floats that
+// parseFloatKey reads (addNumber's common case).
+func (c *colStats) floatRun(b *batch, cells []cellRef, r int) int {
+	for ; r < len(cells); r++ {
+		ref := cells[r]
+		if ref.n == 0 {
+			c.nulls++
+			continue
+		}
+		s, k := b.cellKey(ref)
+		f, ok := parseFloatKey(s, k)
+		if !ok {
+			return r
+		}
+		if f < c.nums.min.f {
+			c.nums.setMin(Number{kind: numFloat, f: f}, s)
+		} else if f > c.nums.max.f {
+			c.nums.setMax(Number{kind: numFloat, f: f}, s)
+		}
+		if k <= c.tminK || k >= c.tmaxK {
+			c.addText(s, k)
+		}
+	}
+	return r
+}
+
+// boolRun takes the cells of a BOOLEAN column that are booleans.
+func (c *colStats) boolRun(b *batch, cells []cellRef, r int) int {
+	for ; r < len(cells); r++ {
+		ref := cells[r]
+		if ref.n == 0 {
+			c.nulls++
+			continue
+		}
+		s, k := b.cellKey(ref)
+		if !isBool(s) {
+			return r
+		}
+		if k <= c.tminK || k >= c.tmaxK {
+			c.addText(s, k)
+		}
+	}
+	return r
+}
+
+// dateRun takes the cells of a column of ISO dates (the only family left)
+// that are ISO dates.
+func (c *colStats) dateRun(b *batch, cells []cellRef, r int) int {
+	d := &c.dates[0] // dateFamilies[0] is ISO
+	for ; r < len(cells); r++ {
+		ref := cells[r]
+		if ref.n == 0 {
+			c.nulls++
+			continue
+		}
+		s, k := b.cellKey(ref)
+		v, ok := parseISO(s)
+		if !ok {
+			return r
+		}
+		putInstant(d, v, s, false)
+		if k <= c.tminK || k >= c.tmaxK {
+			c.addText(s, k)
+		}
+	}
+	return r
+}
+
+// textRun takes the cells of a TEXT column kept in one byte order: every
+// cell, or, when the cells may be in another encoding (alts > 0), every
+// ASCII cell (the first other one starts the other orders).
+func (c *colStats) textRun(b *batch, cells []cellRef, r int, alts int) int {
+	for ; r < len(cells); r++ {
+		ref := cells[r]
+		if ref.n == 0 {
+			c.nulls++
+			continue
+		}
+		s, k := b.cellKey(ref)
+		if alts > 0 && !isASCII(s) {
+			return r
+		}
+		if k <= c.tminK || k >= c.tmaxK {
+			c.addText(s, k)
+		}
+	}
+	return r
 }
 
 // startAlt starts the alternative orders before the first cell that is
@@ -340,7 +484,7 @@ func (c *colStats) add(s string, alts int) {
 		c.tminK, c.tmaxK = k, k
 		c.text.init(struct{}{}, s)
 	} else {
-		c.addText(s)
+		c.addText(s, prefixKey(s))
 	}
 	if c.alt != nil {
 		c.addAlt(s, alts)
@@ -348,16 +492,27 @@ func (c *colStats) add(s string, alts int) {
 }
 
 // addText keeps the byte-order extremes of the column's cells, after the
-// first.
-func (c *colStats) addText(s string) {
-	k := prefixKey(s)
-	if k < c.tminK || (k == c.tminK && s < string(c.text.minT)) {
+// first; k is prefixKey(s). The loops of addColumn call it only when k
+// does not settle the comparisons alone (when k is strictly between the
+// extremes' keys, so is s).
+func (c *colStats) addText(s string, k uint64) {
+	if k < c.tminK || (k == c.tminK && lessSameKey(s, bstr(c.text.minT))) {
 		c.tminK = k
 		c.text.setMin(struct{}{}, s)
-	} else if k > c.tmaxK || (k == c.tmaxK && s > string(c.text.maxT)) {
+	} else if k > c.tmaxK || (k == c.tmaxK && lessSameKey(bstr(c.text.maxT), s)) {
 		c.tmaxK = k
 		c.text.setMax(struct{}{}, s)
 	}
+}
+
+// lessSameKey reports whether s < t, for strings of the same prefixKey.
+// When either has at most 8 bytes, the key holds all of its bytes, padded
+// with zeros: the shorter one is a prefix of the other.
+func lessSameKey(s, t string) bool {
+	if len(s) <= 8 || len(t) <= 8 {
+		return len(s) < len(t)
+	}
+	return s[8:] < t[8:]
 }
 
 // addTyped feeds s to the types still possible for the column and reports

@@ -2,6 +2,7 @@ package csvio
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -166,6 +167,75 @@ func TestParseISOAgainstTime(t *testing.T) {
 	for _, bad := range []string{"2024-13-01", "2024-00-10", "2024-01-32", "2024-1-01", "2024-01-01T", "2024-01-01 10", "2024-01-01 10:60", "2024-01-01T10:00:00+2", "2024-01-01X10:00", "20240101", "2024-01-01T10:00:00 +02:00x"} {
 		if _, ok := parseISO(bad); ok {
 			t.Errorf("parseISO(%q) accepted", bad)
+		}
+	}
+}
+
+// TestPrefixKeyOrders: a smaller key means a smaller string, and for equal
+// keys lessSameKey is the string order, on short strings of bytes that
+// include zeros (the keys' padding) and bytes above 0x7F.
+func TestPrefixKeyOrders(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 8))
+	word := func() string {
+		b := make([]byte, rng.IntN(12))
+		for i := range b {
+			b[i] = []byte{0, 1, 'a', 'b', 0x7F, 0x80, 0xFF}[rng.IntN(7)]
+		}
+		return string(b)
+	}
+	for range 200000 {
+		a, b := word(), word()
+		ka, kb := prefixKey(a), prefixKey(b)
+		switch {
+		case ka < kb && !(a < b), ka > kb && !(a > b):
+			t.Fatalf("prefixKey(%q) = %x, prefixKey(%q) = %x: not their order", a, ka, b, kb)
+		case ka == kb && lessSameKey(a, b) != (a < b):
+			t.Fatalf("lessSameKey(%q, %q) = %v", a, b, lessSameKey(a, b))
+		}
+	}
+}
+
+// TestBatchCells: a batch gives back every cell it took, with its
+// prefixKey, whether the cell was in the base buffer, near its end, or
+// outside it.
+func TestBatchCells(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 9))
+	for round := range 200 {
+		base := make([]byte, rng.IntN(200))
+		for i := range base {
+			base[i] = byte(rng.IntN(256))
+		}
+		b := &batch{}
+		b.reset()
+		var want []string
+		for range rng.IntN(30) {
+			rec := make([]string, rng.IntN(5))
+			for k := range rec {
+				if len(base) > 0 && rng.IntN(3) > 0 {
+					i := rng.IntN(len(base))
+					rec[k] = bstr(base[i : i+rng.IntN(len(base)-i+1)])
+				} else {
+					rec[k] = strings.Repeat("x", rng.IntN(10))
+				}
+			}
+			b.add(rec, base)
+			want = append(want, rec...)
+		}
+		b.seal()
+		if len(b.refs) != len(want) {
+			t.Fatalf("round %d: %d cells, want %d", round, len(b.refs), len(want))
+		}
+		for i, ref := range b.refs {
+			if want[i] == "" {
+				if ref.n != 0 {
+					t.Fatalf("round %d: cell %d is %d bytes, want empty", round, i, ref.n)
+				}
+				continue
+			}
+			s, k := b.cellKey(ref)
+			if s != want[i] || k != prefixKey(want[i]) || b.cell(ref) != want[i] {
+				t.Fatalf("round %d: cell %d = %q %x, want %q %x", round, i, s, k, want[i], prefixKey(want[i]))
+			}
 		}
 	}
 }
