@@ -3,135 +3,39 @@ package lineage
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cutline/cutline/internal/benchdata"
 	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
 )
 
-// Synthetic graphs, all of owner 1, built once per database:
-//
-//	chain: 10,000 files, c(i) -> c(i+1)
-//	star:  one hub with 10,000 children
-//	dag:   100,000 files, each after the first with 2-3 distinct parents
-//	       drawn uniformly among the earlier files (seed 1)
+// The synthetic graphs of benchdata.SeedLineage, of owner 1, built once
+// per database.
 const (
-	chainSize = 10_000
-	starSize  = 10_000
-	dagSize   = 100_000
+	chainSize = benchdata.ChainSize
+	starSize  = benchdata.StarSize
+	dagSize   = benchdata.DAGSize
 	benchMax  = 1_000_000 // service maxima: depth "unlimited" means this
 )
 
 // benchID is the id of file i of graph g (1 chain, 2 star, 3 dag).
-func benchID(g, i int) string { return fmt.Sprintf("0000000%d-0000-4000-8000-%012d", g, i) }
-
-// uuidExpr is benchID as SQL over an integer expression.
-func uuidExpr(pg bool, g int, expr string) string {
-	if pg {
-		return fmt.Sprintf("('0000000%d-0000-4000-8000-' || lpad((%s)::text, 12, '0'))::uuid", g, expr)
-	}
-	return fmt.Sprintf("'0000000%d-0000-4000-8000-' || printf('%%012d', %s)", g, expr)
-}
+func benchID(g, i int) string { return benchdata.LineageID(g, i) }
 
 func seedBench(b *testing.B, db *database.DB) {
 	b.Helper()
-	pg := db.Postgres()
 	start := time.Now()
 	ctx := context.Background()
-	// One connection for the whole load, so that session settings hold.
-	conn, err := db.Conn(ctx)
-	if err != nil {
+	if _, err := db.ExecContext(ctx, `INSERT INTO users (id, username, username_key, password_hash, created_at) VALUES (1, 'bench', 'bench', 'x', ?)`,
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
 		b.Fatal(err)
 	}
-	defer conn.Close()
-	exec := func(q string, args ...any) {
-		b.Helper()
-		if _, err := conn.ExecContext(ctx, q, args...); err != nil {
-			b.Fatalf("%.200s: %v", q, err)
-		}
-	}
-	// Foreign-key checks cost more than the inserts themselves (PostgreSQL
-	// locks each referenced file row), and the data is known to be
-	// consistent. PostgreSQL skips them for a superuser's replica session;
-	// under another role the load is only slower.
-	if pg {
-		if _, err := conn.ExecContext(ctx, "SET session_replication_role = replica"); err != nil {
-			b.Logf("loading with foreign-key checks: %v", err)
-		}
-		defer func() { _, _ = conn.ExecContext(ctx, "RESET session_replication_role") }()
-	} else {
-		exec("PRAGMA foreign_keys = OFF")
-		defer func() { _, _ = conn.ExecContext(ctx, "PRAGMA foreign_keys = ON") }()
-		// Random UUID keys touch pages all over the indexes: keep them in
-		// memory for the load instead of the default 2 MiB.
-		exec("PRAGMA cache_size = -262144")
-		defer func() { _, _ = conn.ExecContext(ctx, "PRAGMA cache_size = -2000") }()
-	}
-	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if !pg {
-		exec("BEGIN") // one transaction: SQLite commits each statement otherwise
-	}
-	exec(`INSERT INTO users (id, username, username_key, password_hash, created_at) VALUES (1, 'bench', 'bench', 'x', ?)`, at)
-	// One recursive INSERT ... SELECT per graph: a counter CTE works on both
-	// dialects (SQLite has no generate_series built in).
-	files := func(g, n int, prefix string) {
-		exec(fmt.Sprintf(`WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < %d)
-INSERT INTO files (id, owner_id, name, size, sha256, content_type, encoding, delimiter, row_count, columns,
-	origin, system_tags, user_tags, created_at)
-SELECT %s, 1, '%s' || i, 0, '', 'text/csv', 'utf-8', ',', 0, '[]', 'UPLOADED', '[]', '[]', ? FROM s`,
-			n-1, uuidExpr(pg, g, "i"), prefix), at)
-	}
-	files(1, chainSize, "chain-")
-	files(2, starSize+1, "star-")
-	files(3, dagSize, "dag-")
-	exec(fmt.Sprintf(`WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < %d)
-INSERT INTO edges (parent_id, child_id, kind, created_at) SELECT %s, %s, 'CUT_TO', ? FROM s`,
-		chainSize-2, uuidExpr(pg, 1, "i"), uuidExpr(pg, 1, "i + 1")), at)
-	exec(fmt.Sprintf(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < %d)
-INSERT INTO edges (parent_id, child_id, kind, created_at) SELECT %s, %s, 'CUT_TO', ? FROM s`,
-		starSize, uuidExpr(pg, 2, "0"), uuidExpr(pg, 2, "i")), at)
-
-	// The DAG's parents come from a seeded generator in Go and go in as
-	// integer pairs, 20,000 per multi-row INSERT.
-	rng := rand.New(rand.NewPCG(1, 1))
-	var pairs []string
-	flush := func() {
-		if len(pairs) == 0 {
-			return
-		}
-		exec(fmt.Sprintf(`INSERT INTO edges (parent_id, child_id, kind, created_at)
-SELECT %s, %s, 'CUT_TO', ? FROM (VALUES %s) AS v`,
-			uuidExpr(pg, 3, "column1"), uuidExpr(pg, 3, "column2"), strings.Join(pairs, ",")), at)
-		pairs = pairs[:0]
-	}
-	for i := 1; i < dagSize; i++ {
-		want := min(i, 2+rng.IntN(2))
-		var chosen []int
-		for len(chosen) < want {
-			p := rng.IntN(i)
-			if !slices.Contains(chosen, p) {
-				chosen = append(chosen, p)
-			}
-		}
-		for _, p := range chosen {
-			pairs = append(pairs, fmt.Sprintf("(%d,%d)", p, i))
-		}
-		if len(pairs) >= 20_000 {
-			flush()
-		}
-	}
-	flush()
-	if pg {
-		// As after autovacuum: index-only scans need the visibility map.
-		exec("VACUUM ANALYZE files")
-		exec("VACUUM ANALYZE edges")
-	} else {
-		exec("COMMIT")
+	if err := benchdata.SeedLineage(ctx, db, 1); err != nil {
+		b.Fatal(err)
 	}
 	b.Logf("seeded %d files in %s", chainSize+starSize+1+dagSize, time.Since(start).Round(time.Millisecond))
 }
