@@ -19,6 +19,7 @@ import (
 	"github.com/uptrace/bun/extra/bunotel"
 	"gocloud.dev/blob"
 
+	"github.com/cutline/cutline/graph"
 	"github.com/cutline/cutline/internal/auth"
 	"github.com/cutline/cutline/internal/blobstore"
 	"github.com/cutline/cutline/internal/config"
@@ -60,6 +61,8 @@ type App struct {
 	limitIP, limitUser ratelimit.Limit
 
 	draining atomic.Bool
+	// schema is the GraphQL handler's executable schema.
+	schema *graph.Schema
 }
 
 // NewLogger builds the process logger from the settings (config.Load has

@@ -273,7 +273,8 @@ func (a *App) graphQL(download *blobstore.Signer) http.Handler {
 		Download: download, DownloadTTL: cfg.DownloadURLTTL, PublicURL: cfg.PublicURL, Log: a.Log,
 		Events: a.Events,
 	}
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
+	a.schema = graph.NewSchema(graph.Config{Resolvers: res})
+	srv := handler.New(a.schema)
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 15 * time.Second,
 		InitTimeout:           10 * time.Second,
