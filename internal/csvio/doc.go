@@ -109,6 +109,20 @@
 // followed by a delimiter or line break is data, as with encoding/csv's
 // LazyQuotes.
 //
+// # Splitting a file at records
+//
+// FindBoundary (or a BoundaryScanner over bytes in hand) finds where a
+// record starts in the middle of a file, so that goroutines can read parts
+// of it at once: it follows every state the reader could be in at the
+// offset it starts from, by the reader's own rules, until they all end a
+// record at the same byte (Boundary.Certain), or else gives the first
+// record start unless the offset lay inside quotes. UTF-16 cannot be split.
+// A fragment Reader (NewFragmentReader) reads the bytes between two
+// boundaries and checks that its end is one: a record running into it, or
+// one long enough to be read with literal quotes by a reader of the whole
+// file, is ErrFragmentUnsure instead, so a wrong guess is caught by the
+// fragment before it.
+//
 // # Type inference
 //
 // Profiler gives every column the narrowest type that all of its non-empty

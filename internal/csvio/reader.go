@@ -104,6 +104,10 @@ type Reader struct {
 	scratched bool // a cell of the record returned last is in scratch
 	crEnds    int64
 	lfEnds    int64 // LF and CRLF
+	// partial marks a fragment that ends before the file does (Fragment):
+	// a record it cannot vouch for is ErrFragmentUnsure.
+	partial bool
+	broke   bool // the record parsed last ended with a line break
 }
 
 // NewReader returns a Reader of r, which holds the raw bytes of a file in the
@@ -136,6 +140,56 @@ func newReader(r io.Reader, d Dialect) *Reader {
 	rd.stop[rd.delim] = true
 	rd.stop['\n'] = true
 	rd.stop['\r'] = true
+	return rd
+}
+
+// ErrFragmentUnsure is what a fragment Reader that ends before the file
+// (Fragment.Last false) returns instead of a record it cannot vouch for: one
+// that runs into the fragment's end, which is therefore no record start, or
+// one long enough (the read buffer grew to 16 MiB for it) that a reader of
+// the whole file might have read it with its quotes taken literally. The
+// records returned before it are those a reader of the whole file returns.
+var ErrFragmentUnsure = errors.New("csvio: record not certain to end inside the fragment")
+
+// Fragment describes the part of a file that a fragment Reader reads: the
+// bytes between two record boundaries (FindBoundary), so that goroutines can
+// read parts of one file at once and get the records of a reader of the
+// whole file.
+type Fragment struct {
+	// Start says the fragment begins at the file's first byte: its header
+	// is read with Header, and a byte order mark is dropped. Otherwise it
+	// begins at a record boundary further on, has no header (Read alone)
+	// and keeps every byte (a BOM there is data, as it is to a reader of
+	// the whole file).
+	Start bool
+	// Last says the fragment runs to the file's end. Otherwise its end is
+	// meant to be a record boundary, which the Reader checks (see
+	// ErrFragmentUnsure).
+	Last bool
+	// Width is the number of cells of every data record (SetWidth); a
+	// fragment that does not start the file has no header to take it from.
+	Width int
+	// Line counts the physical records before the fragment (blank lines
+	// included), so that Line and errors number records as a reader of the
+	// whole file does.
+	Line int64
+}
+
+// NewFragmentReader returns a Reader of the fragment fr of a file in
+// Dialect d, whose bytes r holds (see Fragment).
+func NewFragmentReader(r io.Reader, d Dialect, fr Fragment) *Reader {
+	rd := NewReader(r, d)
+	rd.partial = !fr.Last
+	rd.recNo = fr.Line
+	if !fr.Start {
+		rd.bomDone = true
+		rd.started = true
+		rd.hwidth = fr.Width
+		rd.width = fr.Width
+		rd.record = make([]string, fr.Width)
+	} else {
+		rd.width = fr.Width
+	}
 	return rd
 }
 
@@ -276,9 +330,18 @@ func (r *Reader) lineEnds() (cr, lf int64) { return r.crEnds, r.lfEnds }
 // of fields. With grow the record keeps every field (the header defines the
 // width); without, fields beyond len(r.record) are only counted.
 func (r *Reader) next(grow bool) (int, error) {
+	if r.err == ErrFragmentUnsure {
+		return 0, r.err
+	}
 	for {
 		if r.pos >= r.end {
 			if r.eof {
+				if r.partial && !r.started {
+					// No header before the fragment's end: the file's
+					// header lies further on.
+					r.err = ErrFragmentUnsure
+					return 0, r.err
+				}
 				return 0, io.EOF
 			}
 			if err := r.fill(); err != nil {
@@ -310,6 +373,10 @@ func (r *Reader) next(grow bool) (int, error) {
 			continue
 		}
 		if nf, ok := r.parse(grow); ok {
+			if r.partial && (!r.broke || len(r.buf) >= r.maxBuf) {
+				r.err = ErrFragmentUnsure
+				return 0, r.err
+			}
 			if r.fixed || r.literal {
 				r.repaired++
 			}
@@ -320,6 +387,10 @@ func (r *Reader) next(grow bool) (int, error) {
 		}
 		if err := r.fill(); err != nil {
 			if err == errBufferLimit {
+				if r.partial {
+					r.err = ErrFragmentUnsure
+					return 0, r.err
+				}
 				if !r.literal {
 					r.literal = true
 					continue
@@ -422,7 +493,7 @@ func (r *Reader) parse(grow bool) (nf int, ok bool) {
 	stop := &r.stop
 	eof := r.eof
 	quotes := !r.literal
-	fixed, scratched := false, false
+	fixed, scratched, broke := false, false, false
 	for {
 		// p is at the start of a field.
 		var field string
@@ -560,12 +631,13 @@ func (r *Reader) parse(grow bool) (nf int, ok bool) {
 		} else {
 			r.lfEnds++
 		}
+		broke = true
 		break
 	}
 	if grow {
 		r.record = rec
 	}
-	r.fixed, r.scratched = fixed, scratched
+	r.fixed, r.scratched, r.broke = fixed, scratched, broke
 	r.pos = p
 	return nf, true
 }
