@@ -166,7 +166,8 @@ func (a *App) build() error {
 	}
 	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, MaxColumns: cfg.MaxColumns,
 		ScratchQuota: cfg.ScratchQuotaBytes(), MaxFilterTags: cfg.MaxFilterTags, Logger: a.Log, Publish: a.Events.Publish, Meter: a.Metrics,
-		OpenLineage: cfg.OpenLineageURL != "", BlobTimeout: cfg.BlobTimeout, BucketName: blobstore.BucketName(cfg.BlobURL)})
+		OpenLineage: cfg.OpenLineageURL != "", BlobTimeout: cfg.BlobTimeout, BucketName: blobstore.BucketName(cfg.BlobURL),
+		CutWorkers: cfg.CutWorkerCount()})
 	a.Lineage = lineage.NewService(a.DB, cfg.LineageMaxDepth, cfg.LineageMaxLimit)
 	a.OpenLineage = openlineage.NewService(a.Files, a.Lineage, cfg.OpenLineageNamespace)
 	if cfg.OpenLineageURL != "" {

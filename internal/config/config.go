@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -54,6 +55,9 @@ type Config struct {
 	StatementTimeout time.Duration
 	// MaxFilterTags bounds the tags of one file filter.
 	MaxFilterTags int
+	// CutWorkers is how many goroutines one cut of a large file uses; 0
+	// means as many as Go runs at once (GOMAXPROCS, see CutWorkerCount).
+	CutWorkers int
 
 	LogLevel  string
 	LogFormat string
@@ -237,6 +241,7 @@ func Settings() []Setting {
 		{"RATE_LIMIT_USER", "", "20", "requests per second per logged-in user (0: off)", rate(func(c *Config) *float64 { return &c.RatePerUser })},
 		{"RATE_LIMIT_USER_BURST", "", strconv.Itoa(d.RateBurstUser), "burst per logged-in user", integer(func(c *Config) *int { return &c.RateBurstUser }, 0)},
 		{"MAX_FILTER_TAGS", "", strconv.Itoa(d.MaxFilterTags), "most distinct tags in one file filter (0: no limit)", integer(func(c *Config) *int { return &c.MaxFilterTags }, 0)},
+		{"CUT_WORKERS", "", "GOMAXPROCS", "goroutines one cut of a large file uses, each reading its own part (1: one core)", between(func(c *Config) *int { return &c.CutWorkers }, 1, MaxCutWorkers)},
 		{"DATABASE_STATEMENT_TIMEOUT", "", ShortDuration(d.StatementTimeout), "PostgreSQL statement_timeout of every connection, a backstop behind the request deadlines", duration(func(c *Config) *time.Duration { return &c.StatementTimeout }, true)},
 		{"REQUEST_TIMEOUT", "", ShortDuration(d.RequestTimeout), "deadline of every request that is not a file stream", duration(func(c *Config) *time.Duration { return &c.RequestTimeout }, false)},
 		{"MAX_REQUEST_BODY", "", "1MiB", "largest body of a request that is not a file upload", size(func(c *Config) *int64 { return &c.MaxRequestBody })},
@@ -398,6 +403,29 @@ func integer(field func(*Config) *int, least int) func(*Config, string) error {
 		*field(c) = n
 		return nil
 	}
+}
+
+// between is integer with an upper bound too.
+func between(field func(*Config) *int, least, most int) func(*Config, string) error {
+	parse := integer(field, least)
+	return func(c *Config, v string) error {
+		if n, err := strconv.Atoi(v); err == nil && n > most {
+			return fmt.Errorf("must be at most %d", most)
+		}
+		return parse(c, v)
+	}
+}
+
+// MaxCutWorkers bounds CUT_WORKERS: each worker holds read buffers and a
+// part's output, and more goroutines than cores only take turns.
+const MaxCutWorkers = 64
+
+// CutWorkerCount is CutWorkers, or GOMAXPROCS when it is not set.
+func (c Config) CutWorkerCount() int {
+	if c.CutWorkers > 0 {
+		return c.CutWorkers
+	}
+	return min(runtime.GOMAXPROCS(0), MaxCutWorkers)
 }
 
 func uint32Of(field func(*Config) *uint32) func(*Config, string) error {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,13 @@ func TestLoad(t *testing.T) {
 		{"bad trusted proxy", nil, map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,10.0.0.300/24"}, nil, `TRUSTED_PROXIES="10.0.0.0/8,10.0.0.300/24": "10.0.0.300/24" is not a CIDR`},
 		{"bad redis timeout", nil, map[string]string{"REDIS_TIMEOUT": "0s"}, nil, `REDIS_TIMEOUT="0s": must be positive`},
 		{"bad proxy header", nil, map[string]string{"TRUSTED_PROXY_HEADER": "X-Real-IP"}, nil, `TRUSTED_PROXY_HEADER="X-Real-IP": must be X-Forwarded-For or Forwarded`},
+		{"cut workers", nil, map[string]string{"CUT_WORKERS": "3"}, func(c Config) bool { return c.CutWorkerCount() == 3 }, ""},
+		{"cut workers by default", nil, nil, func(c Config) bool {
+			return c.CutWorkers == 0 && c.CutWorkerCount() == min(runtime.GOMAXPROCS(0), MaxCutWorkers)
+		}, ""},
+		{"no cut workers", nil, map[string]string{"CUT_WORKERS": "0"}, nil, `CUT_WORKERS="0": must be at least 1`},
+		{"too many cut workers", nil, map[string]string{"CUT_WORKERS": "65"}, nil, `CUT_WORKERS="65": must be at most 64`},
+		{"cut workers not a number", nil, map[string]string{"CUT_WORKERS": "two"}, nil, `CUT_WORKERS="two": not a whole number`},
 		{"log level spelled out", nil, map[string]string{"LOG_LEVEL": "WARNING"}, func(c Config) bool { return c.LogLevel == "warn" }, ""},
 	}
 	for _, c := range cases {

@@ -286,6 +286,12 @@ func (r *Reader) Read() ([]string, error) {
 	return r.record[:r.width], nil
 }
 
+// Release gives the read buffer back for another Reader, so that a
+// caller reading many fragments one after another does not allocate a
+// buffer for each; r must not be used afterwards, nor any record it
+// returned.
+func (r *Reader) Release() { r.release() }
+
 // release gives the read buffer back for another Reader; r must not be
 // used afterwards, nor any record it returned. A buffer that grew for a
 // long record is left to the garbage collector.
@@ -301,6 +307,11 @@ func (r *Reader) release() {
 // last (the header is 1). Blank lines count, quoted line breaks do not, so it
 // matches the row number a spreadsheet shows for the same file.
 func (r *Reader) Line() int64 { return r.line }
+
+// Consumed returns how many physical records (blank lines included) lie
+// before the next one: once a fragment is read to its end, the Line of
+// the fragment after it (Fragment.Line).
+func (r *Reader) Consumed() int64 { return r.recNo }
 
 // Short returns how many data records so far had fewer cells than the
 // header.

@@ -235,9 +235,16 @@ func (s *Service) Cut(ctx context.Context, f *File, sel *Selection, w io.Writer)
 
 // cut is Cut, telling rec (when set) the index of every row it keeps.
 func (s *Service) cut(ctx context.Context, f *File, sel *Selection, w io.Writer, rec *rowsRecorder) (rows int64, err error) {
-	cw := csvio.NewWriter(countingWriter{w, s.meter})
+	out := countingWriter{w, s.meter}
+	cw := csvio.NewWriter(out)
 	if err := cw.Write(sel.Names); err != nil {
 		return 0, err
+	}
+	if n := s.cutWorkersFor(f); n > 1 {
+		if err := cw.Flush(); err != nil {
+			return 0, err
+		}
+		return s.cutParallel(ctx, f, sel, out, rec, n)
 	}
 	err = s.scan(ctx, f, func(i int64, row []string) (bool, error) {
 		if sel.Match != nil && !sel.Match(row) {

@@ -281,6 +281,19 @@ func (s *Service) openKey(ctx context.Context, key string) (*Reader, error) {
 	return &Reader{r: r, ctx: rctx, idle: idle}, nil
 }
 
+// openRange is openKey for length bytes from offset (length -1: to the
+// end), for readers of parts of an object.
+func (s *Service) openRange(ctx context.Context, key string, offset, length int64) (*Reader, error) {
+	rctx, idle := blobstore.NewIdle(ctx, s.blobTimeout)
+	r, err := s.bucket.NewRangeReader(rctx, key, offset, length, nil)
+	idle.Pause()
+	if err != nil {
+		idle.Cancel()
+		return nil, err
+	}
+	return &Reader{r: r, ctx: rctx, idle: idle}, nil
+}
+
 // Reader reads a file's bytes from the bucket; each read must return
 // within the bucket's deadline (Options.BlobTimeout), however long the
 // whole takes.

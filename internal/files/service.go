@@ -50,6 +50,12 @@ type Service struct {
 	publish    func(Event)
 	// outbox: every new derivation is queued for OpenLineage delivery.
 	outbox bool
+	// cutWorkers is how many goroutines one cut may use (Options.CutWorkers),
+	// each cutting parts of about cutChunk bytes, whose ends are found by
+	// scans of at most cutScan bytes.
+	cutWorkers int
+	cutChunk   int64
+	cutScan    int64
 }
 
 // Meter counts the bytes the feature moves (metrics.Metrics is one).
@@ -98,6 +104,10 @@ type Options struct {
 	// NoSync skips the sync to disk of a folder bucket's new objects:
 	// only for measuring what the sync costs (the server always syncs).
 	NoSync bool
+	// CutWorkers is how many goroutines one cut of a large file may read,
+	// filter and write it with, each a part of the file at a time; the
+	// output is the same bytes whatever the number. 0 or 1: one.
+	CutWorkers int
 }
 
 // DefaultBlobTimeout is Options.BlobTimeout's default.
@@ -107,7 +117,7 @@ const DefaultBlobTimeout = 30 * time.Second
 func NewService(db *database.DB, bucket *blob.Bucket, opts Options) *Service {
 	s := &Service{st: newStore(db), bucket: bucket, maxSize: opts.MaxFileSize, maxCols: opts.MaxColumns, scratch: opts.ScratchQuota,
 		maxFilterTags: opts.MaxFilterTags, blobTimeout: opts.BlobTimeout, bucketName: opts.BucketName, noSync: opts.NoSync, log: opts.Logger, meter: opts.Meter, now: time.Now, publish: opts.Publish,
-		outbox: opts.OpenLineage}
+		outbox: opts.OpenLineage, cutWorkers: opts.CutWorkers, cutChunk: cutChunk, cutScan: cutScan}
 	if s.blobTimeout <= 0 {
 		s.blobTimeout = DefaultBlobTimeout
 	}
