@@ -5,24 +5,40 @@
 // peak memory is measured per tool.
 //
 //	go run ./scripts/cutbench -size 1GiB -file /tmp/cut.csv
+//
+// -modes picks the tools: floor, stdcut, cut, mlr, service:N (the files
+// service's cut, the server's code path from the bucket on, over a folder
+// bucket holding the file, with N workers, CUT_WORKERS) and duckdb (DuckDB
+// through Node.js: scripts/cutbench/duckdb.mjs, with @duckdb/node-api
+// installed by npm in the folder DUCKDB_NODE, DUCKDB_THREADS threads, 2 by
+// default). -rounds runs them all that many times, alternating, so that
+// the machine's load falls on each alike:
+//
+//	go run ./scripts/cutbench -file /tmp/cut.csv -modes service:1,service:2,duckdb -rounds 3
 package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/cutline/cutline/internal/benchdata"
+	"github.com/cutline/cutline/internal/blobstore"
 	"github.com/cutline/cutline/internal/config"
 	"github.com/cutline/cutline/internal/csvio"
+	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/filter"
 )
 
@@ -35,10 +51,25 @@ const (
 func main() {
 	file := flag.String("file", "/tmp/cutbench.csv", "CSV file to cut (generated when missing)")
 	size := flag.String("size", "1GiB", "size of the generated file")
-	mode := flag.String("mode", "all", "all, or one of: floor, stdcut, cut, mlr")
+	mode := flag.String("mode", "all", "all, or one of: floor, stdcut, cut, mlr, service:N (run in a child process)")
+	modes := flag.String("modes", "floor,stdcut,cut,mlr", "the modes that all runs, comma-separated (also service:N, duckdb)")
+	rounds := flag.Int("rounds", 1, "times to run every mode, alternating")
+	profile := flag.String("cpuprofile", "", "with -mode: write a CPU profile of the run to this file")
 	flag.Parse()
 	if *mode != "all" {
+		if *profile != "" {
+			pf, err := os.Create(*profile)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			if err := pprof.StartCPUProfile(pf); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+		}
 		n, err := runMode(*mode, *file)
+		pprof.StopCPUProfile()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -64,18 +95,27 @@ func main() {
 	// second is the steadier figure, and ratios are taken on it.
 	fmt.Printf("%-8s %9s %8s %9s %10s %12s %9s %s\n", "mode", "seconds", "MB/s", "CPU s", "MB/CPU-s", "peak RSS", "rows", "vs floor")
 	var floor float64
-	for _, m := range []string{"floor", "stdcut", "cut", "mlr"} {
-		secs, cpu, rss, out, err := measure(m, *file)
-		if err != nil {
-			fmt.Printf("%-8s failed: %v\n", m, err)
-			continue
+	for r := 0; r < *rounds; r++ {
+		if *rounds > 1 {
+			fmt.Printf("round %d, %s\n", r+1, time.Now().UTC().Format("15:04:05 UTC"))
 		}
-		mbs := float64(st.Size()) / 1e6 / secs
-		mbc := float64(st.Size()) / 1e6 / cpu
-		if m == "floor" {
-			floor = mbc
+		for _, m := range strings.Split(*modes, ",") {
+			secs, cpu, rss, out, err := measure(m, *file)
+			if err != nil {
+				fmt.Printf("%-10s failed: %v\n", m, err)
+				continue
+			}
+			mbs := float64(st.Size()) / 1e6 / secs
+			mbc := float64(st.Size()) / 1e6 / cpu
+			if m == "floor" {
+				floor = mbc
+			}
+			vs := "-"
+			if floor > 0 {
+				vs = fmt.Sprintf("%.2fx", mbc/floor)
+			}
+			fmt.Printf("%-10s %9.2f %8.0f %9.2f %10.0f %8.1f MiB %9s %s\n", m, secs, mbs, cpu, mbc, float64(rss)/1024, out, vs)
 		}
-		fmt.Printf("%-8s %9.2f %8.0f %9.2f %10.0f %8.1f MiB %9s %.2fx\n", m, secs, mbs, cpu, mbc, float64(rss)/1024, out, mbc/floor)
 	}
 }
 
@@ -83,9 +123,24 @@ func main() {
 // peak resident memory (KiB).
 func measure(mode, file string) (secs, cpu float64, rss int64, out string, err error) {
 	var cmd *exec.Cmd
-	if mode == "mlr" {
+	switch mode {
+	case "mlr":
 		cmd = exec.Command("sh", "-c", fmt.Sprintf("mlr --icsv --ocsv filter '%s' then cut -o -f %s %s | tail -n +2 | wc -l", mlrExpr, keep, file))
-	} else {
+	case "duckdb":
+		dir := os.Getenv("DUCKDB_NODE")
+		if dir == "" {
+			return 0, 0, 0, "", fmt.Errorf("DUCKDB_NODE names no folder with @duckdb/node-api installed")
+		}
+		threads := os.Getenv("DUCKDB_THREADS")
+		if threads == "" {
+			threads = "2"
+		}
+		script, err := filepath.Abs(filepath.Join("scripts", "cutbench", "duckdb.mjs"))
+		if err != nil {
+			return 0, 0, 0, "", err
+		}
+		cmd = exec.Command("node", script, file, threads)
+	default:
 		cmd = exec.Command(os.Args[0], "-mode", mode, "-file", file)
 	}
 	start := time.Now()
@@ -123,6 +178,13 @@ func runMode(mode, file string) (int64, error) {
 		return stdCut(f, out)
 	case "cut":
 		return cut(f, out)
+	}
+	if n, ok := strings.CutPrefix(mode, "service:"); ok {
+		workers, err := strconv.Atoi(n)
+		if err != nil || workers < 1 {
+			return 0, fmt.Errorf("mode %q: not a number of workers", mode)
+		}
+		return serviceCut(file, workers, io.Discard)
 	}
 	return 0, fmt.Errorf("unknown mode %q", mode)
 }
@@ -167,6 +229,64 @@ func cut(f io.Reader, out io.Writer) (int64, error) {
 			}
 		}
 	}
+}
+
+// serviceCut cuts the file through the files service, as the server does
+// from the bucket on: a folder bucket holding the file, its object read by
+// range reads, the selection compiled by files.Select, the cut on workers
+// goroutines. The profile is what matters to the filter: age and score are
+// numbers, the rest text.
+func serviceCut(file string, workers int, out io.Writer) (int64, error) {
+	ctx := context.Background()
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return 0, err
+	}
+	bucket, err := blobstore.Open(ctx, "file://"+filepath.Dir(abs))
+	if err != nil {
+		return 0, err
+	}
+	defer bucket.Close()
+	st, err := os.Stat(abs)
+	if err != nil {
+		return 0, err
+	}
+	fh, err := os.Open(abs)
+	if err != nil {
+		return 0, err
+	}
+	hdr, err := csvio.NewReader(fh, csvio.Dialect{Encoding: "utf-8", Delimiter: ','}).Header()
+	fh.Close()
+	if err != nil {
+		return 0, err
+	}
+	cols := make([]csvio.Column, len(hdr))
+	for i, h := range hdr {
+		cols[i] = csvio.Column{Name: h, Index: i, Type: csvio.TypeText}
+		switch h {
+		case "age":
+			cols[i].Type = csvio.TypeInteger
+		case "score":
+			cols[i].Type = csvio.TypeFloat
+		}
+	}
+	key := filepath.Base(abs)
+	f := &files.File{}
+	f.ObjectKey, f.Size, f.Encoding, f.Delimiter, f.ReadIssues = &key, st.Size(), "utf-8", ",", &files.ReadIssues{}
+	f.Profile = files.NewProfile(cols)
+	where, err := files.ParseSQL(whereSQL)
+	if err != nil {
+		return 0, err
+	}
+	sel, err := files.Select(f, strings.Split(keep, ","), where)
+	if err != nil {
+		return 0, err
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400) // the server's default (README: GOGC)
+	}
+	svc := files.NewService(nil, bucket, files.Options{CutWorkers: workers})
+	return svc.Cut(ctx, f, sel, out)
 }
 
 // stdCut is the straightforward encoding/csv read, filter and write.
