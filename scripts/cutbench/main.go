@@ -8,7 +8,8 @@
 //
 // -modes picks the tools: floor, stdcut, cut, mlr, service:N (the files
 // service's cut, the server's code path from the bucket on, over a folder
-// bucket holding the file, with N workers, CUT_WORKERS) and duckdb (DuckDB
+// bucket holding the file, with N workers, CUT_WORKERS: servicecut, built
+// on first use) and duckdb (DuckDB
 // through Node.js: scripts/cutbench/duckdb.mjs, with @duckdb/node-api
 // installed by npm in the folder DUCKDB_NODE, DUCKDB_THREADS threads, 2 by
 // default). -rounds runs them all that many times, alternating, so that
@@ -19,7 +20,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/csv"
 	"flag"
 	"fmt"
@@ -27,18 +27,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/cutline/cutline/internal/benchdata"
-	"github.com/cutline/cutline/internal/blobstore"
 	"github.com/cutline/cutline/internal/config"
 	"github.com/cutline/cutline/internal/csvio"
-	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/filter"
 )
 
@@ -51,7 +49,7 @@ const (
 func main() {
 	file := flag.String("file", "/tmp/cutbench.csv", "CSV file to cut (generated when missing)")
 	size := flag.String("size", "1GiB", "size of the generated file")
-	mode := flag.String("mode", "all", "all, or one of: floor, stdcut, cut, mlr, service:N (run in a child process)")
+	mode := flag.String("mode", "all", "all, or one of: floor, stdcut, cut (what a child process runs)")
 	modes := flag.String("modes", "floor,stdcut,cut,mlr", "the modes that all runs, comma-separated (also service:N, duckdb)")
 	rounds := flag.Int("rounds", 1, "times to run every mode, alternating")
 	profile := flag.String("cpuprofile", "", "with -mode: write a CPU profile of the run to this file")
@@ -119,6 +117,27 @@ func main() {
 	}
 }
 
+var (
+	buildOnce  sync.Once
+	serviceBin string
+	buildErr   error
+)
+
+// serviceBinary builds scripts/cutbench/servicecut once. It is a program
+// of its own because it links the files service, whose dependencies (the
+// database drivers, the bucket clients) would add tens of MiB to the peak
+// RSS of every other mode.
+func serviceBinary() (string, error) {
+	buildOnce.Do(func() {
+		serviceBin = filepath.Join(os.TempDir(), fmt.Sprintf("cutbench-servicecut-%d", os.Getpid()))
+		out, err := exec.Command("go", "build", "-o", serviceBin, "./scripts/cutbench/servicecut").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("build servicecut (run from the repository's root): %v: %s", err, out)
+		}
+	})
+	return serviceBin, buildErr
+}
+
 // measure runs one mode in a child process for its wall time, CPU time and
 // peak resident memory (KiB).
 func measure(mode, file string) (secs, cpu float64, rss int64, out string, err error) {
@@ -141,6 +160,14 @@ func measure(mode, file string) (secs, cpu float64, rss int64, out string, err e
 		}
 		cmd = exec.Command("node", script, file, threads)
 	default:
+		if n, ok := strings.CutPrefix(mode, "service:"); ok {
+			bin, err := serviceBinary()
+			if err != nil {
+				return 0, 0, 0, "", err
+			}
+			cmd = exec.Command(bin, "-file", file, "-workers", n, "-where", whereSQL, "-keep", keep)
+			break
+		}
 		cmd = exec.Command(os.Args[0], "-mode", mode, "-file", file)
 	}
 	start := time.Now()
@@ -178,13 +205,6 @@ func runMode(mode, file string) (int64, error) {
 		return stdCut(f, out)
 	case "cut":
 		return cut(f, out)
-	}
-	if n, ok := strings.CutPrefix(mode, "service:"); ok {
-		workers, err := strconv.Atoi(n)
-		if err != nil || workers < 1 {
-			return 0, fmt.Errorf("mode %q: not a number of workers", mode)
-		}
-		return serviceCut(file, workers, io.Discard)
 	}
 	return 0, fmt.Errorf("unknown mode %q", mode)
 }
@@ -229,64 +249,6 @@ func cut(f io.Reader, out io.Writer) (int64, error) {
 			}
 		}
 	}
-}
-
-// serviceCut cuts the file through the files service, as the server does
-// from the bucket on: a folder bucket holding the file, its object read by
-// range reads, the selection compiled by files.Select, the cut on workers
-// goroutines. The profile is what matters to the filter: age and score are
-// numbers, the rest text.
-func serviceCut(file string, workers int, out io.Writer) (int64, error) {
-	ctx := context.Background()
-	abs, err := filepath.Abs(file)
-	if err != nil {
-		return 0, err
-	}
-	bucket, err := blobstore.Open(ctx, "file://"+filepath.Dir(abs))
-	if err != nil {
-		return 0, err
-	}
-	defer bucket.Close()
-	st, err := os.Stat(abs)
-	if err != nil {
-		return 0, err
-	}
-	fh, err := os.Open(abs)
-	if err != nil {
-		return 0, err
-	}
-	hdr, err := csvio.NewReader(fh, csvio.Dialect{Encoding: "utf-8", Delimiter: ','}).Header()
-	fh.Close()
-	if err != nil {
-		return 0, err
-	}
-	cols := make([]csvio.Column, len(hdr))
-	for i, h := range hdr {
-		cols[i] = csvio.Column{Name: h, Index: i, Type: csvio.TypeText}
-		switch h {
-		case "age":
-			cols[i].Type = csvio.TypeInteger
-		case "score":
-			cols[i].Type = csvio.TypeFloat
-		}
-	}
-	key := filepath.Base(abs)
-	f := &files.File{}
-	f.ObjectKey, f.Size, f.Encoding, f.Delimiter, f.ReadIssues = &key, st.Size(), "utf-8", ",", &files.ReadIssues{}
-	f.Profile = files.NewProfile(cols)
-	where, err := files.ParseSQL(whereSQL)
-	if err != nil {
-		return 0, err
-	}
-	sel, err := files.Select(f, strings.Split(keep, ","), where)
-	if err != nil {
-		return 0, err
-	}
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400) // the server's default (README: GOGC)
-	}
-	svc := files.NewService(nil, bucket, files.Options{CutWorkers: workers})
-	return svc.Cut(ctx, f, sel, out)
 }
 
 // stdCut is the straightforward encoding/csv read, filter and write.
