@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"io"
 	"strconv"
 	"sync/atomic"
 
@@ -86,6 +87,9 @@ type directField struct {
 	args                     map[string]any
 	graph, root, nodes, file []directField
 	edges, parent, child     []directField
+	// details: the selection needs the edges' kinds or times (DOT and
+	// Mermaid label edges with their kinds).
+	details bool
 }
 
 type directKind uint8
@@ -151,7 +155,7 @@ func (s *Schema) plan(ctx context.Context, oc *graphql.OperationContext) []direc
 				return nil
 			}
 			plan = append(plan, directField{key: keyOf(f), kind: kindLineage, field: f, args: args, graph: g.graph,
-				root: g.root, nodes: g.nodes, file: g.file, edges: g.edges, parent: g.parent, child: g.child})
+				root: g.root, nodes: g.nodes, file: g.file, edges: g.edges, parent: g.parent, child: g.child, details: g.details})
 			walks++
 		default:
 			return nil
@@ -166,6 +170,7 @@ func (s *Schema) plan(ctx context.Context, oc *graphql.OperationContext) []direc
 // graphPlan is the plan of a LineageGraph selection.
 type graphPlan struct {
 	graph, root, nodes, file, edges, parent, child []directField
+	details                                        bool
 }
 
 func planGraph(oc *graphql.OperationContext, sel ast.SelectionSet) (graphPlan, bool) {
@@ -191,6 +196,9 @@ func planGraph(oc *graphql.OperationContext, sel ast.SelectionSet) (graphPlan, b
 		case "edges":
 			kind = kindEdges
 			p.edges, p.parent, p.child, ok = planEdges(oc, f.Selections)
+			for _, e := range p.edges {
+				p.details = p.details || e.kind == kindKind || e.kind == kindCreatedAt
+			}
 		case "truncated":
 			kind, ok = kindTruncated, true
 		case "dot":
@@ -202,6 +210,9 @@ func planGraph(oc *graphql.OperationContext, sel ast.SelectionSet) (graphPlan, b
 		// for each: left to the executor.
 		if !ok || seen[kind] {
 			return p, false
+		}
+		if kind == kindDot || kind == kindMermaid {
+			p.details = true
 		}
 		seen[kind] = true
 		p.graph = append(p.graph, directField{key: key, kind: kind})
@@ -297,7 +308,10 @@ func planFile(oc *graphql.OperationContext, sel ast.SelectionSet) ([]directField
 }
 
 // answer writes the data of the plan; false when the executor must answer
-// instead.
+// instead. Every statement has run before the first byte is written, so
+// that nothing can fail once the answer has begun: with a Stream in ctx the
+// data goes to it as it is written, a few KiB at a time, and the response
+// returned is empty.
 func (s *Schema) answer(ctx context.Context, oc *graphql.OperationContext, plan []directField) ([]byte, bool) {
 	c, err := auth.RequireCaller(ctx)
 	if err != nil {
@@ -314,9 +328,16 @@ func (s *Schema) answer(ctx context.Context, oc *graphql.OperationContext, plan 
 			return nil, false
 		}
 		graphs[i] = g
-		size += len(g.Nodes)*64 + len(g.Edges)*96
+		size += len(g.Nodes)*96 + len(g.Edges)*128
 	}
-	w := directWriter{buf: make([]byte, 0, size)}
+	w := directWriter{}
+	if st, ok := ctx.Value(streamKey).(*Stream); ok {
+		w.out, st.written = st, true
+		w.buf = make([]byte, 0, min(size, 2*flushAt))
+		w.raw(dataKey)
+	} else {
+		w.buf = make([]byte, 0, size)
+	}
 	w.byte('{')
 	for i, f := range plan {
 		if i > 0 {
@@ -328,8 +349,50 @@ func (s *Schema) answer(ctx context.Context, oc *graphql.OperationContext, plan 
 		}
 	}
 	w.byte('}')
+	if w.out != nil {
+		w.byte('}')
+		w.flush()
+		return nil, true
+	}
 	return w.buf, true
 }
+
+var dataKey = []byte(`{"data":`)
+
+// Stream takes the data of a direct answer as it is written (Schema's
+// answers only; the executor's still come whole in a Response). A
+// transport that puts one in the operation's context with WithStream and
+// finds it Written after the response has nothing more to write: the
+// answer was {"data": ...} alone, written to the Stream's writer.
+type Stream struct {
+	w       io.Writer
+	written bool
+	err     error
+}
+
+type streamKeyType struct{}
+
+var streamKey streamKeyType
+
+// WithStream returns ctx with a Stream writing to w.
+func WithStream(ctx context.Context, w io.Writer) (context.Context, *Stream) {
+	st := &Stream{w: w}
+	return context.WithValue(ctx, streamKey, st), st
+}
+
+// Written reports whether the answer went to the Stream's writer.
+func (st *Stream) Written() bool { return st.written }
+
+// write passes p on until the first failure (a client gone), after which
+// the rest is dropped: the answer cannot be taken back.
+func (st *Stream) write(p []byte) {
+	if st.err == nil {
+		_, st.err = st.w.Write(p)
+	}
+}
+
+// flushAt is how much of a streamed answer is held before it is written.
+const flushAt = 32 << 10
 
 // walk runs the resolver of a Query.lineage field through the field
 // middleware, as the executor would (tracing spans it).
@@ -338,7 +401,11 @@ func (s *Schema) walk(ctx context.Context, oc *graphql.OperationContext, owner i
 	ctx = graphql.WithFieldContext(ctx, fc)
 	res, err := oc.ResolverMiddleware(ctx, func(ctx context.Context) (any, error) {
 		d, dp, lm := walkArgs(f.args["direction"].(*lineage.Direction), f.args["depth"].(*int), f.args["limit"].(*int))
-		return s.resolver.Lineage.Graph(ctx, owner, f.args["fileId"].(string), d, dp, lm)
+		read := lineage.EdgeEnds
+		if f.details {
+			read = lineage.EdgeDetails
+		}
+		return s.resolver.Lineage.Walk(ctx, owner, f.args["fileId"].(string), d, dp, lm, read)
 	})
 	if err != nil {
 		return nil, err
@@ -346,15 +413,30 @@ func (s *Schema) walk(ctx context.Context, oc *graphql.OperationContext, owner i
 	return res.(*lineage.Graph), nil
 }
 
-// directWriter appends JSON as gqlgen's marshalers write it.
+// directWriter appends JSON as gqlgen's marshalers write it, handing it
+// to out, when set, every flushAt bytes or so.
 type directWriter struct {
 	buf []byte
+	out *Stream
 	// at finds a node by id, for edges that select more of a file than
 	// its id; made on first use.
 	at map[string]int32
 }
 
-func (w *directWriter) byte(c byte)  { w.buf = append(w.buf, c) }
+func (w *directWriter) byte(c byte) { w.buf = append(w.buf, c) }
+
+// more is called between the elements of a list: a streamed answer is
+// written out once enough of it is held.
+func (w *directWriter) more() {
+	if w.out != nil && len(w.buf) >= flushAt {
+		w.flush()
+	}
+}
+
+func (w *directWriter) flush() {
+	w.out.write(w.buf)
+	w.buf = w.buf[:0]
+}
 func (w *directWriter) raw(b []byte) { w.buf = append(w.buf, b...) }
 
 // str writes s quoted, escaped as graphql.MarshalString escapes it:
@@ -440,6 +522,7 @@ func (w *directWriter) nodes(sel, file []directField, g *lineage.Graph) {
 	for i := range g.Nodes {
 		if i > 0 {
 			w.byte(',')
+			w.more()
 		}
 		w.byte('{')
 		for j, p := range sel {
@@ -464,6 +547,7 @@ func (w *directWriter) edges(f directField, g *lineage.Graph) {
 	for i, e := range g.Edges {
 		if i > 0 {
 			w.byte(',')
+			w.more()
 		}
 		w.byte('{')
 		for j, p := range f.edges {

@@ -95,6 +95,42 @@ func seedDirect(t *testing.T, db *database.DB, ada, bob int64) directFixture {
 	return f
 }
 
+const bigFiles = 1500
+
+func bigID(n int) string { return fmt.Sprintf("d1ec7000-0000-4000-8001-%012d", n) }
+
+// seedBigDirect adds to ada's files a DAG of bigFiles files, big-i with
+// parents big-(i-1) and big-(i/3), in a few statements.
+func seedBigDirect(t *testing.T, db *database.DB, ada int64) {
+	t.Helper()
+	ctx := context.Background()
+	id := func(expr string) string {
+		if db.Postgres() {
+			return fmt.Sprintf("('d1ec7000-0000-4000-8001-' || lpad((%s)::text, 12, '0'))::uuid", expr)
+		}
+		return fmt.Sprintf("'d1ec7000-0000-4000-8001-' || printf('%%012d', %s)", expr)
+	}
+	at := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	for _, q := range []string{
+		fmt.Sprintf(`WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < %d)
+INSERT INTO files (id, owner_id, name, object_key, size, sha256, content_type, encoding, delimiter, row_count, columns,
+	origin, system_tags, user_tags, created_at)
+SELECT %s, ?, 'big-' || i, 'files/x', 1, 'ab', 'text/csv', 'utf-8', ',', 1, '[]', 'GENERATED', '[]', '[]', ? FROM s`, bigFiles-1, id("i")),
+		fmt.Sprintf(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < %d)
+INSERT INTO edges (parent_id, child_id, kind, created_at) SELECT %s, %s, 'CUT_TO', ? FROM s`, bigFiles-1, id("i - 1"), id("i")),
+		fmt.Sprintf(`WITH RECURSIVE s(i) AS (SELECT 6 UNION ALL SELECT i + 1 FROM s WHERE i < %d)
+INSERT INTO edges (parent_id, child_id, kind, created_at) SELECT %s, %s, 'CUT_TO', ? FROM s`, bigFiles-1, id("i / 3"), id("i")),
+	} {
+		args := []any{at}
+		if strings.Contains(q, "INSERT INTO files") {
+			args = []any{ada, at}
+		}
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%.80s: %v", q, err)
+		}
+	}
+}
+
 // The selections compared, written around the lineage field's arguments
 // (ARGS). direct says whether the direct answer takes them.
 var directSelections = []struct {
@@ -138,6 +174,7 @@ func TestDirectLineageIsTheExecutors(t *testing.T) {
 		fmt.Sscan(ada.User.ID, &adaID)
 		fmt.Sscan(bob.User.ID, &bobID)
 		f := seedDirect(t, db, adaID, bobID)
+		s.ok(t, ada.AccessToken, `{ me { id } }`, nil, nil) // the session read once, before statements are counted
 
 		roots := []string{f.ids[0], f.ids[5], f.ids[30], f.ids[45], f.ids[directFiles-1]}
 		type walk struct {
@@ -172,6 +209,29 @@ func TestDirectLineageIsTheExecutors(t *testing.T) {
 		}
 		if truncated == 0 || truncated == answers {
 			t.Fatalf("%d of %d answers truncated: the cases do not cover both", truncated, answers)
+		}
+
+		// Large answers, written out a piece at a time: the same bytes.
+		seedBigDirect(t, db, adaID)
+		big := newServer(t, db, func(cfg *config.Config) {
+			cfg.LineageMaxLimit, cfg.MaxComplexity, cfg.SessionCheckInterval = 5000, 1_000_000, time.Hour
+		})
+		token := ada.AccessToken
+		big.ok(t, token, `{ me { id } }`, nil, nil) // the session read once, before statements are counted
+		for _, c := range []struct {
+			sel   int
+			root  string
+			dir   string
+			limit int
+		}{
+			{0, bigID(0), "DOWNSTREAM", 5000}, {0, bigID(0), "DOWNSTREAM", 700}, {1, bigID(0), "BOTH", 700}, {0, bigID(bigFiles - 1), "UPSTREAM", 5000},
+		} {
+			query := strings.Replace(directSelections[c.sel].query, "ARGS", "fileId: $id, direction: $dir, depth: $depth, limit: $limit", 1)
+			vars := map[string]any{"id": c.root, "dir": c.dir, "depth": 100, "limit": c.limit}
+			got := compareDirect(t, big, token, query, vars, true, fmt.Sprintf("large %s %s limit %d", directSelections[c.sel].name, c.dir, c.limit))
+			if bytes.Contains(got, []byte(`"errors"`)) || len(got) < 3*32<<10 {
+				t.Fatalf("a large answer of %d bytes", len(got))
+			}
 		}
 
 		// Answers that are errors, and defaults: each the executor's.

@@ -147,10 +147,19 @@ func serveRequestThen(ctx context.Context, w http.ResponseWriter, exec graphql.G
 		writeRequestErrors(w, exec.DispatchError(ctx, gqlerror.List{e}))
 		return
 	}
+	var stream *graph.Stream
+	if after == nil {
+		// An answer written as it is made (a large lineage) is never held
+		// whole in memory.
+		ctx, stream = graph.WithStream(ctx, w)
+	}
 	responses, ctx := exec.DispatchOperation(ctx, rc)
 	resp := responses(ctx)
 	if after != nil {
 		after(resp)
+	}
+	if stream != nil && stream.Written() {
+		return
 	}
 	writeResponse(w, resp)
 }
@@ -269,6 +278,13 @@ func writeResponse(w io.Writer, resp *graphql.Response) {
 	data := resp.Data
 	if len(data) == 0 {
 		data = json.RawMessage("null")
+	}
+	if len(data) > 64<<10 {
+		// Large data is not copied once more to be written in one piece.
+		_, _ = w.Write([]byte(`{"data":`))
+		_, _ = w.Write(data)
+		_, _ = w.Write([]byte{'}'})
+		return
 	}
 	buf := make([]byte, 0, len(data)+len(`{"data":}`))
 	buf = append(buf, `{"data":`...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -71,6 +72,26 @@ func runCases(t *testing.T, f *fixture, svc *Service, cases []walkCase) {
 			}
 			if g.RootID != f.id(c.root) {
 				t.Errorf("%s: root %s, want %s", name, g.RootID, f.id(c.root))
+			}
+			for _, e := range g.Edges {
+				if e.Kind != KindCut || e.CreatedAt.IsZero() {
+					t.Errorf("%s: edge %+v without its kind or time", name, e)
+				}
+			}
+			// Without the edges' details: the same graph, kinds and times
+			// left out.
+			ends, err := forced.Walk(ctx, f.owner, f.id(c.root), c.dir, c.depth, c.limit, EdgeEnds)
+			if err != nil {
+				t.Errorf("%s, edge ends only: %v", name, err)
+				continue
+			}
+			want := *g
+			want.Edges = slices.Clone(g.Edges)
+			for i := range want.Edges {
+				want.Edges[i].Kind, want.Edges[i].CreatedAt = "", time.Time{}
+			}
+			if !reflect.DeepEqual(ends, &want) {
+				t.Errorf("%s, edge ends only:\n got %+v\nwant %+v", name, ends, &want)
 			}
 		}
 	}

@@ -148,7 +148,7 @@ type tuning struct {
 }
 
 // walk runs the walks of dir from root and assembles the graph.
-func (st *Store) walk(ctx context.Context, ownerID int64, root string, dir Direction, depth, limit int, tune tuning) (*Graph, error) {
+func (st *Store) walk(ctx context.Context, ownerID int64, root string, dir Direction, depth, limit int, details bool, tune tuning) (*Graph, error) {
 	gs := &graphState{index: make(map[string]int32)}
 	rootIdx := gs.intern(root)
 	sides := sidesOf(dir)
@@ -158,7 +158,7 @@ func (st *Store) walk(ctx context.Context, ownerID int64, root string, dir Direc
 	if tune.shape == shapeIDs || !st.db.Postgres() && limit > sortedMaxLimit {
 		views, err = st.walkIDs(ctx, gs, ownerID, root, sides, limit)
 	} else {
-		views, got, err = st.walkSorted(ctx, gs, ownerID, root, sides, depth, limit, tune)
+		views, got, err = st.walkSorted(ctx, gs, ownerID, root, sides, depth, limit, details, tune)
 		var again []side
 		for _, v := range views {
 			if !v.enough {
@@ -230,14 +230,14 @@ func (st *Store) walk(ctx context.Context, ownerID int64, root string, dir Direc
 		nodes = append(nodes, Node{ID: gs.ids[c.idx], Distance: c.dist})
 	}
 	if got == nil {
-		if got, err = st.details(ctx, ownerID, nodes); err != nil {
+		if got, err = st.details(ctx, gs, ownerID, nodes, details); err != nil {
 			return nil, err
 		}
 	}
 	return assemble(root, nodes, got, truncated)
 }
 
-func (st *Store) walkSorted(ctx context.Context, gs *graphState, ownerID int64, root string, sides []side, depth, limit int, tune tuning) ([]*sideView, *fetched, error) {
+func (st *Store) walkSorted(ctx context.Context, gs *graphState, ownerID int64, root string, sides []side, depth, limit int, details bool, tune tuning) ([]*sideView, *fetched, error) {
 	// reach: the last level the walk may compute, depth+1 to learn whether
 	// something lies beyond the depth.
 	reach := depth + 1
@@ -253,8 +253,12 @@ func (st *Store) walkSorted(ctx context.Context, gs *graphState, ownerID int64, 
 	for range sides {
 		args = append(args, root, ownerID, reach, capArg, limit+2)
 	}
-	for range sides {
+	if pg {
 		args = append(args, ownerID)
+	} else {
+		for range sides {
+			args = append(args, ownerID)
+		}
 	}
 	views := newViews(sides)
 	found := make([]int, len(sides))
@@ -264,7 +268,7 @@ func (st *Store) walkSorted(ctx context.Context, gs *graphState, ownerID int64, 
 	if pg {
 		read = st.readSortedArrays
 	}
-	if err := read(ctx, sortedSQL(pg, sides), args, sides, gs, views, found, walked, got); err != nil {
+	if err := read(ctx, sortedSQL(pg, sides, details), args, sides, gs, views, found, walked, got); err != nil {
 		return nil, nil, fmt.Errorf("lineage walk: %w", err)
 	}
 	for si, v := range views {

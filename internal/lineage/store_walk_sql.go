@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,24 +42,28 @@ func typed(pg bool, typ string) string {
 	return "NULL"
 }
 
-// sortedSQL builds the sorted walk. On SQLite, rows (side, tag, a, b, n,
-// name, deleted, kind, at):
+// sortedSQL builds the sorted walk; details adds each edge's kind and time.
+// On SQLite, rows (side, tag, a, b, n, name, deleted, kind, at):
 //
 //	C: n = files found (root included); R: n = the rows the walk produced
 //	L: a = a listed file, n = its distance, name and deleted (NULL name: not
 //	  the owner's)
 //	E: a -> b, an edge among the listed files, with kind and at
 //
-// On PostgreSQL, one row per side (side, found, walked = the frontier's
-// last level, ids, ds, names, states) with the listed files in arrays
-// (state 0: not the owner's, 1: live, 2: deleted), and one row (side ”)
-// with the edges among them in arrays (parents, children, kinds, ats in
-// microseconds since 1970).
+// On PostgreSQL, the files listed by either side are numbered 1, 2, ... in
+// the order of their ids (top), and everything refers to them by number:
+// ids and numbers arrive as a few arrays of integers instead of thousands of
+// UUIDs written out as text. One row per side (side, found, walked = the
+// frontier's last level, poss, ds: the numbers and distances of the files
+// it lists), and one row (side ”) with the files' ids, names and states in
+// the order of their numbers (state 0: not the owner's, 1: live, 2:
+// deleted), and the edges among them as arrays of parents, children (by
+// number), kinds and ats (microseconds since 1970; NULL without details).
 //
 // Arguments per side: root, owner, level cap (PostgreSQL) or depth+1
-// (SQLite), limit+1 (PostgreSQL) or row cap (SQLite), limit+2; then owner
-// per side.
-func sortedSQL(pg bool, sides []side) string {
+// (SQLite), limit+1 (PostgreSQL) or row cap (SQLite), limit+2; then the
+// owner, once on PostgreSQL and once per side on SQLite.
+func sortedSQL(pg bool, sides []side, details bool) string {
 	var b strings.Builder
 	b.WriteString("WITH RECURSIVE ")
 	for _, sd := range sides {
@@ -98,35 +103,51 @@ func sortedSQL(pg bool, sides []side) string {
 	}
 	// The edges among the listed files are read as the in-edges of each (a
 	// file has few parents but may have many children), which then meet the
-	// list in one hashed semi-join: joined inside the probe loop, PostgreSQL
+	// list in one hashed join: joined inside the probe loop, PostgreSQL
 	// rebuilt the hash table once per listed file.
-	fmt.Fprintf(&b, "top AS MATERIALIZED (%s),\n", strings.Join(tops, " UNION "))
-	fmt.Fprintf(&b, "top_in AS MATERIALIZED (SELECT e.parent_id, e.child_id, e.kind, e.created_at FROM %s)\n",
-		probe(pg, "top q", "edges", "e", "e.child_id = q.id", "e.parent_id, e.child_id, e.kind, e.created_at"))
 	if pg {
-		// One row per side and one for the edges, the files and edges in
-		// arrays: sent as rows, the ~3,000 rows of a 1,000-file answer cost
-		// the server a third of its time and the client more than half of
-		// its own.
+		fmt.Fprintf(&b, "top AS MATERIALIZED (SELECT id, CAST(row_number() OVER (ORDER BY id) AS int) AS pos FROM (%s) t),\n", strings.Join(tops, " UNION "))
+		cols := "e.parent_id"
+		if details {
+			cols += ", e.kind, e.created_at"
+		}
+		fmt.Fprintf(&b, "top_in AS MATERIALIZED (SELECT q.pos AS c, %s FROM %s)\n", cols,
+			probe(true, "top q", "edges", "e", "e.child_id = q.id", cols))
+		// One row per side and one for the files and edges, in arrays:
+		// sent as rows, the ~3,000 rows of a 1,000-file answer cost the
+		// server a third of its time and the client more than half of its
+		// own.
 		for i, sd := range sides {
 			if i > 0 {
 				b.WriteString("UNION ALL\n")
 			}
 			fmt.Fprintf(&b, `SELECT '%[1]s' AS side, (SELECT count(*) FROM %[1]s_found) AS found, (SELECT n FROM %[1]s_walked) AS walked,
-	l.ids, l.ds, l.names, l.states,
-	CAST(NULL AS uuid[]) AS parents, CAST(NULL AS uuid[]) AS children, CAST(NULL AS text[]) AS kinds, CAST(NULL AS bigint[]) AS ats
-FROM (SELECT array_agg(t.id) AS ids, array_agg(t.d) AS ds, array_agg(f.name) AS names,
-	array_agg(CASE WHEN f.name IS NULL THEN 0 WHEN f.deleted_at IS NULL THEN 1 ELSE 2 END) AS states
-	FROM %[1]s_top t LEFT JOIN LATERAL (SELECT f.name, f.deleted_at FROM files f WHERE f.id = t.id AND f.owner_id = ? OFFSET 0) f ON TRUE) l
+	l.poss, l.ds, CAST(NULL AS uuid[]) AS ids, CAST(NULL AS text[]) AS names, CAST(NULL AS int[]) AS states,
+	CAST(NULL AS int[]) AS parents, CAST(NULL AS int[]) AS children, CAST(NULL AS text[]) AS kinds, CAST(NULL AS bigint[]) AS ats
+FROM (SELECT array_agg(p.pos) AS poss, array_agg(t.d) AS ds FROM %[1]s_top t JOIN top p ON p.id = t.id) l
 `, sd.tag)
 		}
-		b.WriteString(`UNION ALL
-SELECT '', 0, 0, NULL, NULL, NULL, NULL, array_agg(e.parent_id), array_agg(e.child_id), array_agg(e.kind),
-	array_agg(CAST(floor(extract(epoch FROM e.created_at) * 1000000) AS bigint))
-FROM top_in e WHERE e.parent_id IN (SELECT id FROM top)
-`)
+		kinds, ats := "CAST(NULL AS text[])", "CAST(NULL AS bigint[])"
+		if details {
+			kinds, ats = "array_agg(e.kind)", "array_agg(CAST(floor(extract(epoch FROM e.created_at) * 1000000) AS bigint))"
+		}
+		fmt.Fprintf(&b, `UNION ALL
+SELECT '', 0, 0, NULL, NULL, n.ids, n.names, n.states, x.parents, x.children, x.kinds, x.ats
+FROM (SELECT array_agg(t.id ORDER BY t.pos) AS ids, array_agg(f.name ORDER BY t.pos) AS names,
+	array_agg(CASE WHEN f.name IS NULL THEN 0 WHEN f.deleted_at IS NULL THEN 1 ELSE 2 END ORDER BY t.pos) AS states
+	FROM top t LEFT JOIN LATERAL (SELECT f.name, f.deleted_at FROM files f WHERE f.id = t.id AND f.owner_id = ? OFFSET 0) f ON TRUE) n
+CROSS JOIN (SELECT array_agg(p.pos) AS parents, array_agg(e.c) AS children, %s AS kinds, %s AS ats
+	FROM top_in e JOIN top p ON p.id = e.parent_id) x
+`, kinds, ats)
 		return b.String()
 	}
+	detail := "NULL AS kind, NULL AS at"
+	if details {
+		detail = "e.kind AS kind, e.created_at AS at"
+	}
+	fmt.Fprintf(&b, "top AS MATERIALIZED (%s),\n", strings.Join(tops, " UNION "))
+	fmt.Fprintf(&b, "top_in AS MATERIALIZED (SELECT e.parent_id, e.child_id, %s FROM %s)\n", detail,
+		probe(false, "top q", "edges", "e", "e.child_id = q.id", ""))
 	for i, sd := range sides {
 		if i > 0 {
 			b.WriteString("UNION ALL\n")
@@ -141,7 +162,7 @@ SELECT '%[1]s', 'L', t.id, NULL, t.d, f.name, f.deleted_at IS NOT NULL, NULL, NU
 `, sd.tag)
 	}
 	b.WriteString(`UNION ALL
-SELECT '', 'E', e.parent_id, e.child_id, 0, NULL, NULL, e.kind, e.created_at
+SELECT '', 'E', e.parent_id, e.child_id, 0, NULL, NULL, e.kind, e.at
 FROM top_in e WHERE e.parent_id IN (SELECT id FROM top)
 `)
 	return b.String()
@@ -226,7 +247,9 @@ func (st *Store) readSortedRows(ctx context.Context, query string, args []any, s
 			if err != nil {
 				return fmt.Errorf("edge time: %w", err)
 			}
-			got.edges = append(got.edges, Edge{ParentID: a.String, ChildID: b.String, Kind: kind.String, CreatedAt: t})
+			// Both ends are listed files: the edge shares their strings.
+			got.edges = append(got.edges, Edge{ParentID: gs.ids[gs.intern(a.String)], ChildID: gs.ids[gs.intern(b.String)],
+				Kind: internKind(kind.String), CreatedAt: t})
 		}
 	}
 	return rows.Err()
@@ -241,41 +264,97 @@ func (st *Store) readSortedArrays(ctx context.Context, query string, args []any,
 	}
 	defer rows.Close()
 	var (
-		sideTag                          string
-		nFound, nWalked                  sql.NullInt64
-		ids, names, parents, kids, kinds []string
-		ds, states, ats                  []int64
+		sideTag                        string
+		nFound, nWalked                sql.NullInt64
+		ids, names, kinds              []string
+		states, parents, children, ats []int64
+		sidePoss, sideDs               = make([][]int64, len(sides)), make([][]int64, len(sides))
+		haveFiles                      bool
 	)
 	for rows.Next() {
-		ids, names, parents, kids, kinds, ds, states, ats = nil, nil, nil, nil, nil, nil, nil, nil
-		if err := rows.Scan(&sideTag, &nFound, &nWalked,
-			pgdialect.Array(&ids), pgdialect.Array(&ds), pgdialect.Array(&names), pgdialect.Array(&states),
-			pgdialect.Array(&parents), pgdialect.Array(&kids), pgdialect.Array(&kinds), pgdialect.Array(&ats)); err != nil {
+		var p, d, ns, ps, cs, as []int64
+		var is, nm, ks []string
+		if err := rows.Scan(&sideTag, &nFound, &nWalked, pgdialect.Array(&p), pgdialect.Array(&d),
+			pgdialect.Array(&is), pgdialect.Array(&nm), pgdialect.Array(&ns),
+			pgdialect.Array(&ps), pgdialect.Array(&cs), pgdialect.Array(&ks), pgdialect.Array(&as)); err != nil {
 			return err
 		}
 		if sideTag == "" {
-			if len(kids) != len(parents) || len(kinds) != len(parents) || len(ats) != len(parents) {
-				return errors.New("edge arrays of different lengths")
-			}
-			for i := range parents {
-				got.edges = append(got.edges, Edge{ParentID: parents[i], ChildID: kids[i], Kind: kinds[i],
-					CreatedAt: time.UnixMicro(ats[i]).UTC()})
-			}
+			ids, names, states, parents, children, kinds, ats, haveFiles = is, nm, ns, ps, cs, ks, as, true
 			continue
-		}
-		if len(ds) != len(ids) || len(names) != len(ids) || len(states) != len(ids) {
-			return errors.New("file arrays of different lengths")
 		}
 		si := sideIndex(sides, sideTag)
 		found[si], walked[si] = int(nFound.Int64), int(nWalked.Int64)
-		for i, id := range ids {
-			views[si].dist[gs.intern(id)] = int32(ds[i])
-			if states[i] != 0 { // a file of another owner stays in the walk; assemble drops it
-				got.files[id] = fileInfo{names[i], states[i] == 2}
-			}
+		sidePoss[si], sideDs[si] = p, d
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if !haveFiles {
+		return errors.New("no row of files")
+	}
+	if len(names) != len(ids) || len(states) != len(ids) {
+		return errors.New("file arrays of different lengths")
+	}
+	// The numbers are positions in ids, from 1.
+	idx := make([]int32, len(ids))
+	for i, id := range ids {
+		idx[i] = gs.intern(id)
+		if states[i] != 0 { // a file of another owner stays in the walk; assemble drops it
+			got.files[id] = fileInfo{names[i], states[i] == 2}
 		}
 	}
-	return rows.Err()
+	at := func(n int64) (int, error) {
+		if n < 1 || n > int64(len(ids)) {
+			return 0, fmt.Errorf("file number %d of %d", n, len(ids))
+		}
+		return int(n - 1), nil
+	}
+	for si := range sides {
+		if len(sideDs[si]) != len(sidePoss[si]) {
+			return errors.New("side arrays of different lengths")
+		}
+		for i, n := range sidePoss[si] {
+			j, err := at(n)
+			if err != nil {
+				return err
+			}
+			views[si].dist[idx[j]] = int32(sideDs[si][i])
+		}
+	}
+	if len(children) != len(parents) || kinds != nil && len(kinds) != len(parents) || ats != nil && len(ats) != len(parents) {
+		return errors.New("edge arrays of different lengths")
+	}
+	got.edges = slices.Grow(got.edges, len(parents))
+	for i := range parents {
+		p, err := at(parents[i])
+		if err != nil {
+			return err
+		}
+		c, err := at(children[i])
+		if err != nil {
+			return err
+		}
+		// The ends share the files' strings.
+		e := Edge{ParentID: gs.ids[idx[p]], ChildID: gs.ids[idx[c]]}
+		if kinds != nil {
+			e.Kind = internKind(kinds[i])
+		}
+		if ats != nil {
+			e.CreatedAt = time.UnixMicro(ats[i]).UTC()
+		}
+		got.edges = append(got.edges, e)
+	}
+	return nil
+}
+
+// internKind returns the one string of a common edge kind, so that a large
+// graph does not keep a copy per edge.
+func internKind(k string) string {
+	if k == KindCut {
+		return KindCut
+	}
+	return k
 }
 
 // readIDs runs the ids walk of each side from root: it sets each view's
@@ -314,27 +393,39 @@ func (st *Store) readIDs(ctx context.Context, gs *graphState, ownerID int64, roo
 	return adj, rows.Err()
 }
 
-// details reads the names of nodes and their in-edges in one statement;
-// assemble keeps the edges whose parent is among the nodes too. Testing both
-// ends in SQL (parent_id IN (...) AND child_id IN (...)) made SQLite probe
-// the index for every pair of the two lists: 10,000 files took minutes.
-func (st *Store) details(ctx context.Context, ownerID int64, nodes []Node) (*fetched, error) {
+// details reads the names of nodes and their in-edges in one statement,
+// with each edge's kind and time when details is set; assemble keeps the
+// edges whose parent is among the nodes too. Testing both ends in SQL
+// (parent_id IN (...) AND child_id IN (...)) made SQLite probe the index for
+// every pair of the two lists: 10,000 files took minutes.
+func (st *Store) details(ctx context.Context, gs *graphState, ownerID int64, nodes []Node, details bool) (*fetched, error) {
 	ids := make([]string, len(nodes))
 	for i, n := range nodes {
 		ids[i] = n.ID
 	}
 	files, arg := st.db.IDSet("f.id", ids)
 	edges, _ := st.db.IDSet("e.child_id", ids)
-	query := `SELECT 'N' AS tag, f.id AS a, f.id AS b, f.name AS name, f.deleted_at IS NOT NULL AS deleted, '' AS kind, f.created_at AS at
+	detail := "'', NULL"
+	if details {
+		detail = "e.kind, e.created_at"
+	}
+	query := `SELECT 'N' AS tag, f.id AS a, f.id AS b, f.name AS name, f.deleted_at IS NOT NULL AS deleted, '' AS kind, NULL AS at
 FROM files f WHERE f.owner_id = ? AND ` + files + `
 UNION ALL
-SELECT 'E', e.parent_id, e.child_id, '', FALSE, e.kind, e.created_at FROM edges e WHERE ` + edges
+SELECT 'E', e.parent_id, e.child_id, '', FALSE, ` + detail + ` FROM edges e WHERE ` + edges
 	rows, err := st.db.Prepared().Query(ctx, query, ownerID, arg, arg)
 	if err != nil {
 		return nil, fmt.Errorf("lineage details: %w", err)
 	}
 	defer rows.Close()
 	got := &fetched{files: make(map[string]fileInfo, len(nodes))}
+	// An edge's ends share the strings of the files already known.
+	known := func(id string) string {
+		if i, ok := gs.index[id]; ok {
+			return gs.ids[i]
+		}
+		return id
+	}
 	var tag, a, b, name, kind string
 	var deleted bool
 	var at any
@@ -343,14 +434,14 @@ SELECT 'E', e.parent_id, e.child_id, '', FALSE, e.kind, e.created_at FROM edges 
 			return nil, fmt.Errorf("lineage details: %w", err)
 		}
 		if tag == "N" {
-			got.files[a] = fileInfo{name, deleted}
+			got.files[known(a)] = fileInfo{name, deleted}
 			continue
 		}
 		t, err := asTime(at)
 		if err != nil {
 			return nil, fmt.Errorf("lineage details: edge time: %w", err)
 		}
-		got.edges = append(got.edges, Edge{ParentID: a, ChildID: b, Kind: kind, CreatedAt: t})
+		got.edges = append(got.edges, Edge{ParentID: known(a), ChildID: known(b), Kind: internKind(kind), CreatedAt: t})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("lineage details: %w", err)
