@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 )
 
@@ -190,8 +191,12 @@ func (st *Store) walk(ctx context.Context, ownerID int64, root string, dir Direc
 		idx  int32
 		dist int
 	}
-	byIdx := make(map[int32]int)
-	var cands []cand
+	known := 0
+	for _, v := range views {
+		known += len(v.dist)
+	}
+	byIdx := make(map[int32]int, known)
+	cands := make([]cand, 0, known)
 	for _, v := range views {
 		for i, d := range v.dist {
 			if i == rootIdx {
@@ -230,7 +235,7 @@ func (st *Store) walk(ctx context.Context, ownerID int64, root string, dir Direc
 		nodes = append(nodes, Node{ID: gs.ids[c.idx], Distance: c.dist})
 	}
 	if got == nil {
-		if got, err = st.details(ctx, gs, ownerID, nodes, details); err != nil {
+		if got, err = st.details(ctx, ownerID, nodes, details); err != nil {
 			return nil, err
 		}
 	}
@@ -359,26 +364,40 @@ func assemble(root string, nodes []Node, got *fetched, truncated bool) (*Graph, 
 	}
 	slices.SortFunc(g.Nodes, compareNodes)
 
-	// Sort on positions looked up once, not through a map in the comparator.
-	pos := make(map[string]int, len(g.Nodes))
+	// Sort on positions looked up once, not through a map in the
+	// comparator, and in place: a large graph holds its edges once.
+	pos := make(map[string]uint32, len(g.Nodes))
 	for i, n := range g.Nodes {
-		pos[n.ID] = i
+		pos[n.ID] = uint32(i)
 	}
-	type placed struct{ p, c, i int }
-	order := make([]placed, 0, len(got.edges))
-	for i, e := range got.edges {
+	order := edgeOrder{keys: make([]uint64, 0, len(got.edges)), edges: got.edges[:0]}
+	for _, e := range got.edges {
 		p, okP := pos[e.ParentID]
 		c, okC := pos[e.ChildID]
 		if okP && okC {
-			order = append(order, placed{p, c, i})
+			order.keys = append(order.keys, uint64(p)<<32|uint64(c))
+			order.edges = append(order.edges, e)
 		}
 	}
-	slices.SortFunc(order, func(x, y placed) int { return cmp.Or(cmp.Compare(x.p, y.p), cmp.Compare(x.c, y.c)) })
-	g.Edges = make([]Edge, len(order))
-	for j, o := range order {
-		g.Edges[j] = got.edges[o.i]
+	sort.Sort(order)
+	g.Edges = order.edges
+	if g.Edges == nil {
+		g.Edges = []Edge{}
 	}
 	return g, nil
+}
+
+// edgeOrder sorts edges by their keys (parent position, child position).
+type edgeOrder struct {
+	keys  []uint64
+	edges []Edge
+}
+
+func (o edgeOrder) Len() int           { return len(o.keys) }
+func (o edgeOrder) Less(i, j int) bool { return o.keys[i] < o.keys[j] }
+func (o edgeOrder) Swap(i, j int) {
+	o.keys[i], o.keys[j] = o.keys[j], o.keys[i]
+	o.edges[i], o.edges[j] = o.edges[j], o.edges[i]
 }
 
 func compareNodes(x, y Node) int {

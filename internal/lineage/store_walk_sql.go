@@ -1,11 +1,13 @@
 package lineage
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -271,21 +273,38 @@ func (st *Store) readSortedArrays(ctx context.Context, query string, args []any,
 		sidePoss, sideDs               = make([][]int64, len(sides)), make([][]int64, len(sides))
 		haveFiles                      bool
 	)
+	// The arrays of numbers and of ids are read here, each sized once: a
+	// generic array scanner grows its slice element by element.
+	var p, d, is, ns, ps, cs, as sql.RawBytes
 	for rows.Next() {
-		var p, d, ns, ps, cs, as []int64
-		var is, nm, ks []string
-		if err := rows.Scan(&sideTag, &nFound, &nWalked, pgdialect.Array(&p), pgdialect.Array(&d),
-			pgdialect.Array(&is), pgdialect.Array(&nm), pgdialect.Array(&ns),
-			pgdialect.Array(&ps), pgdialect.Array(&cs), pgdialect.Array(&ks), pgdialect.Array(&as)); err != nil {
+		var nm, ks []string
+		if err := rows.Scan(&sideTag, &nFound, &nWalked, &p, &d, &is, pgdialect.Array(&nm), &ns,
+			&ps, &cs, pgdialect.Array(&ks), &as); err != nil {
 			return err
 		}
 		if sideTag == "" {
-			ids, names, states, parents, children, kinds, ats, haveFiles = is, nm, ns, ps, cs, ks, as, true
+			names, kinds, haveFiles = nm, ks, true
+			for _, a := range []struct {
+				raw  sql.RawBytes
+				into *[]int64
+			}{{ns, &states}, {ps, &parents}, {cs, &children}, {as, &ats}} {
+				if *a.into, err = intArray(a.raw); err != nil {
+					return err
+				}
+			}
+			if ids, err = textArray(is); err != nil {
+				return err
+			}
 			continue
 		}
 		si := sideIndex(sides, sideTag)
 		found[si], walked[si] = int(nFound.Int64), int(nWalked.Int64)
-		sidePoss[si], sideDs[si] = p, d
+		if sidePoss[si], err = intArray(p); err != nil {
+			return err
+		}
+		if sideDs[si], err = intArray(d); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -348,6 +367,66 @@ func (st *Store) readSortedArrays(ctx context.Context, query string, args []any,
 	return nil
 }
 
+// arrayItems splits the text form of a one-dimensional PostgreSQL array
+// whose elements are never quoted (numbers, UUIDs): nil for NULL.
+func arrayItems(raw []byte, each func(item []byte) error) (int, error) {
+	if raw == nil {
+		return 0, nil
+	}
+	if len(raw) < 2 || raw[0] != '{' || raw[len(raw)-1] != '}' {
+		return 0, fmt.Errorf("not an array: %.40q", raw)
+	}
+	body := raw[1 : len(raw)-1]
+	if len(body) == 0 {
+		return 0, nil
+	}
+	n := bytes.Count(body, []byte{','}) + 1
+	if each == nil {
+		return n, nil
+	}
+	for item := range bytes.SplitSeq(body, []byte{','}) {
+		if err := each(item); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// intArray reads an int[] or bigint[] in text form.
+func intArray(raw []byte) ([]int64, error) {
+	n, err := arrayItems(raw, nil)
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	out := make([]int64, 0, n)
+	_, err = arrayItems(raw, func(item []byte) error {
+		v, err := strconv.ParseInt(string(item), 10, 64)
+		if err != nil {
+			return fmt.Errorf("array element: %w", err)
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
+
+// textArray reads an array of unquoted text elements (a uuid[]).
+func textArray(raw []byte) ([]string, error) {
+	n, err := arrayItems(raw, nil)
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	out := make([]string, 0, n)
+	_, err = arrayItems(raw, func(item []byte) error {
+		if len(item) > 0 && item[0] == '"' || bytes.Equal(item, []byte("NULL")) {
+			return fmt.Errorf("unexpected array element %q", item)
+		}
+		out = append(out, string(item))
+		return nil
+	})
+	return out, err
+}
+
 // internKind returns the one string of a common edge kind, so that a large
 // graph does not keep a copy per edge.
 func internKind(k string) string {
@@ -398,7 +477,7 @@ func (st *Store) readIDs(ctx context.Context, gs *graphState, ownerID int64, roo
 // edges whose parent is among the nodes too. Testing both ends in SQL
 // (parent_id IN (...) AND child_id IN (...)) made SQLite probe the index for
 // every pair of the two lists: 10,000 files took minutes.
-func (st *Store) details(ctx context.Context, gs *graphState, ownerID int64, nodes []Node, details bool) (*fetched, error) {
+func (st *Store) details(ctx context.Context, ownerID int64, nodes []Node, details bool) (*fetched, error) {
 	ids := make([]string, len(nodes))
 	for i, n := range nodes {
 		ids[i] = n.ID
@@ -419,12 +498,12 @@ SELECT 'E', e.parent_id, e.child_id, '', FALSE, ` + detail + ` FROM edges e WHER
 	}
 	defer rows.Close()
 	got := &fetched{files: make(map[string]fileInfo, len(nodes))}
-	// An edge's ends share the strings of the files already known.
-	known := func(id string) string {
-		if i, ok := gs.index[id]; ok {
-			return gs.ids[i]
-		}
-		return id
+	// An edge whose parent is not a node is dropped here rather than by
+	// assemble: a large graph would hold every in-edge of every file until
+	// then. The ends kept share the nodes' strings.
+	member := make(map[string]string, len(nodes))
+	for _, n := range nodes {
+		member[n.ID] = n.ID
 	}
 	var tag, a, b, name, kind string
 	var deleted bool
@@ -434,14 +513,20 @@ SELECT 'E', e.parent_id, e.child_id, '', FALSE, ` + detail + ` FROM edges e WHER
 			return nil, fmt.Errorf("lineage details: %w", err)
 		}
 		if tag == "N" {
-			got.files[known(a)] = fileInfo{name, deleted}
+			if id, ok := member[a]; ok {
+				got.files[id] = fileInfo{name, deleted}
+			}
+			continue
+		}
+		parent, ok := member[a]
+		if !ok {
 			continue
 		}
 		t, err := asTime(at)
 		if err != nil {
 			return nil, fmt.Errorf("lineage details: edge time: %w", err)
 		}
-		got.edges = append(got.edges, Edge{ParentID: known(a), ChildID: known(b), Kind: internKind(kind), CreatedAt: t})
+		got.edges = append(got.edges, Edge{ParentID: parent, ChildID: member[b], Kind: internKind(kind), CreatedAt: t})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("lineage details: %w", err)
