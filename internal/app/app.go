@@ -165,7 +165,8 @@ func (a *App) build() error {
 		return err
 	}
 	a.Files = files.NewService(a.DB, a.Bucket, files.Options{MaxFileSize: cfg.MaxFileSize, MaxColumns: cfg.MaxColumns,
-		ScratchQuota: cfg.ScratchQuotaBytes(), MaxFilterTags: cfg.MaxFilterTags, Logger: a.Log, Publish: a.Events.Publish, Meter: a.Metrics,
+		ScratchQuota: cfg.ScratchQuotaBytes(), MaxFilterTags: cfg.MaxFilterTags, Logger: a.Log, Publish: a.Events.Publish,
+		Announce: a.Events.Announce, Uncertain: a.Events.Uncertain, Meter: a.Metrics,
 		OpenLineage: cfg.OpenLineageURL != "", BlobTimeout: cfg.BlobTimeout, BucketName: blobstore.BucketName(cfg.BlobURL),
 		CutWorkers: cfg.CutWorkerCount()})
 	a.Lineage = lineage.NewService(a.DB, cfg.LineageMaxDepth, cfg.LineageMaxLimit)

@@ -2,10 +2,11 @@
 //
 // A Broker delivers to the subscriptions of this process. Built with
 // NewBroker that is all it does, which is enough for one process over
-// SQLite. Built with NewPostgres it also relays every event through
-// PostgreSQL LISTEN/NOTIFY, so replicas sharing one database deliver each
-// other's events; see postgres.go for how it notices events it may have
-// missed.
+// SQLite. Built with NewPostgres it also relays events through PostgreSQL
+// LISTEN/NOTIFY, so replicas sharing one database deliver each other's
+// events: the transaction that makes a change announces it (Announce), so
+// a change that commits is announced even if its process dies at once;
+// see postgres.go for how a listener notices events it may have missed.
 //
 // Publishing never blocks: each subscription has a bounded buffer, and one
 // that falls too far behind is ended with ErrResync instead of slowing the
@@ -19,6 +20,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"github.com/cutline/cutline/internal/files"
 )
@@ -139,15 +142,41 @@ func (b *Broker) end(s *Subscription, err error) {
 	close(s.c)
 }
 
-// Publish delivers ev to the owner's subscriptions without waiting and,
-// with PostgreSQL, hands it to the relay for the other replicas. The files
-// service calls it after the change committed.
+// Publish delivers ev to this process's subscriptions of its owner without
+// waiting. The files service calls it after the change committed. Other
+// replicas hear of the change from the change's own transaction, which
+// must have passed it to Announce: Publish sends nothing between
+// processes.
 func (b *Broker) Publish(ev files.Event) {
 	b.deliver(ev)
-	if b.relay != nil {
-		b.relay.publish(ev)
+}
+
+// Announce records evs in db, the transaction that makes the change they
+// describe, as its last statement: the other replicas deliver them when,
+// and only if, that transaction commits (see postgres.go). A broker for
+// one process has no one to tell. An error fails the change, as any
+// failed statement of its transaction does.
+func (b *Broker) Announce(ctx context.Context, db bun.IDB, evs ...files.Event) error {
+	if b.relay == nil {
+		return nil
+	}
+	return b.relay.announce(ctx, db, evs...)
+}
+
+// Uncertain is told of a change whose COMMIT went unanswered, so that
+// nobody knows whether ev happened: the other replicas deliver it if it
+// did, but this process cannot, so it ends its subscriptions of the owner
+// with ErrResync and their clients refetch.
+func (b *Broker) Uncertain(ev files.Event) {
+	b.resyncs.Add(1)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs[ev.OwnerID] {
+		b.end(s, errUncertain)
 	}
 }
+
+var errUncertain = fmt.Errorf("a change's commit went unanswered, so whether it happened is unknown: %w", ErrResync)
 
 // deliver hands ev to this process's subscriptions of its owner. A full
 // buffer ends that subscription rather than waiting for its reader.
@@ -294,12 +323,17 @@ type Stats struct {
 	// Recovered counts reconnects after which every other replica was
 	// accounted for and nothing had been missed, so no resync was needed.
 	Recovered int64
-	// Peers is the number of other replicas currently known.
+	// Checks counts the rounds in which the listener compared what it
+	// heard with every replica's count in the database (after each
+	// connection, and when a replica fell silent).
+	Checks int64
+	// Peers is the number of other replicas heard within three heartbeats.
 	Peers int
-	// Sent counts events this process relayed to the others.
+	// Sent counts events this process announced in their transactions
+	// (some of which may have rolled back since).
 	Sent int64
-	// SendFailures counts events this process could not relay (queue full
-	// or NOTIFY failed); the other replicas notice the gap and resync.
+	// SendFailures counts events whose announcement failed, which failed
+	// their change too.
 	SendFailures int64
 }
 

@@ -91,50 +91,42 @@ func TestBrokerClose(t *testing.T) {
 	}
 }
 
-// Payloads stay under PostgreSQL's 8000-byte limit, and every event is in
-// exactly one of them, in order.
+// Messages stay under PostgreSQL's 8000-byte limit once the database has
+// completed them with their last number, and every event is in exactly
+// one of them, in order.
 func TestEncodeSplitsLargeBatches(t *testing.T) {
-	var batch []outItem
-	for i := 1; i <= maxBatch; i++ {
-		batch = append(batch, outItem{kind: kindEvents, seq: uint64(i),
-			ev: files.Event{Type: files.EventCreated, FileID: "0b8f8c8e-8f2f-4e0e-9d5a-3c0f7b0e9a7f", OwnerID: 1 << 40}})
-		if i == 100 {
-			batch = append(batch, outItem{kind: kindState, seq: uint64(i), nonce: "n"})
-		}
+	var evs []files.Event
+	for i := range 300 {
+		evs = append(evs, files.Event{Type: files.EventCreated, FileID: fmt.Sprintf("0b8f8c8e-8f2f-4e0e-9d5a-%012d", i), OwnerID: 1 << 40})
 	}
-	payloads := encode("0123456789abcdef", batch)
-	if len(payloads) < 3 {
-		t.Fatalf("%d payloads for %d events", len(payloads), maxBatch)
+	chunks := encodeEvents("0123456789abcdef", evs)
+	if len(chunks) < 3 {
+		t.Fatalf("%d messages for %d events", len(chunks), len(evs))
 	}
-	next := uint64(1)
-	sawState := false
-	for _, p := range payloads {
-		if len(p.payload) >= 8000 {
-			t.Fatalf("payload of %d bytes", len(p.payload))
+	next, total := 0, 0
+	for _, c := range chunks {
+		total += c.events
+		// The largest number a count can reach.
+		payload := c.prefix + "18446744073709551615}"
+		if len(payload) >= 8000 {
+			t.Fatalf("message of %d bytes", len(payload))
 		}
 		var m wireMsg
-		if err := json.Unmarshal([]byte(p.payload), &m); err != nil {
+		if err := json.Unmarshal([]byte(payload), &m); err != nil {
 			t.Fatal(err)
 		}
-		if m.K == kindState {
-			sawState = true
-			if m.S != 100 || next != 101 {
-				t.Fatalf("state message S=%d after event %d", m.S, next-1)
-			}
-			continue
+		if m.K != kindEvents || m.I != "0123456789abcdef" || len(m.E) != c.events {
+			t.Fatalf("message %+v for %d events", m, c.events)
 		}
 		for _, e := range m.E {
-			if e.S != next {
-				t.Fatalf("event %d where %d was expected", e.S, next)
+			if e.F != evs[next].FileID || e.S != 0 {
+				t.Fatalf("event %+v where %s was expected", e, evs[next].FileID)
 			}
 			next++
 		}
-		if m.S != next-1 {
-			t.Fatalf("message S=%d, last event %d", m.S, next-1)
-		}
 	}
-	if next != maxBatch+1 || !sawState {
-		t.Fatalf("events up to %d, state seen %v", next-1, sawState)
+	if total != len(evs) || next != len(evs) {
+		t.Fatalf("%d events in the messages, %d read, want %d", total, next, len(evs))
 	}
 }
 

@@ -2,39 +2,56 @@ package events
 
 // How replicas share events, and how a listener knows what it missed.
 //
-// Every process has a random instance id and numbers the events it
-// publishes 1, 2, 3, ... One sender goroutine NOTIFYs them in that order
-// (several per payload when they queue up), so every listener sees each
-// instance's numbers in order and a hole means an event went missing: it
-// could not be sent (queue full, NOTIFY failed), or it was sent while that
-// listener was disconnected. Payloads carry ids only; subscribers load what
-// they show with their own permissions.
+// A change and its announcement commit together. The transaction that
+// changes a file ends with one statement (Announce) that adds the number
+// of its events to this process's row of event_sources and NOTIFYs them,
+// numbered by that count. PostgreSQL delivers a transaction's
+// notifications when, and only if, it commits, so a process killed right
+// after a commit has already told every listening replica; a transaction
+// that rolls back takes its numbers with it, leaving no hole; and a COMMIT
+// whose answer was lost has been announced exactly when it committed. The
+// row stays locked until the commit, so one process's transactions that
+// announce commit one after the other and its numbers arrive in order: a
+// hole means notifications went missing, which happens only to a listener
+// that was not listening when they were sent. Payloads carry ids only;
+// subscribers load what they show with their own permissions.
 //
-// Every message also carries S, the sender's last number at the time it was
-// queued, so any message, not only an event, lets a listener check that it
+// Every process has a random instance id and a row of its own, created at
+// start and deleted by a clean shutdown; rows of processes that died are
+// pruned once nobody has refreshed them for staleAfter. Messages carry S,
+// a number of the sender's, so any of them lets a listener check that it
 // has everything before it. The kinds:
 //
-//	e  events
-//	h  "my last number is S": a heartbeat, or the answer to a q
-//	q  "everyone, report": sent after each (re)connection, with a nonce
-//	b  bye, on a clean shutdown: forget me
+//	e  events, numbered up to S
+//	h  "my count is S": a heartbeat, read from the row as it is refreshed
+//	q  "everyone, report": a listener checking itself, with a nonce
+//	b  bye, on a clean shutdown: forget me (the row goes with it)
 //
-// After a reconnect the listener sends q and waits for two things: its own
-// q coming back, which proves that its LISTEN is active, and a message from
-// every replica it knew. If each of those matches the last number seen,
-// nothing was missed and the subscriptions simply carry on. A hole, a
-// replica that stays silent past SyncTimeout, or a replica never heard of
-// that has already published ends every subscription with ErrResync, since
-// the lost events could have concerned anyone. So does a replica that falls
-// silent without a bye for three heartbeats: a process killed between a
-// commit and its NOTIFY leaves no hole anyone could see, so its silence is
-// the only sign that an event may be lost. A process's own events reach its
-// own subscribers directly, so they never depend on the listener.
+// A listener checks what it heard against the database in rounds: it reads
+// every row's count, then NOTIFYs its own q. Every notification of a
+// transaction the read saw was queued before that q, so once the q comes
+// back (which also proves the LISTEN works) each row's count must match
+// the last number heard from that process. A round runs after every
+// (re)connection of the listener, and whenever another replica falls
+// silent (no heartbeat for three periods, no bye), which is no longer a
+// sign of a lost event by itself but is worth the check. A count ahead of
+// what was heard, a process that published while the listener was away
+// and then said goodbye (its row is gone), a hole in a process's numbers
+// or a number heard twice (a process whose row was pruned while it lived)
+// ends every subscription with ErrResync, since the lost events could
+// have concerned anyone.
+//
+// A process's own events reach its own subscribers directly, after the
+// commit, so they never depend on the listener; its listener ignores them.
+// When a COMMIT goes unanswered the process cannot know whether to deliver
+// them, and ends its subscriptions of that owner with ErrResync instead
+// (Uncertain): a spurious resync now and then, never a lost event.
 
 import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -60,14 +77,10 @@ type PostgresOptions struct {
 	// its own heartbeat, for two periods means the connection is dead even
 	// if TCP has not noticed, and the listener reconnects.
 	Heartbeat time.Duration
-	// SyncTimeout bounds how long, after a reconnect, the relay waits for a
-	// known replica to report before assuming its events were lost
-	// (default 10s; checked on heartbeats).
+	// SyncTimeout bounds a round (see above): a listener whose own q has
+	// not come back within it, with the counts read, reconnects (default
+	// 10s; checked on heartbeats).
 	SyncTimeout time.Duration
-	// QueueSize bounds the events waiting to be sent (default 4096). A full
-	// queue never blocks a publisher: the event is dropped, and the other
-	// replicas see the hole in this process's numbers.
-	QueueSize int
 	// Channel overrides the NOTIFY channel. The default is derived from
 	// the current schema, so deployments (and tests) sharing a database in
 	// different schemas do not hear each other.
@@ -81,17 +94,22 @@ type PostgresOptions struct {
 const (
 	defaultHeartbeat   = 10 * time.Second
 	defaultSyncTimeout = 10 * time.Second
-	defaultQueueSize   = 4096
-	// sendTimeout bounds one NOTIFY or one LISTEN.
+	// sendTimeout bounds one control statement or one LISTEN.
 	sendTimeout = 5 * time.Second
 	// startTimeout bounds NewPostgres waiting for its listener to work.
 	startTimeout = 30 * time.Second
 	// maxPayload keeps NOTIFY payloads below PostgreSQL's 8000-byte limit.
 	maxPayload = 7000
-	// maxBatch bounds the items the sender takes from its queue at once.
-	maxBatch = 256
 	// maxSilentPeers bounds the replicas remembered after they went quiet.
 	maxSilentPeers = 1000
+	// staleAfter is how long a process's row may go without a heartbeat
+	// before any replica prunes it. A listener away for longer resyncs,
+	// since a row pruned meanwhile can no longer vouch for it.
+	staleAfter = time.Hour
+	// pruneEvery is how many heartbeats pass between two prunings.
+	pruneEvery = 30
+	// ctlQueue bounds the control messages waiting to be sent.
+	ctlQueue = 16
 )
 
 // Message kinds on the wire.
@@ -110,19 +128,20 @@ type wireMsg struct {
 	E []wireEvent `json:"e,omitempty"`
 }
 
+// wireEvent is one event. S may be left out: the events of a message are
+// then numbered up to the message's S.
 type wireEvent struct {
-	S uint64 `json:"s"`
+	S uint64 `json:"s,omitempty"`
 	T string `json:"t"`
 	O int64  `json:"o"`
 	F string `json:"f"`
 }
 
-// outItem is one entry of the send queue.
-type outItem struct {
+// ctlItem is one control message for the sender.
+type ctlItem struct {
 	kind  string
-	seq   uint64 // the event's number, or the last number when queued
 	nonce string
-	ev    files.Event
+	prune bool
 }
 
 type sigKind int
@@ -132,27 +151,36 @@ const (
 	sigLost                     // the connection that was up is gone
 	sigFailed                   // an attempt to connect failed
 	sigMsg                      // a notification
+	sigCounts                   // the counts read for a round's q
 )
 
 type signal struct {
 	kind    sigKind
 	payload string
 	err     error
+	nonce   string
+	counts  map[string]uint64
 }
 
 type peer struct {
 	last   uint64
 	heard  time.Time
-	active bool // heard within three heartbeats; reconnects wait for it
+	active bool // heard within three heartbeats
 }
 
+// syncRound is one check of what the listener heard against the counts in
+// the database. Each q it sends (a retry when the first raced the LISTEN,
+// or when reading the counts failed) is an attempt of its own.
 type syncRound struct {
-	nonce     string
 	start     time.Time
-	reconnect bool
-	echo      bool // our own q came back: LISTEN is active
-	waiting   map[string]bool
-	resynced  bool
+	reconnect bool          // after a lost connection: a difference is a loss
+	away      time.Duration // how long the listener was disconnected
+	attempts  map[string]*attempt
+}
+
+type attempt struct {
+	echo   bool
+	counts map[string]uint64 // nil until read
 }
 
 type pgRelay struct {
@@ -163,13 +191,11 @@ type pgRelay struct {
 	heartbeat, syncTimeout time.Duration
 	beforeListen           func()
 
-	// Sending. qmu orders numbering and queueing, so queue order is number
-	// order.
-	qmu      sync.Mutex
-	seq      uint64
-	queue    chan outItem
-	qclosed  bool
-	sendDone chan struct{}
+	// Sending control messages, in order, from one goroutine.
+	cmu       sync.Mutex
+	ctl       chan ctlItem
+	ctlClosed bool
+	sendDone  chan struct{}
 
 	// Listening.
 	inbox     chan signal
@@ -183,19 +209,22 @@ type pgRelay struct {
 	readyOnce sync.Once
 
 	// State of the run goroutine, touched by it only.
-	peers         map[string]*peer
-	hadGap        bool
-	connected     bool
-	everConnected bool
-	lastRecv      time.Time
-	round         *syncRound
-	echoRetry     *time.Timer
-	echoDelay     time.Duration
+	peers     map[string]*peer
+	baseline  bool // a first round is done: a replica never heard of starts at 0
+	connected bool
+	ever      bool // a listener connection was up before
+	lostAt    time.Time
+	lastRecv  time.Time
+	round     *syncRound
+	askRetry  *time.Timer
+	askDelay  time.Duration
+	ticks     int
 
 	// Counters for Stats.
 	listening    atomic.Bool
 	reconnects   atomic.Int64
 	recovered    atomic.Int64
+	checks       atomic.Int64
 	sent         atomic.Int64
 	sendFailures atomic.Int64
 	activePeers  atomic.Int64
@@ -214,8 +243,9 @@ func Open(ctx context.Context, db *database.DB, opts PostgresOptions) (*Broker, 
 
 // NewPostgres returns a broker that also relays events through db's
 // LISTEN/NOTIFY, so every process sharing the database delivers every
-// event. It returns once its listener is known to receive. Close it to stop
-// the relay and tell the other replicas this one is gone.
+// event its transactions Announce. It registers this process in
+// event_sources and returns once its listener is known to receive. Close
+// it to stop the relay and tell the other replicas this one is gone.
 func NewPostgres(ctx context.Context, handle *database.DB, opts PostgresOptions) (*Broker, error) {
 	if !handle.CanNotify() {
 		return nil, errors.New("events: NewPostgres needs a PostgreSQL database")
@@ -232,8 +262,8 @@ func NewPostgres(ctx context.Context, handle *database.DB, opts PostgresOptions)
 	r := &pgRelay{
 		db: db, log: opts.Logger, channel: channel, instance: newID(),
 		heartbeat: opts.Heartbeat, syncTimeout: opts.SyncTimeout, beforeListen: opts.beforeListen,
-		sendDone: make(chan struct{}), inbox: make(chan signal, 64), stop: make(chan struct{}),
-		ready: make(chan struct{}), peers: map[string]*peer{},
+		ctl: make(chan ctlItem, ctlQueue), sendDone: make(chan struct{}), inbox: make(chan signal, 64),
+		stop: make(chan struct{}), ready: make(chan struct{}), peers: map[string]*peer{},
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -244,11 +274,10 @@ func NewPostgres(ctx context.Context, handle *database.DB, opts PostgresOptions)
 	if r.syncTimeout <= 0 {
 		r.syncTimeout = defaultSyncTimeout
 	}
-	size := opts.QueueSize
-	if size <= 0 {
-		size = defaultQueueSize
+	if _, err := db.DB.ExecContext(ctx, `INSERT INTO event_sources (instance, seq, seen_at) VALUES ($1, 0, now())`,
+		r.instance); err != nil {
+		return nil, fmt.Errorf("events: register this process in event_sources: %w", err)
 	}
-	r.queue = make(chan outItem, size)
 	b := NewBroker()
 	b.relay, r.b = r, b
 
@@ -296,66 +325,115 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-// publish numbers ev and queues it for the sender without waiting.
-func (r *pgRelay) publish(ev files.Event) {
-	r.qmu.Lock()
-	defer r.qmu.Unlock()
-	if r.qclosed {
-		return
+// announce counts evs in this process's row and NOTIFYs them, numbered by
+// that count, in one statement on db, the transaction that makes the
+// change. The row's lock, held to the commit, orders this process's
+// announcing transactions; an upsert recreates a row that was pruned.
+func (r *pgRelay) announce(ctx context.Context, db bun.IDB, evs ...files.Event) error {
+	if len(evs) == 0 {
+		return nil
 	}
-	r.seq++
-	select {
-	case r.queue <- outItem{kind: kindEvents, seq: r.seq, ev: ev}:
-	default:
-		// The number is spent anyway, so the others see the hole.
-		if r.sendFailures.Add(1)%100 == 1 {
-			r.log.Warn("events: relay queue full, dropping events; other replicas will resync", "dropped", r.sendFailures.Load())
+	chunks := encodeEvents(r.instance, evs)
+	var q strings.Builder
+	q.WriteString(`WITH c AS (INSERT INTO event_sources (instance, seq, seen_at) VALUES (?, ?, now())
+ON CONFLICT (instance) DO UPDATE SET seq = event_sources.seq + excluded.seq, seen_at = excluded.seen_at
+RETURNING seq) SELECT `)
+	args := make([]any, 0, 2+2*len(chunks))
+	args = append(args, r.instance, len(evs))
+	after := len(evs)
+	for i, ch := range chunks {
+		after -= ch.events // events in later chunks: numbered after this one's
+		if i > 0 {
+			q.WriteString(", ")
 		}
+		fmt.Fprintf(&q, "pg_notify(?, ?::text || (c.seq - %d)::text || '}')", after)
+		args = append(args, r.channel, ch.prefix)
 	}
+	q.WriteString(" FROM c")
+	if _, err := db.ExecContext(ctx, q.String(), args...); err != nil {
+		r.sendFailures.Add(int64(len(evs)))
+		return fmt.Errorf("events: announce %d events: %w", len(evs), err)
+	}
+	r.sent.Add(int64(len(evs)))
+	return nil
 }
 
-// control queues a message of kind carrying the current last number.
-func (r *pgRelay) control(kind, nonce string) {
-	r.qmu.Lock()
-	defer r.qmu.Unlock()
-	if r.qclosed {
+// chunk is the start of one events message, up to its "s":, which the
+// database completes with the message's last number.
+type chunk struct {
+	prefix string
+	events int
+}
+
+// encodeEvents splits evs into messages under maxPayload; each leaves out
+// the events' own numbers, which follow from the message's.
+func encodeEvents(instance string, evs []files.Event) []chunk {
+	var out []chunk
+	var cur []wireEvent
+	size := 0
+	flush := func() {
+		if len(cur) == 0 {
+			return
+		}
+		b, _ := json.Marshal(cur)
+		out = append(out, chunk{prefix: `{"k":"e","i":` + quote(instance) + `,"e":` + string(b) + `,"s":`, events: len(cur)})
+		cur, size = nil, 0
+	}
+	for _, ev := range evs {
+		e := wireEvent{T: string(ev.Type), O: ev.OwnerID, F: ev.FileID}
+		n := len(e.T) + len(e.F) + 40 // field names, punctuation, a number
+		if size+n > maxPayload-60-len(instance) {
+			flush()
+		}
+		cur = append(cur, e)
+		size += n
+	}
+	flush()
+	return out
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// control queues a control message for the sender without waiting: a lost
+// heartbeat or q only makes a listener wait, or ask again.
+func (r *pgRelay) control(it ctlItem) {
+	r.cmu.Lock()
+	defer r.cmu.Unlock()
+	if r.ctlClosed {
 		return
 	}
 	select {
-	case r.queue <- outItem{kind: kind, seq: r.seq, nonce: nonce}:
+	case r.ctl <- it:
 	default:
-		// A lost heartbeat or answer only makes a peer wait or resync.
 	}
 }
 
-// send NOTIFYs queued items in order, batching what has piled up.
+// send runs the control statements in order. They go through database/sql
+// rather than bun so that relay traffic stays out of the query hooks that
+// count, trace and time the application's own queries.
 func (r *pgRelay) send() {
 	defer close(r.sendDone)
-	batch := make([]outItem, 0, maxBatch)
-	for it := range r.queue {
-		batch = append(batch[:0], it)
-	more:
-		for len(batch) < maxBatch {
-			select {
-			case it, ok := <-r.queue:
-				if !ok {
-					break more
-				}
-				batch = append(batch, it)
-			default:
-				break more
+	for it := range r.ctl {
+		ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
+		var err error
+		switch it.kind {
+		case kindState:
+			err = r.beat(ctx, it.prune)
+		case kindQuery:
+			var counts map[string]uint64
+			counts, err = r.ask(ctx, it.nonce)
+			if err == nil {
+				r.signal(signal{kind: sigCounts, nonce: it.nonce, counts: counts})
 			}
+		case kindBye:
+			err = r.bye(ctx)
 		}
-		payloads := encode(r.instance, batch)
-		n := 0
-		for _, p := range payloads {
-			n += p.events
-		}
-		if err := r.notify(payloads); err == nil {
-			r.sent.Add(int64(n))
-		} else {
-			r.sendFailures.Add(int64(n))
-			r.log.Warn("events: NOTIFY failed; other replicas will resync", "err", err, "events", n)
+		cancel()
+		if err != nil {
+			r.log.Warn("events: a relay message could not be sent", "kind", it.kind, "err", err)
 			if isDBClosed(err) {
 				// The pool is gone (the app is closing, or a test
 				// ended): stop rather than retry forever.
@@ -365,25 +443,61 @@ func (r *pgRelay) send() {
 	}
 }
 
-// notify sends payloads in one statement, so one round trip and one
-// transaction, which keeps their order. It goes through database/sql
-// rather than bun (pgdriver.Notify) so that relay traffic stays out of the
-// query hooks that count, trace and time the application's own queries.
-func (r *pgRelay) notify(payloads []payload) error {
-	var q strings.Builder
-	args := make([]any, 0, len(payloads)+1)
-	args = append(args, r.channel)
-	q.WriteString("SELECT ")
-	for i, p := range payloads {
-		if i > 0 {
-			q.WriteString(", ")
+// beat refreshes this process's row (recreating it if it was pruned) and
+// NOTIFYs its count, read under the row's lock: every event counted has
+// been notified before the heartbeat. With prune it also removes the rows
+// of processes gone silent for staleAfter.
+func (r *pgRelay) beat(ctx context.Context, prune bool) error {
+	if prune {
+		if _, err := r.db.DB.ExecContext(ctx, `DELETE FROM event_sources WHERE seen_at < now() - $1 * interval '1 second'`,
+			staleAfter.Seconds()); err != nil {
+			return fmt.Errorf("prune event_sources: %w", err)
 		}
-		fmt.Fprintf(&q, "pg_notify($1, $%d)", i+2)
-		args = append(args, p.payload)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
-	defer cancel()
-	_, err := r.db.DB.ExecContext(ctx, q.String(), args...)
+	_, err := r.db.DB.ExecContext(ctx, `WITH c AS (INSERT INTO event_sources (instance, seq, seen_at) VALUES ($1, 0, now())
+ON CONFLICT (instance) DO UPDATE SET seen_at = excluded.seen_at RETURNING seq)
+SELECT pg_notify($2, $3::text || c.seq::text || '}') FROM c`,
+		r.instance, r.channel, `{"k":"h","i":`+quote(r.instance)+`,"s":`)
+	return err
+}
+
+// ask reads every process's count, then NOTIFYs a q: notifications of the
+// transactions the read saw were all queued before it.
+func (r *pgRelay) ask(ctx context.Context, nonce string) (map[string]uint64, error) {
+	rows, err := r.db.DB.QueryContext(ctx, "SELECT instance, seq FROM event_sources")
+	if err != nil {
+		return nil, fmt.Errorf("read event_sources: %w", err)
+	}
+	counts, err := scanCounts(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read event_sources: %w", err)
+	}
+	b, _ := json.Marshal(wireMsg{K: kindQuery, I: r.instance, N: nonce})
+	if _, err := r.db.DB.ExecContext(ctx, "SELECT pg_notify($1, $2)", r.channel, string(b)); err != nil {
+		return nil, err
+	}
+	return counts, nil
+}
+
+func scanCounts(rows *sql.Rows) (map[string]uint64, error) {
+	defer rows.Close()
+	counts := map[string]uint64{}
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		counts[id] = uint64(n)
+	}
+	return counts, rows.Err()
+}
+
+// bye deletes this process's row and says so, with its last count.
+func (r *pgRelay) bye(ctx context.Context) error {
+	_, err := r.db.DB.ExecContext(ctx, `WITH d AS (DELETE FROM event_sources WHERE instance = $1 RETURNING seq)
+SELECT pg_notify($2, $3::text || coalesce((SELECT max(seq) FROM d), 0)::text || '}')`,
+		r.instance, r.channel, `{"k":"b","i":`+quote(r.instance)+`,"s":`)
 	return err
 }
 
@@ -391,48 +505,6 @@ func (r *pgRelay) notify(payloads []payload) error {
 // exported sentinel.
 func isDBClosed(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "sql: database is closed")
-}
-
-type payload struct {
-	payload string
-	events  int
-}
-
-// encode turns a batch into NOTIFY payloads: consecutive events share one
-// message as long as it stays under maxPayload; control items go alone.
-func encode(instance string, batch []outItem) []payload {
-	var out []payload
-	var cur *wireMsg
-	size := 0
-	flush := func() {
-		if cur == nil {
-			return
-		}
-		b, _ := json.Marshal(cur)
-		out = append(out, payload{payload: string(b), events: len(cur.E)})
-		cur, size = nil, 0
-	}
-	for _, it := range batch {
-		if it.kind != kindEvents {
-			flush()
-			b, _ := json.Marshal(wireMsg{K: it.kind, I: instance, S: it.seq, N: it.nonce})
-			out = append(out, payload{payload: string(b)})
-			continue
-		}
-		e := wireEvent{S: it.seq, T: string(it.ev.Type), O: it.ev.OwnerID, F: it.ev.FileID}
-		n := len(e.T) + len(e.F) + 60 // field names, punctuation, two numbers
-		if cur != nil && size+n > maxPayload {
-			flush()
-		}
-		if cur == nil {
-			cur, size = &wireMsg{K: kindEvents, I: instance}, 60+len(instance)
-		}
-		cur.E = append(cur.E, e)
-		cur.S = it.seq
-		size += n
-	}
-	flush()
-	return out
 }
 
 // receive keeps one listener connection open, reconnecting with backoff,
@@ -550,15 +622,15 @@ func (r *pgRelay) dropListener(stopping bool) {
 }
 
 // run owns the relay's state: it checks every message against the numbers
-// seen, delivers other replicas' events, answers queries, and watches the
+// seen, delivers other replicas' events, runs the rounds, and watches the
 // listener's health.
 func (r *pgRelay) run() {
 	defer r.wg.Done()
 	tick := time.NewTicker(r.heartbeat)
 	defer tick.Stop()
-	r.echoRetry = time.NewTimer(time.Hour)
-	r.echoRetry.Stop()
-	defer r.echoRetry.Stop()
+	r.askRetry = time.NewTimer(time.Hour)
+	r.askRetry.Stop()
+	defer r.askRetry.Stop()
 	for {
 		select {
 		case <-r.stop:
@@ -567,49 +639,64 @@ func (r *pgRelay) run() {
 			r.handle(s, time.Now())
 		case now := <-tick.C:
 			r.tick(now)
-		case <-r.echoRetry.C:
-			// Our q may have committed a moment before the new LISTEN took
-			// effect; ask again until it comes back.
-			if rd := r.round; rd != nil && !rd.echo {
-				r.control(kindQuery, rd.nonce)
-				r.echoDelay = min(2*r.echoDelay, time.Second)
-				r.echoRetry.Reset(r.echoDelay)
+		case <-r.askRetry.C:
+			// The q may have committed a moment before the new LISTEN took
+			// effect, or the counts could not be read: ask again until one
+			// attempt has both.
+			if r.round != nil {
+				r.askAgain()
 			}
 		}
 	}
+}
+
+// startRound begins a check of what was heard against the database.
+func (r *pgRelay) startRound(now time.Time, reconnect bool, away time.Duration) {
+	r.round = &syncRound{start: now, reconnect: reconnect, away: away, attempts: map[string]*attempt{}}
+	r.askDelay = 10 * time.Millisecond
+	r.askAgain()
+}
+
+func (r *pgRelay) askAgain() {
+	nonce := newID()
+	r.round.attempts[nonce] = &attempt{}
+	r.control(ctlItem{kind: kindQuery, nonce: nonce})
+	r.askRetry.Reset(r.askDelay)
+	r.askDelay = min(2*r.askDelay, time.Second)
 }
 
 func (r *pgRelay) handle(s signal, now time.Time) {
 	switch s.kind {
 	case sigConnected:
 		r.connected, r.lastRecv = true, now
-		rd := &syncRound{nonce: newID(), start: now, reconnect: r.everConnected, waiting: map[string]bool{}}
-		if rd.reconnect {
+		reconnect := r.ever
+		var away time.Duration
+		if reconnect {
 			r.reconnects.Add(1)
+			away = now.Sub(r.lostAt)
 		}
-		r.everConnected = true
-		for id, p := range r.peers {
-			if p.active {
-				rd.waiting[id] = true
-			}
-		}
-		r.round = rd
-		r.control(kindQuery, rd.nonce)
-		// Usually the first q comes back; when it raced the LISTEN, the
-		// next one a few milliseconds later does.
-		r.echoDelay = 10 * time.Millisecond
-		r.echoRetry.Reset(r.echoDelay)
+		r.ever = true
+		r.startRound(now, reconnect, away)
 	case sigLost:
 		if r.connected {
 			r.log.Warn("events: listener connection lost; reconnecting", "err", s.err)
+			r.lostAt = now
 		}
-		r.connected, r.hadGap, r.round = false, true, nil
+		r.connected, r.round = false, nil
+		r.askRetry.Stop()
 		r.listening.Store(false)
 	case sigFailed:
 		r.log.Warn("events: listener cannot connect; retrying", "err", s.err)
 	case sigMsg:
 		r.lastRecv = now
 		r.message(s.payload, now)
+	case sigCounts:
+		if rd := r.round; rd != nil {
+			if at := rd.attempts[s.nonce]; at != nil {
+				at.counts = s.counts
+				r.finishRound(at)
+			}
+		}
 	}
 }
 
@@ -621,13 +708,13 @@ func (r *pgRelay) message(text string, now time.Time) {
 	}
 	if m.I == r.instance {
 		// Our own events were delivered locally; our own q coming back
-		// proves the LISTEN works.
-		if rd := r.round; m.K == kindQuery && rd != nil && m.N == rd.nonce && !rd.echo {
-			rd.echo = true
-			r.echoRetry.Stop()
-			r.listening.Store(true)
-			r.readyOnce.Do(func() { close(r.ready) })
-			r.finishRound()
+		// proves the LISTEN works, and closes a round.
+		if rd := r.round; m.K == kindQuery && rd != nil {
+			if at := rd.attempts[m.N]; at != nil && !at.echo {
+				at.echo = true
+				r.listening.Store(true)
+				r.finishRound(at)
+			}
 		}
 		return
 	}
@@ -638,59 +725,108 @@ func (r *pgRelay) message(text string, now time.Time) {
 			r.resync(err)
 		}
 	}
+	// Events whose numbers were left out are numbered up to m.S.
+	for i := range m.E {
+		if m.E[i].S == 0 {
+			m.E[i].S = m.S - uint64(len(m.E)-1-i)
+		}
+	}
 	p := r.peers[m.I]
 	if p == nil {
 		if m.K == kindBye {
 			return
 		}
-		base := m.S
-		if len(m.E) > 0 {
-			base = m.E[0].S - 1
+		// Once a first round has read the counts, every replica that
+		// existed then is known: a new one starts at 0. Before that, what
+		// it numbered earlier is none of this listener's business.
+		var base uint64
+		if !r.baseline {
+			base = m.S
+			if len(m.E) > 0 {
+				base = m.E[0].S - 1
+			}
 		}
 		p = &peer{last: base}
 		r.peers[m.I] = p
 		r.prunePeers()
-		if base > 0 && r.hadGap {
-			lost(fmt.Errorf("replica %s published events while the listener was disconnected: %w", m.I, ErrResync))
-		}
 	}
 	for _, e := range m.E {
-		if e.S <= p.last {
-			continue // seen already
-		}
-		if e.S > p.last+1 {
+		switch {
+		case e.S <= p.last:
+			// Notifications are never delivered twice: the replica's count
+			// started again (its row was pruned while it lived).
+			lost(fmt.Errorf("replica %s numbered an event %d again, after %d: %w", m.I, e.S, p.last, ErrResync))
+		case e.S > p.last+1:
 			lost(fmt.Errorf("events %d-%d of replica %s never arrived: %w", p.last+1, e.S-1, m.I, ErrResync))
 		}
 		p.last = e.S
 		r.b.deliver(files.Event{Type: files.EventType(e.T), FileID: e.F, OwnerID: e.O})
 	}
-	if m.S > p.last {
-		lost(fmt.Errorf("events %d-%d of replica %s never arrived: %w", p.last+1, m.S, m.I, ErrResync))
+	if m.K != kindQuery {
+		if m.S > p.last {
+			lost(fmt.Errorf("events %d-%d of replica %s never arrived: %w", p.last+1, m.S, m.I, ErrResync))
+		}
+		// A count lower than the last number heard was started again
+		// from a recreated row; the events after it are checked from it.
 		p.last = m.S
 	}
 	p.heard, p.active = now, true
-	switch m.K {
-	case kindQuery:
-		r.control(kindState, m.N)
-	case kindBye:
+	if m.K == kindBye {
 		delete(r.peers, m.I)
 	}
 	r.countPeers()
-	if rd := r.round; rd != nil {
-		delete(rd.waiting, m.I)
-		r.finishRound()
-	}
 }
 
-// finishRound closes the reconnect check once the listener is proven and
-// every known replica has spoken.
-func (r *pgRelay) finishRound() {
+// finishRound closes the round once one attempt has both its q back and
+// its counts: every count must then match what was heard.
+func (r *pgRelay) finishRound(at *attempt) {
 	rd := r.round
-	if rd == nil || !rd.echo || len(rd.waiting) > 0 {
+	if rd == nil || !at.echo || at.counts == nil {
 		return
 	}
 	r.round = nil
-	if rd.reconnect && !rd.resynced {
+	r.askRetry.Stop()
+	var missed []string
+	for id, n := range at.counts {
+		if id == r.instance {
+			continue
+		}
+		p := r.peers[id]
+		if p == nil {
+			p = &peer{}
+			r.peers[id] = p
+		}
+		if p.last < n {
+			missed = append(missed, fmt.Sprintf("%s %d-%d", id, p.last+1, n))
+			p.last = n
+		}
+	}
+	// A replica known here whose row is gone said goodbye, or was pruned.
+	// Heard live, its bye came before the q; after a disconnect, what it
+	// published before leaving can no longer be counted.
+	var gone []string
+	for id := range r.peers {
+		if _, ok := at.counts[id]; !ok {
+			gone = append(gone, id)
+			delete(r.peers, id)
+		}
+	}
+	r.prunePeers()
+	r.countPeers()
+	first := !r.baseline
+	r.baseline = true
+	r.checks.Add(1)
+	r.readyOnce.Do(func() { close(r.ready) })
+	switch {
+	case first:
+		// Nothing could be subscribed before the first round.
+	case len(missed) > 0:
+		r.resync(fmt.Errorf("events of replicas %s committed but never heard: %w", strings.Join(missed, ", "), ErrResync))
+	case rd.reconnect && len(gone) > 0:
+		r.resync(fmt.Errorf("replicas %s left while the listener was disconnected: %w", strings.Join(gone, ", "), ErrResync))
+	case rd.reconnect && rd.away > staleAfter:
+		r.resync(fmt.Errorf("the listener was disconnected for %s, longer than rows are kept: %w", rd.away.Round(time.Second), ErrResync))
+	case rd.reconnect:
 		r.recovered.Add(1)
 		r.log.Info("events: listener reconnected; every replica accounted for, nothing was missed")
 	}
@@ -698,14 +834,12 @@ func (r *pgRelay) finishRound() {
 
 func (r *pgRelay) resync(cause error) {
 	r.log.Warn("events: events may have been missed; ending subscriptions so clients resync", "cause", cause)
-	if r.round != nil {
-		r.round.resynced = true
-	}
 	r.b.resyncAll(cause)
 }
 
 func (r *pgRelay) tick(now time.Time) {
-	r.control(kindState, "")
+	r.ticks++
+	r.control(ctlItem{kind: kindState, prune: r.ticks%pruneEvery == 1})
 	if r.connected && now.Sub(r.lastRecv) > 2*r.heartbeat {
 		// Not even our own heartbeat came back: the connection is dead
 		// whatever TCP thinks.
@@ -713,37 +847,23 @@ func (r *pgRelay) tick(now time.Time) {
 		r.dropListener(false)
 	}
 	if rd := r.round; rd != nil && now.Sub(rd.start) >= r.syncTimeout {
-		if !rd.echo {
-			r.log.Warn("events: listener does not receive its own notifications; reconnecting")
-			r.dropListener(false)
-		} else {
-			r.round = nil
-			if len(rd.waiting) > 0 {
-				ids := make([]string, 0, len(rd.waiting))
-				for id := range rd.waiting {
-					ids = append(ids, id)
-					if p := r.peers[id]; p != nil {
-						p.active = false
-					}
-				}
-				if rd.reconnect && !rd.resynced {
-					r.resync(fmt.Errorf("replicas %s did not report after the listener reconnected: %w",
-						strings.Join(ids, ", "), ErrResync))
-				}
-			}
-		}
+		r.log.Warn("events: listener could not check itself against the database in time; reconnecting")
+		r.dropListener(false)
 	}
+	silent := false
 	for id, p := range r.peers {
 		if p.active && now.Sub(p.heard) > 3*r.heartbeat {
 			// Gone without a bye: killed, frozen or cut off. Kept,
 			// inactive, so that if it speaks again its numbers are still
-			// checked; reconnects stop waiting for it. It may have
-			// committed a change it never announced (it died between a
-			// commit and its NOTIFY), which no hole in its numbers will
-			// ever show: nobody can vouch for the subscriptions any more.
+			// checked. What it committed was announced with the commit;
+			// a round checks that it was all heard.
 			p.active = false
-			r.resync(fmt.Errorf("replica %s went silent without a goodbye; what it committed last may never have been announced: %w", id, ErrResync))
+			silent = true
+			r.log.Info("events: a replica went silent without a goodbye; checking its count", "replica", id)
 		}
+	}
+	if silent && r.connected && r.round == nil {
+		r.startRound(now, false, 0)
 	}
 	r.countPeers()
 }
@@ -751,17 +871,17 @@ func (r *pgRelay) tick(now time.Time) {
 // prunePeers bounds memory against an endless stream of replicas that
 // vanished without a bye, forgetting inactive ones first.
 func (r *pgRelay) prunePeers() {
-	if len(r.peers) <= maxSilentPeers {
-		return
-	}
-	var oldest string
-	var at time.Time
-	for id, p := range r.peers {
-		if !p.active && (oldest == "" || p.heard.Before(at)) {
-			oldest, at = id, p.heard
+	for len(r.peers) > maxSilentPeers {
+		var oldest string
+		var at time.Time
+		for id, p := range r.peers {
+			if !p.active && (oldest == "" || p.heard.Before(at)) {
+				oldest, at = id, p.heard
+			}
 		}
-	}
-	if oldest != "" {
+		if oldest == "" {
+			return
+		}
 		delete(r.peers, oldest)
 	}
 }
@@ -780,25 +900,26 @@ func (r *pgRelay) stats(st *Stats) {
 	st.Listening = r.listening.Load()
 	st.Reconnects = r.reconnects.Load()
 	st.Recovered = r.recovered.Load()
+	st.Checks = r.checks.Load()
 	st.Peers = int(r.activePeers.Load())
 	st.Sent = r.sent.Load()
 	st.SendFailures = r.sendFailures.Load()
 }
 
 // close says goodbye, stops the goroutines and closes the listener. The
-// sender gets a bounded time to flush.
+// sender gets a bounded time to finish.
 func (r *pgRelay) close() {
 	r.closeOnce.Do(func() {
-		r.qmu.Lock()
-		if !r.qclosed {
+		r.cmu.Lock()
+		if !r.ctlClosed {
 			select {
-			case r.queue <- outItem{kind: kindBye, seq: r.seq}:
+			case r.ctl <- ctlItem{kind: kindBye}:
 			default:
 			}
-			r.qclosed = true
-			close(r.queue)
+			r.ctlClosed = true
+			close(r.ctl)
 		}
-		r.qmu.Unlock()
+		r.cmu.Unlock()
 		close(r.stop)
 		r.dropListener(true)
 		r.wg.Wait()
@@ -808,7 +929,7 @@ func (r *pgRelay) close() {
 		select {
 		case <-r.sendDone:
 		case <-t.C:
-			r.log.Warn("events: gave up flushing the relay queue at shutdown")
+			r.log.Warn("events: gave up sending the goodbye at shutdown")
 		}
 	})
 }

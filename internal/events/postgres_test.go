@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"github.com/cutline/cutline/internal/database"
 	"github.com/cutline/cutline/internal/database/dbtest"
@@ -26,6 +29,16 @@ func newPG(t *testing.T, db *database.DB, opts PostgresOptions) *Broker {
 	}
 	t.Cleanup(func() { b.Close() })
 	return b
+}
+
+// publish announces ev on db as its own transaction and delivers it
+// locally, as the files service does with a change.
+func publish(t *testing.T, db *database.DB, b *Broker, ev files.Event) {
+	t.Helper()
+	if err := b.Announce(context.Background(), db, ev); err != nil {
+		t.Fatal(err)
+	}
+	b.Publish(ev)
 }
 
 // listenerPIDs returns the backends listening on channel.
@@ -110,21 +123,21 @@ func TestPostgresRelaysBetweenReplicas(t *testing.T) {
 		t.Fatalf("channels %q and %q", a.Channel(), b.Channel())
 	}
 	onA, onB, otherOnA := a.Subscribe(1), b.Subscribe(1), a.Subscribe(2)
-	b.Publish(ev(1, "x"))
+	publish(t, db, b, ev(1, "x"))
 	if e := recv(t, onA); e != ev(1, "x") {
 		t.Fatalf("A got %+v", e)
 	}
 	if e := recv(t, onB); e != ev(1, "x") {
 		t.Fatalf("B got %+v", e)
 	}
-	a.Publish(ev(2, "y"))
+	publish(t, db, a, ev(2, "y"))
 	if e := recv(t, otherOnA); e != ev(2, "y") {
 		t.Fatalf("A's owner 2 got %+v", e)
 	}
 	// In order, each once: B hears its own notifications but does not
 	// deliver them again.
 	for i := 0; i < 50; i++ {
-		b.Publish(ev(1, fmt.Sprint(i)))
+		publish(t, db, b, ev(1, fmt.Sprint(i)))
 	}
 	for i := 0; i < 50; i++ {
 		if e := recv(t, onA); e.FileID != fmt.Sprint(i) {
@@ -158,7 +171,7 @@ func TestPostgresListenerRecovers(t *testing.T) {
 	b := newPG(t, db, PostgresOptions{})
 	testwait.Until(t, "A to know B", func() bool { return a.Stats().Peers == 1 })
 	sub := a.Subscribe(1)
-	b.Publish(ev(1, "before"))
+	publish(t, db, b, ev(1, "before"))
 	if e := recv(t, sub); e.FileID != "before" {
 		t.Fatalf("got %+v", e)
 	}
@@ -168,7 +181,7 @@ func TestPostgresListenerRecovers(t *testing.T) {
 	if pids := listenerPIDs(t, db, a.Channel()); len(pids) != 2 || pids[0] == pid || pids[1] == pid {
 		t.Fatalf("listeners after reconnect: %v (old %d)", pids, pid)
 	}
-	b.Publish(ev(1, "after"))
+	publish(t, db, b, ev(1, "after"))
 	if e := recv(t, sub); e.FileID != "after" {
 		t.Fatalf("got %+v", e)
 	}
@@ -198,7 +211,7 @@ func TestPostgresResyncAfterMissedEvent(t *testing.T) {
 
 	terminate(t, db, pid)
 	testwait.Until(t, "A to notice", func() bool { return !a.Stats().Listening })
-	b.Publish(ev(1, "missed"))
+	publish(t, db, b, ev(1, "missed"))
 	testwait.Until(t, "B to send", func() bool { return b.Stats().Sent == 1 })
 	release.Do(func() { close(hold) })
 
@@ -211,7 +224,7 @@ func TestPostgresResyncAfterMissedEvent(t *testing.T) {
 	}
 	// Subscriptions made afterwards work normally.
 	again := a.Subscribe(1)
-	b.Publish(ev(1, "next"))
+	publish(t, db, b, ev(1, "next"))
 	if e := recv(t, again); e.FileID != "next" {
 		t.Fatalf("got %+v", e)
 	}
@@ -236,8 +249,9 @@ func TestPostgresResyncOnHole(t *testing.T) {
 	}
 }
 
-// A replica that does not report after a reconnect may have published
-// meanwhile and died: resync rather than hope.
+// A replica known before a disconnect whose row is gone after it left
+// meanwhile (a bye the listener could not hear), and what it published
+// before leaving can no longer be counted: resync rather than hope.
 func TestPostgresResyncWhenPeerSilent(t *testing.T) {
 	db := dbtest.PostgresOrSkip(t)
 	// The fake peer stays "active" for three heartbeats after it spoke,
@@ -264,7 +278,7 @@ func TestPostgresByeForgetsReplica(t *testing.T) {
 	pid := onlyListener(t, db, a.Channel())
 	b := newPG(t, db, PostgresOptions{})
 	testwait.Until(t, "A to know B", func() bool { return a.Stats().Peers == 1 })
-	b.Publish(ev(1, "x"))
+	publish(t, db, b, ev(1, "x"))
 	b.Close()
 	testwait.Until(t, "A to forget B", func() bool { return a.Stats().Peers == 0 })
 	sub := a.Subscribe(1)
@@ -277,22 +291,166 @@ func TestPostgresByeForgetsReplica(t *testing.T) {
 	}
 }
 
-// A replica killed between a commit and its NOTIFY leaves no hole in its
-// numbers: the event is simply never sent. Its silence (no heartbeat, no
-// bye) is what tells the others, whose subscriptions then end with
-// ErrResync instead of staying open on a stream that missed a change.
+// A replica that falls silent without a bye makes the others check its
+// count in the database against what they heard from it. A count ahead of
+// it (here written directly, standing for any notification that went
+// unheard) ends the subscriptions with ErrResync.
 func TestPostgresResyncWhenPeerDiesWithoutBye(t *testing.T) {
 	db := dbtest.PostgresOrSkip(t)
 	a := newPG(t, db, PostgresOptions{Heartbeat: 500 * time.Millisecond})
 	sub := a.Subscribe(7)
 	ch := a.Channel()
-	// The peer announces one event, then dies before announcing its next.
-	notify(t, db, ch, `{"k":"h","i":"doomed","s":0}`)
-	notify(t, db, ch, `{"k":"e","i":"doomed","s":1,"e":[{"s":1,"t":"UPDATED","o":7,"f":"f1"}]}`)
+	exec(t, db, `INSERT INTO event_sources (instance, seq) VALUES ('doomed', 1)`)
+	notify(t, db, ch, `{"k":"e","i":"doomed","s":1,"e":[{"t":"UPDATED","o":7,"f":"f1"}]}`)
 	if e := recv(t, sub); e != ev(7, "f1") {
 		t.Fatalf("got %+v", e)
 	}
+	exec(t, db, `UPDATE event_sources SET seq = 2 WHERE instance = 'doomed'`)
 	if err := ended(t, sub); !errors.Is(err, ErrResync) {
 		t.Fatalf("ended with %v, want ErrResync", err)
+	}
+}
+
+// A replica killed right after a commit had announced it with the commit:
+// its silence makes the others check, they find they heard everything, and
+// their subscriptions carry on.
+func TestPostgresSilentPeerWithNothingMissed(t *testing.T) {
+	db := dbtest.PostgresOrSkip(t)
+	a := newPG(t, db, PostgresOptions{Heartbeat: 200 * time.Millisecond})
+	sub := a.Subscribe(7)
+	ch := a.Channel()
+	// What Announce does, by a process that then dies without a bye.
+	tx, err := db.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO event_sources (instance, seq) VALUES ('killed', 1)`,
+		`SELECT pg_notify('` + ch + `', '{"k":"e","i":"killed","s":1,"e":[{"t":"UPDATED","o":7,"f":"f1"}]}')`,
+	} {
+		if _, err := tx.ExecContext(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if e := recv(t, sub); e != ev(7, "f1") {
+		t.Fatalf("got %+v", e)
+	}
+	checks := a.Stats().Checks
+	testwait.Until(t, "A to notice the silence and check", func() bool {
+		st := a.Stats()
+		return st.Peers == 0 && st.Checks > checks
+	})
+	// A round after the silence: a later event still reaches the
+	// subscription, which proves it was not ended.
+	b := newPG(t, db, PostgresOptions{})
+	publish(t, db, b, ev(7, "later"))
+	if e := recv(t, sub); e != ev(7, "later") {
+		t.Fatalf("got %+v", e)
+	}
+	if st := a.Stats(); st.Resyncs != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// A transaction that announced events and rolled back takes its numbers
+// with it: the next one reuses them, and nobody resyncs.
+func TestPostgresRollbackLeavesNoHole(t *testing.T) {
+	db := dbtest.PostgresOrSkip(t)
+	a := newPG(t, db, PostgresOptions{Heartbeat: 200 * time.Millisecond})
+	b := newPG(t, db, PostgresOptions{Heartbeat: 200 * time.Millisecond})
+	sub := a.Subscribe(1)
+	for i := range 3 {
+		err := db.RunInTx(context.Background(), nil, func(ctx context.Context, tx bun.Tx) error {
+			if err := b.Announce(ctx, tx, ev(1, "rolled back")); err != nil {
+				return err
+			}
+			return errors.New("changed its mind")
+		})
+		if err == nil {
+			t.Fatal("the transaction committed")
+		}
+		publish(t, db, b, ev(1, fmt.Sprint("committed ", i)))
+		if e := recv(t, sub); e != ev(1, fmt.Sprint("committed ", i)) {
+			t.Fatalf("got %+v", e)
+		}
+	}
+	if st := a.Stats(); st.Resyncs != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// One process's transactions announcing at once are numbered in the order
+// they commit, so a listener sees no hole; a transaction with many events
+// is split into several notifications, numbered in turn.
+func TestPostgresConcurrentAnnouncements(t *testing.T) {
+	db := dbtest.PostgresOrSkip(t)
+	a, b := newPG(t, db, PostgresOptions{}), newPG(t, db, PostgresOptions{})
+	sub := a.Subscribe(1)
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := db.RunInTx(context.Background(), nil, func(ctx context.Context, tx bun.Tx) error {
+				return b.Announce(ctx, tx, ev(1, fmt.Sprint("concurrent ", i)))
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for range 20 {
+		seen[recv(t, sub).FileID] = true
+	}
+	// Long ids, so that fewer events than a subscription holds still
+	// take several notifications.
+	var many []files.Event
+	for i := range 60 {
+		many = append(many, ev(1, fmt.Sprintf("bulk %03d %s", i, strings.Repeat("x", 200))))
+	}
+	if n := len(encodeEvents("0123456789abcdef", many)); n < 2 {
+		t.Fatalf("%d notifications for the bulk events", n)
+	}
+	if err := b.Announce(context.Background(), db, many...); err != nil {
+		t.Fatal(err)
+	}
+	for i := range many {
+		if e := recv(t, sub); e != many[i] {
+			t.Fatalf("event %d: got %+v", i, e)
+		}
+	}
+	if len(seen) != 20 {
+		t.Fatalf("%d distinct events of 20", len(seen))
+	}
+	if st := a.Stats(); st.Resyncs != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// A change whose COMMIT went unanswered may or may not have happened: this
+// process's subscriptions of its owner end with ErrResync, the others'
+// carry on.
+func TestUncertainResyncsTheOwner(t *testing.T) {
+	b := NewBroker()
+	mine, other := b.Subscribe(1), b.Subscribe(2)
+	b.Uncertain(ev(1, "x"))
+	if err := ended(t, mine); !errors.Is(err, ErrResync) {
+		t.Fatalf("ended with %v, want ErrResync", err)
+	}
+	b.Publish(ev(2, "y"))
+	if e := recv(t, other); e != ev(2, "y") {
+		t.Fatalf("got %+v", e)
+	}
+}
+
+func exec(t *testing.T, db *database.DB, query string) {
+	t.Helper()
+	if _, err := db.ExecContext(context.Background(), query); err != nil {
+		t.Fatal(err)
 	}
 }

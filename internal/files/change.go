@@ -12,6 +12,7 @@ import (
 
 	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/blobstore"
+	"github.com/cutline/cutline/internal/database"
 )
 
 // TagChange edits user tags: Set replaces them all; otherwise Remove is
@@ -51,6 +52,9 @@ func (s *Service) UpdateTags(ctx context.Context, owner int64, id string, c TagC
 		f.UserTags = tags
 		return "user_tags", nil
 	})
+	if errors.Is(err, database.ErrCommitUnknown) {
+		s.unsure(EventUpdated, f)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +75,9 @@ func (s *Service) Delete(ctx context.Context, owner int64, id string) error {
 	})
 	if errors.Is(err, apperr.ErrNotFound) && s.isTombstone(ctx, owner, id) {
 		return nil
+	}
+	if errors.Is(err, database.ErrCommitUnknown) {
+		s.unsure(EventDeleted, f)
 	}
 	if err != nil {
 		return err

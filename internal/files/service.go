@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 
@@ -48,6 +49,7 @@ type Service struct {
 	meter      Meter
 	now        func() time.Time
 	publish    func(Event)
+	uncertain  func(Event)
 	// outbox: every new derivation is queued for OpenLineage delivery.
 	outbox bool
 	// cutWorkers is how many goroutines one cut may use (Options.CutWorkers),
@@ -87,6 +89,15 @@ type Options struct {
 	Logger        *slog.Logger
 	// Publish, when set, is called after each committed change.
 	Publish func(Event)
+	// Announce, when set, is called inside the transaction of each change,
+	// as its last statement, with the change's events: a relay between
+	// processes records them there, so that they are announced exactly
+	// when the change commits. Its error fails the change.
+	Announce func(ctx context.Context, tx bun.IDB, evs ...Event) error
+	// Uncertain, when set, is called with the event of a change whose
+	// COMMIT went unanswered (database.ErrCommitUnknown): Publish is not,
+	// since whether the change happened is unknown.
+	Uncertain func(Event)
 	// Meter, when set, counts the bytes stored and cut.
 	Meter Meter
 	// OpenLineage queues every new derivation (a file made from parents:
@@ -117,7 +128,8 @@ const DefaultBlobTimeout = 30 * time.Second
 func NewService(db *database.DB, bucket *blob.Bucket, opts Options) *Service {
 	s := &Service{st: newStore(db), bucket: bucket, maxSize: opts.MaxFileSize, maxCols: opts.MaxColumns, scratch: opts.ScratchQuota,
 		maxFilterTags: opts.MaxFilterTags, blobTimeout: opts.BlobTimeout, bucketName: opts.BucketName, noSync: opts.NoSync, log: opts.Logger, meter: opts.Meter, now: time.Now, publish: opts.Publish,
-		outbox: opts.OpenLineage, cutWorkers: opts.CutWorkers, cutChunk: cutChunk, cutScan: cutScan}
+		uncertain: opts.Uncertain, outbox: opts.OpenLineage, cutWorkers: opts.CutWorkers, cutChunk: cutChunk, cutScan: cutScan}
+	s.st.announce = opts.Announce
 	if s.blobTimeout <= 0 {
 		s.blobTimeout = DefaultBlobTimeout
 	}
@@ -311,6 +323,7 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 			// The row may exist: its object stays. The sweep removes it
 			// once it is sure that no row references it.
 			s.log.WarnContext(ctx, "a file's commit went unanswered; its object is kept", "id", id, "err", err)
+			s.unsure(EventCreated, f)
 			return nil, fmt.Errorf("%w: %w", apperr.ErrUnavailable, err)
 		}
 		s.removeObject(key)
@@ -703,6 +716,14 @@ func (s *Service) checkParents(ctx context.Context, owner int64, ids []string) e
 		return apperr.Invalid(FieldParents, "a parent file was not found")
 	}
 	return nil
+}
+
+// unsure tells the broker of a change that may or may not have committed.
+func (s *Service) unsure(t EventType, f *File) {
+	if s.uncertain == nil || f == nil || f.OwnerID == nil {
+		return
+	}
+	s.uncertain(Event{Type: t, FileID: f.ID, OwnerID: *f.OwnerID})
 }
 
 func (s *Service) emit(t EventType, f *File) {

@@ -3,6 +3,7 @@ package files
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -28,6 +29,17 @@ import (
 type store struct {
 	db    *database.DB
 	edges *lineage.Store
+	// announce, when set, records a change's events in its transaction
+	// (Options.Announce).
+	announce func(ctx context.Context, tx bun.IDB, evs ...Event) error
+}
+
+// announced ends a change's transaction by announcing ev.
+func (st *store) announced(ctx context.Context, tx bun.IDB, ev Event) error {
+	if st.announce == nil {
+		return nil
+	}
+	return st.announce(ctx, tx, ev)
 }
 
 func newStore(db *database.DB) *store { return &store{db: db, edges: lineage.NewStore(db)} }
@@ -365,7 +377,10 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, d.FileID, encodeTags(d.SourceIDs), encodeTags(d.C
 					return fmt.Errorf("insert derivation: %w", err)
 				}
 			}
-			return nil
+			if f.OwnerID == nil {
+				return nil // nobody subscribes to a scratch file
+			}
+			return st.announced(ctx, tx, Event{Type: EventCreated, FileID: f.ID, OwnerID: *f.OwnerID})
 		})
 		if _, dup := database.IsDuplicate(err); !dup {
 			break
@@ -518,22 +533,33 @@ func (st *store) change(ctx context.Context, owner int64, id string, edit func(f
 		if err != nil {
 			return err
 		}
+		var ev EventType
 		switch changed {
 		case "user_tags":
+			ev = EventUpdated
 			if _, err := tx.ExecContext(ctx, "UPDATE files SET user_tags = ? WHERE id = ?", encodeTags(f.UserTags), f.ID); err != nil {
 				return fmt.Errorf("update tags: %w", err)
 			}
 			if _, err := tx.ExecContext(ctx, "DELETE FROM file_tags WHERE file_id = ?", f.ID); err != nil {
 				return fmt.Errorf("clear tags: %w", err)
 			}
-			return insertTags(ctx, tx, f)
+			if err := insertTags(ctx, tx, f); err != nil {
+				return err
+			}
 		case "deleted":
-			_, err := tx.ExecContext(ctx, "UPDATE files SET deleted_at = ?, object_key = ? WHERE id = ?",
-				nullable(f.DeletedAt), nullable(f.ObjectKey), f.ID)
-			return err
+			ev = EventDeleted
+			if _, err := tx.ExecContext(ctx, "UPDATE files SET deleted_at = ?, object_key = ? WHERE id = ?",
+				nullable(f.DeletedAt), nullable(f.ObjectKey), f.ID); err != nil {
+				return fmt.Errorf("delete file: %w", err)
+			}
+		default:
+			return fmt.Errorf("files: unknown change %q", changed)
 		}
-		return fmt.Errorf("files: unknown change %q", changed)
+		return st.announced(ctx, tx, Event{Type: ev, FileID: f.ID, OwnerID: owner})
 	})
+	if errors.Is(err, database.ErrCommitUnknown) {
+		return f, err
+	}
 	if err != nil {
 		return nil, err
 	}

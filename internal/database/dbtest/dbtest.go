@@ -161,6 +161,25 @@ func PostgresAt(t testing.TB, addr, query string) *database.DB {
 	return open(t, withHost(dsn, addr, query), params)
 }
 
+// SameSchema is a second pool on db's PostgreSQL schema, as another
+// replica would open, its connections made to addr (a Proxy's) when addr
+// is not empty, with the URL parameters query added. The pool closes with
+// the test; the schema stays db's.
+func SameSchema(t testing.TB, db *database.DB, addr, query string) *database.DB {
+	t.Helper()
+	var schema string
+	if err := db.NewRaw("SELECT current_schema()").Scan(context.Background(), &schema); err != nil {
+		t.Fatalf("current schema: %v", err)
+	}
+	params := database.PostgresParams(database.Options{StatementTimeout: time.Minute})
+	params["search_path"] = schema
+	dsn := os.Getenv("TEST_DATABASE_URL")
+	if addr != "" {
+		dsn = withHost(dsn, addr, query)
+	}
+	return open(t, dsn, params)
+}
+
 // open opens a pool on a PostgreSQL URL with the session parameters.
 func open(t testing.TB, dsn string, params map[string]any) *database.DB {
 	t.Helper()
