@@ -216,6 +216,9 @@ func snapshot(t *testing.T, db *database.DB) map[string][]string {
 	}
 	out := make(map[string][]string, len(tables))
 	for _, table := range tables {
+		if table == "event_sources" {
+			continue // the replicas' own event counts, no user's data
+		}
 		rows, err := db.QueryContext(ctx, "SELECT * FROM "+table)
 		if err != nil {
 			t.Fatal(err)
