@@ -47,7 +47,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 echo
 echo "| upload (median of $ROUNDS) | A ($old) | B ($new) | B/A |"
 echo "|---|---|---|---|"
-for m in serial-2 parallel-2; do
+for m in $(awk '{print $2}' "$results" | sort -ru); do
   a=$(awk -v m=$m '$1=="A" && $2==m {print $3}' "$results" | median)
   b=$(awk -v m=$m '$1=="B" && $2==m {print $3}' "$results" | median)
   echo "| $m | $(echo "scale=2; $a / 1000000" | bc) ms | $(echo "scale=2; $b / 1000000" | bc) ms | $(echo "scale=2; $b / $a" | bc) |"
