@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -96,4 +97,57 @@ func noPath(t *testing.T, what, msg, dir string) {
 	if strings.Contains(msg, dir) || strings.Contains(msg, "/files/") || strings.Contains(msg, ".tmp") {
 		t.Errorf("%s: %q shows a server path", what, msg)
 	}
+}
+
+// SQLite's own "database or disk is full" (SQLITE_FULL) is a full disk
+// too: 507 in REST, INSUFFICIENT_STORAGE in GraphQL, no path; the objects
+// of the refused uploads are removed, and uploads work again once there is
+// room. The database is held to its current size with max_page_count, a
+// setting of each connection, so the pool is cut to one.
+func TestSQLiteFull(t *testing.T) {
+	t.Parallel()
+	db := dbtest.SQLite(t)
+	db.SQL().SetMaxOpenConns(1)
+	s := newServerOn(t, db, folderBucket(t), nil)
+	tok := s.register(t, "ada").AccessToken
+	ctx := context.Background()
+	var pages int
+	if err := db.NewRaw("PRAGMA page_count").Scan(ctx, &pages); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA max_page_count = "+strconv.Itoa(pages)); err != nil {
+		t.Fatal(err)
+	}
+	// The rows fill the free room of the pages first: upload until one
+	// needs a page more.
+	var code int
+	var body string
+	for i := 0; i < 500; i++ {
+		code, _, body = s.call(t, "POST", "/api/v1/files?name=f"+strconv.Itoa(i)+".csv&tags="+strings.Repeat("t", 60), tok, "text/csv",
+			strings.NewReader("x,y\n1,2\n"))
+		if code != http.StatusCreated {
+			break
+		}
+	}
+	if code != http.StatusInsufficientStorage || !strings.Contains(body, "INSUFFICIENT_STORAGE") {
+		t.Fatalf("REST upload into a full database: %d %s, want 507 INSUFFICIENT_STORAGE", code, body)
+	}
+	noPath(t, "REST", body, s.app.Config.DataDir)
+	var r *gqlResponse
+	for i := 0; i < 50; i++ {
+		r = s.upload(t, tok, uploadMutation, map[string]any{"tags": []string{strings.Repeat("g", 60)}}, "f", "g.csv", "x,y\n1,2\n")
+		if len(r.Errors) > 0 {
+			break
+		}
+	}
+	if r.code() != "INSUFFICIENT_STORAGE" {
+		t.Fatalf("GraphQL upload into a full database: %+v, want INSUFFICIENT_STORAGE", r.Errors)
+	}
+	noPath(t, "GraphQL", r.Errors[0].Message, s.app.Config.DataDir)
+
+	if _, err := db.ExecContext(ctx, "PRAGMA max_page_count = 1000000"); err != nil {
+		t.Fatal(err)
+	}
+	s.uploadOK(t, tok, "again.csv", "x,y\n1,2\n")
+	assertIntact(t, s)
 }

@@ -79,7 +79,8 @@ func (e *commitUnknownError) Error() string   { return ErrCommitUnknown.Error() 
 func (e *commitUnknownError) Unwrap() []error { return []error{ErrCommitUnknown, e.err} }
 
 // RunInTx is bun's RunInTx, except that a COMMIT that failed for want of an
-// answer (apperr.IsUnavailable) also matches ErrCommitUnknown. Every other
+// answer (apperr.IsUnavailable) also matches ErrCommitUnknown, and that the
+// engine's own full-disk error matches apperr.ErrStorageFull. Every other
 // failure rolled the transaction back, as bun reports it.
 func (db *DB) RunInTx(ctx context.Context, opts *sql.TxOptions, fn func(context.Context, bun.Tx) error) error {
 	committing := false
@@ -93,7 +94,7 @@ func (db *DB) RunInTx(ctx context.Context, opts *sql.TxOptions, fn func(context.
 	if err != nil && committing && apperr.IsUnavailable(err) {
 		return &commitUnknownError{err}
 	}
-	return err
+	return storageFull(err)
 }
 
 // SQL is the pool under the handle, for what speaks database/sql (pool

@@ -38,6 +38,9 @@ type engine interface {
 	lock(ctx context.Context, q bun.IDB, class int32, key any) error
 	// duplicate reports a unique violation and what it hit.
 	duplicate(err error) (constraint string, ok bool)
+	// full reports the engine's own "the disk is full" where apperr cannot
+	// see it (PostgreSQL's SQLSTATE it can).
+	full(err error) bool
 	// migrations is the folder of the dialect's migrations.
 	migrations() string
 	// advanceSequence makes sure table's generated ids continue past id,
@@ -102,6 +105,10 @@ func (postgresEngine) duplicate(err error) (string, bool) {
 	return "", false
 }
 
+// full leaves PostgreSQL's disk_full (53100) to apperr.IsStorageFull,
+// which reads SQLSTATEs.
+func (postgresEngine) full(error) bool { return false }
+
 func (postgresEngine) migrations() string { return "migrations/postgres" }
 
 // advanceSequence moves the identity sequence to at least id and at least
@@ -162,6 +169,13 @@ func (sqliteEngine) duplicate(err error) (string, bool) {
 		return sqErr.Error(), true
 	}
 	return "", false
+}
+
+// full is SQLITE_FULL (13): the disk, or the database's max_page_count, is
+// full. The driver's extended codes keep the primary code in the low byte.
+func (sqliteEngine) full(err error) bool {
+	var sqErr *sqlite.Error
+	return errors.As(err, &sqErr) && sqErr.Code()&0xff == 13
 }
 
 func (sqliteEngine) migrations() string { return "migrations/sqlite" }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 
 	"github.com/uptrace/bun"
+
+	"github.com/cutline/cutline/internal/apperr"
 )
 
 // The errors stores see, whatever the dialect.
@@ -32,8 +34,9 @@ func (e *DuplicateError) Error() string { return "duplicate key: " + e.Constrain
 func (e *DuplicateError) Unwrap() []error { return []error{ErrDuplicate, e.Err} }
 
 // Normalize turns a driver error into the errors above: no rows is
-// ErrNotFound, a unique violation in either dialect a *DuplicateError.
-// Anything else, nil included, comes back as it is.
+// ErrNotFound, a unique violation in either dialect a *DuplicateError, a
+// full disk apperr.ErrStorageFull. Anything else, nil included, comes back
+// as it is.
 func Normalize(err error) error {
 	switch {
 	case err == nil:
@@ -44,6 +47,21 @@ func Normalize(err error) error {
 	for _, e := range []engine{postgresEngine{}, sqliteEngine{}} {
 		if c, ok := e.duplicate(err); ok {
 			return &DuplicateError{Constraint: c, Err: err}
+		}
+	}
+	return storageFull(err)
+}
+
+// storageFull marks an engine's own full-disk error as
+// apperr.ErrStorageFull, so every adapter answers it as a full disk
+// (507, INSUFFICIENT_STORAGE). The driver's message names no path.
+func storageFull(err error) error {
+	if err == nil || errors.Is(err, apperr.ErrStorageFull) {
+		return err
+	}
+	for _, e := range []engine{postgresEngine{}, sqliteEngine{}} {
+		if e.full(err) {
+			return fmt.Errorf("%w: %w", apperr.ErrStorageFull, err)
 		}
 	}
 	return err
