@@ -803,10 +803,11 @@ func (r *pgRelay) finishRound(at *attempt) {
 	}
 	// A replica known here whose row is gone said goodbye, or was pruned.
 	// Heard live, its bye came before the q; after a disconnect, what it
-	// published before leaving can no longer be counted.
+	// published before leaving can no longer be counted. One heard during
+	// the round started after the counts were read.
 	var gone []string
-	for id := range r.peers {
-		if _, ok := at.counts[id]; !ok {
+	for id, p := range r.peers {
+		if _, ok := at.counts[id]; !ok && p.heard.Before(rd.start) {
 			gone = append(gone, id)
 			delete(r.peers, id)
 		}
