@@ -319,6 +319,31 @@ func Check(ctx context.Context, cfg config.Config, w io.Writer) error {
 // connections open without sending on them.
 const closeGrace = 2 * time.Second
 
+// cancelGrace bounds how long requests cancelled at the end of
+// SHUTDOWN_TIMEOUT get to clean up before the storage closes.
+const cancelGrace = 5 * time.Second
+
+// counted keeps n at the number of requests next is serving.
+func counted(n *atomic.Int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		defer n.Add(-1)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// settle waits up to d for n to reach zero and reports whether it did.
+func settle(n *atomic.Int64, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for n.Load() > 0 {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
+}
+
 // Serve runs the server until ctx is cancelled, then closes it without
 // dropping a request a client already sent (package shutdown), lets
 // in-flight requests finish and closes the pools.
@@ -332,14 +357,21 @@ func Serve(ctx context.Context, cfg config.Config) error {
 	defer a.Close()
 
 	var conns shutdown.Tracker
+	// Requests outlive the signal that starts the shutdown, but not its
+	// timeout: what still runs then (a slow upload) is cancelled, and the
+	// storage stays open until it has cleaned up after itself (its
+	// temporary object removed at once, not by a sweep an hour later).
+	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
+	var running atomic.Int64
 	srv := &http.Server{
 		Addr:              cfg.Addr,
-		Handler:           conns.Middleware(a.Handler),
+		Handler:           conns.Middleware(counted(&running, a.Handler)),
 		ConnState:         conns.ConnState,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		BaseContext:       func(net.Listener) context.Context { return reqCtx },
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -392,6 +424,14 @@ func Serve(ctx context.Context, cfg config.Config) error {
 	defer cancel()
 	refused, err := conns.Close(sctx, srv, ln, min(closeGrace, cfg.ShutdownTimeout))
 	if err != nil {
+		log.Warn("shutdown timeout: cancelling the requests still running", "requests", running.Load())
+		cancelRequests()
+		// A handler blocked reading a body that no longer comes returns
+		// once its connection is closed.
+		_ = srv.Close()
+		if !settle(&running, cancelGrace) {
+			log.Warn("requests still running after they were cancelled", "requests", running.Load())
+		}
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/cutline/cutline/internal/app"
 	"github.com/cutline/cutline/internal/config"
+	"github.com/cutline/cutline/internal/testwait"
 )
 
 func freeAddr(t *testing.T) string {
@@ -151,5 +153,51 @@ func TestServeDrainsBeforeShutdown(t *testing.T) {
 	resp.Body.Close()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An upload still running when SHUTDOWN_TIMEOUT ends is cancelled, and its
+// temporary object is removed before the server stops: no .tmp is left in
+// the bucket's folder and the check finds nothing wrong.
+func TestServeCancelsUploadsAtShutdownTimeout(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServe(t, dir, map[string]string{"ARGON2_MEMORY_KIB": "1024", "ARGON2_TIME": "1", "LOG_LEVEL": "error",
+		"SHUTDOWN_TIMEOUT": "300ms"})
+	token := registerAt(t, srv.base)
+
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, _ := http.NewRequest("POST", srv.base+"/api/v1/files?name=slow.csv", pr)
+	req.Header.Set("Authorization", "Bearer "+token)
+	result := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			result <- -1
+			return
+		}
+		resp.Body.Close()
+		result <- resp.StatusCode
+	}()
+	io.WriteString(pw, "a,b\n"+strings.Repeat("1,2\n", 10000))
+	tmps := func() []string {
+		found, _ := filepath.Glob(filepath.Join(dir, "blobs", "files", "*.tmp"))
+		return found
+	}
+	testwait.Until(t, "the upload's temporary object", func() bool { return len(tmps()) == 1 })
+	srv.stop() // the body never ends: the upload outlives the timeout
+	if err := <-srv.done; !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Serve: %v, want the shutdown timeout", err)
+	}
+	if left := tmps(); len(left) > 0 {
+		t.Fatalf("temporary objects left when the server stopped: %v", left)
+	}
+	pw.CloseWithError(errors.New("the client gives up"))
+	if code := <-result; code == http.StatusCreated {
+		t.Fatal("the cancelled upload was stored")
+	}
+	var report strings.Builder
+	if err := app.Check(context.Background(), srv.cfg, &report); err != nil {
+		t.Fatalf("check after the shutdown: %v\n%s", err, report.String())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"io"
 	"math"
 	"math/bits"
@@ -55,8 +56,9 @@ func (r *rowsRecorder) add(index int64) {
 }
 
 // write stores the recorded rows under key; false when there is nothing
-// to store (a source too long to record).
-func (r *rowsRecorder) write(ctx context.Context, b *blob.Bucket, key string) (bool, error) {
+// to store (a source too long to record). With durable, a folder bucket's
+// object and its folder are synced to disk before it returns.
+func (r *rowsRecorder) write(ctx context.Context, b *blob.Bucket, key string, durable bool) (bool, error) {
 	if r.overflow {
 		return false, nil
 	}
@@ -65,7 +67,27 @@ func (r *rowsRecorder) write(ctx context.Context, b *blob.Bucket, key string) (b
 	if _, err := r.bm.WriteTo(&buf); err != nil {
 		return false, fmt.Errorf("encode row provenance: %w", err)
 	}
-	if err := b.WriteAll(ctx, key, buf.Bytes(), &blob.WriterOptions{ContentType: "application/octet-stream"}); err != nil {
+	// Synced like the file's own object (durableClose): the row that names
+	// it commits next.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var file *os.File
+	w, err := b.NewWriter(wctx, key, &blob.WriterOptions{ContentType: "application/octet-stream",
+		BeforeWrite: func(as func(any) bool) error {
+			if durable {
+				as(&file)
+			}
+			return nil
+		}})
+	if err != nil {
+		return false, bucketFailure("write row provenance", err)
+	}
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		cancel() // a cancelled context makes Close abort the object
+		_ = w.Close()
+		return false, bucketFailure("write row provenance", err)
+	}
+	if err := durableClose(w, file); err != nil {
 		return false, bucketFailure("write row provenance", err)
 	}
 	return true, nil

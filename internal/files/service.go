@@ -300,7 +300,7 @@ func (s *Service) Create(ctx context.Context, nf NewFile, body io.Reader) (*File
 		// The bytes are complete, so the cut has seen every row.
 		rk := rowsKey(key)
 		wctx, cancel := blobstore.Call(ctx, s.blobTimeout)
-		ok, err := nf.rows.write(wctx, s.bucket, rk)
+		ok, err := nf.rows.write(wctx, s.bucket, rk, !s.noSync)
 		cancel()
 		if err != nil {
 			s.removeObject(key)
@@ -503,13 +503,16 @@ func (w *idleWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// syncFile is (*os.File).Sync; tests see through it what reaches the disk.
+var syncFile = (*os.File).Sync
+
 // durableClose finishes an object. For a folder bucket (file is its
 // temporary file) the bytes reach the disk before the rename that makes
 // the object, and the rename before the row commits: a power loss then
 // cannot leave a committed row over an empty or missing object.
 func durableClose(w *blob.Writer, file *os.File) error {
 	if file != nil {
-		if err := file.Sync(); err != nil {
+		if err := syncFile(file); err != nil {
 			_ = w.Close()
 			return fmt.Errorf("sync object: %w", err)
 		}
@@ -525,7 +528,7 @@ func durableClose(w *blob.Writer, file *os.File) error {
 		return fmt.Errorf("sync object folder: %w", err)
 	}
 	defer dir.Close()
-	if err := dir.Sync(); err != nil {
+	if err := syncFile(dir); err != nil {
 		return fmt.Errorf("sync object folder: %w", err)
 	}
 	return nil
