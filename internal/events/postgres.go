@@ -14,7 +14,12 @@ package events
 // announce commit one after the other and its numbers arrive in order: a
 // hole means notifications went missing, which happens only to a listener
 // that was not listening when they were sent. Payloads carry ids only;
-// subscribers load what they show with their own permissions.
+// subscribers load what they show with their own permissions. The price:
+// PostgreSQL queues a transaction's notifications under one lock that
+// every transaction with notifications holds through its commit, so the
+// commits of changes go one at a time (what it costs is in
+// docs/BENCHMARKS.md, "Live events"). On SQLite there is one
+// process and no relay: events stay in it (events.go).
 //
 // Every process has a random instance id and a row of its own, created at
 // start and deleted by a clean shutdown; rows of processes that died are
@@ -24,7 +29,7 @@ package events
 //
 //	e  events, numbered up to S
 //	h  "my count is S": a heartbeat, read from the row as it is refreshed
-//	q  "everyone, report": a listener checking itself, with a nonce
+//	q  a listener's own marker, with a nonce, for a round (below)
 //	b  bye, on a clean shutdown: forget me (the row goes with it)
 //
 // A listener checks what it heard against the database in rounds: it reads
@@ -33,8 +38,8 @@ package events
 // back (which also proves the LISTEN works) each row's count must match
 // the last number heard from that process. A round runs after every
 // (re)connection of the listener, and whenever another replica falls
-// silent (no heartbeat for three periods, no bye), which is no longer a
-// sign of a lost event by itself but is worth the check. A count ahead of
+// silent (no heartbeat for three periods, no bye): its death cannot lose
+// an event (what it committed was announced), but is worth the check. A count ahead of
 // what was heard, a process that published while the listener was away
 // and then said goodbye (its row is gone), a hole in a process's numbers
 // or a number heard twice (a process whose row was pruned while it lived)

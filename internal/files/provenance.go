@@ -6,10 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"io"
 	"math"
 	"math/bits"
+	"os"
 	"sort"
 	"time"
 
