@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -66,11 +67,23 @@ func AnalyzeAs(r io.Reader, encoding string, limits ...Limits) (Summary, error) 
 	if len(limits) > 0 {
 		lim = limits[0]
 	}
+	s, _, err := analyze(r, encoding, lim, chunking{workers: runtime.GOMAXPROCS(0), size: chunkSize})
+	return s, err
+}
+
+// chunkSize is what Analyze cuts a file into for its workers: large enough
+// that the bytes carried from one chunk to the next and the merges cost
+// little, small enough that a few in flight take little memory.
+const chunkSize = 512 << 10
+
+// analyze is AnalyzeAs, cut in chunks as c says; it also returns how many
+// chunks it cut (0 when one reader read everything).
+func analyze(r io.Reader, encoding string, lim Limits, c chunking) (Summary, int, error) {
 	stated := ""
 	if encoding != "" {
 		var err error
 		if stated, err = LookupEncoding(encoding); err != nil {
-			return Summary{}, err
+			return Summary{}, 0, err
 		}
 	}
 	br := sniffReaders.Get().(*bufio.Reader)
@@ -81,11 +94,11 @@ func AnalyzeAs(r io.Reader, encoding string, limits ...Limits) (Summary, error) 
 	}()
 	prefix, err := br.Peek(SniffSize)
 	if err != nil && err != io.EOF {
-		return Summary{}, err
+		return Summary{}, 0, err
 	}
 	d, bom, err := sniff(prefix, stated)
 	if err != nil {
-		return Summary{}, err
+		return Summary{}, 0, err
 	}
 
 	var (
@@ -114,15 +127,21 @@ func AnalyzeAs(r io.Reader, encoding string, limits ...Limits) (Summary, error) 
 	rd.grow = true
 	rd.SetMaxColumns(lim.MaxColumns)
 	if _, err := rd.Header(); err == io.EOF {
-		return Summary{}, &NotCSVError{reasonNoHeader}
+		return Summary{}, 0, &NotCSVError{reasonNoHeader}
 	} else if err != nil {
-		return Summary{}, err
+		return Summary{}, 0, err
 	}
 	p := NewProfiler(rd.raw)
 	p.grow = true
 	p.eightBit = cen != nil && stated == ""
-	if err := profileAll(rd, p, cen); err != nil {
-		return Summary{}, err
+	chunks := 0
+	if cen != nil && c.workers > 1 && !rd.lazy {
+		chunks, err = profileChunks(rd, p, cen, c)
+	} else {
+		err = profileAll(rd, p, cen)
+	}
+	if err != nil {
+		return Summary{}, chunks, err
 	}
 
 	if cen != nil {
@@ -132,7 +151,7 @@ func AnalyzeAs(r io.Reader, encoding string, limits ...Limits) (Summary, error) 
 	switch {
 	case u16 != nil:
 		if u16.bad {
-			return Summary{}, &EncodingError{Encoding: d.Encoding, Offset: u16.badAt, Reason: "is half of a character (an unpaired surrogate)"}
+			return Summary{}, 0, &EncodingError{Encoding: d.Encoding, Offset: u16.badAt, Reason: "is half of a character (an unpaired surrogate)"}
 		}
 	case cen == nil:
 		table = nil // decoded while reading
@@ -142,7 +161,7 @@ func AnalyzeAs(r io.Reader, encoding string, limits ...Limits) (Summary, error) 
 			d.Encoding = EncodingUTF8BOM
 		}
 	case bom || stated == EncodingUTF8:
-		return Summary{}, &EncodingError{Encoding: EncodingUTF8, Offset: cen.chk.invalidAt, Byte: cen.chk.invalidByte, Reason: "does not begin a valid UTF-8 character"}
+		return Summary{}, 0, &EncodingError{Encoding: EncodingUTF8, Offset: cen.chk.invalidAt, Byte: cen.chk.invalidByte, Reason: "does not begin a valid UTF-8 character"}
 	default:
 		cr, lf := rd.lineEnds()
 		d.Encoding, table = EncodingWindows1252, &windows1252
@@ -166,7 +185,7 @@ func AnalyzeAs(r io.Reader, encoding string, limits ...Limits) (Summary, error) 
 		Short:    rd.Short(),
 		Long:     rd.Long(),
 		Repaired: rd.Repaired(),
-	}, nil
+	}, chunks, nil
 }
 
 // profileAll reads every record of rd into p. Parsing and profiling take

@@ -15,7 +15,7 @@ import (
 // another: columns stay typed for a while, then some turn TEXT.
 func randomCell(rng *rand.Rand, style int) string {
 	if rng.IntN(40) == 0 {
-		style = rng.IntN(11)
+		style = rng.IntN(12)
 	}
 	switch style {
 	case 0:
@@ -27,7 +27,9 @@ func randomCell(rng *rand.Rand, style int) string {
 	case 3:
 		return []string{"1e400", "2e3", ".5", "5.", "-0.0", "9007199254740993", "1.5e-7"}[rng.IntN(7)]
 	case 4:
-		return []string{"2024-01-02", "2023-12-31T23:59:59Z", "2024/02/29", "2023-02-29", "01/02/2024", "13/02/2024", "02.01.2024 10:00"}[rng.IntN(7)]
+		// Equal instants spelt differently too.
+		return []string{"2024-01-02", "2023-12-31T23:59:59Z", "2024/02/29", "2023-02-29", "01/02/2024", "13/02/2024", "02.01.2024 10:00",
+			"2024/01/02", "2023-12-31 23:59:59", "2024-02-29T00:00:00+00:00"}[rng.IntN(10)]
 	case 5:
 		return []string{"true", "False", "y", "N", "yes", "no"}[rng.IntN(6)]
 	case 6:
@@ -37,6 +39,10 @@ func randomCell(rng *rand.Rand, style int) string {
 		return []string{"7", "+7", "7.0", "0", "-0", "+0", "0.0", "7e0", "2024-01-02", "2024/01/02"}[rng.IntN(10)]
 	case 9:
 		return []string{"1.5", "1.50", "15e-1", "-2.0", "-2.00", "-2e0", "0.5"}[rng.IntN(7)]
+	case 10:
+		// ISO only: equal instants spelt differently, which one an
+		// extreme keeps.
+		return []string{"2024-01-02", "2024/01/02", "2024-01-02 00:00", "2023-12-31T23:00:00-01:00", "1999-12-31", "2030-06-15T12:00:00Z", "2030-06-15 12:00:00"}[rng.IntN(7)]
 	case 7:
 		return []string{"Zürich", "caf\xe9", "it\xd5s", "\xd0", "Ōsaka", "abcdefgh", "abcdefghi", "abc"}[rng.IntN(8)]
 	}
@@ -134,7 +140,7 @@ func TestAddBatchIsAdd(t *testing.T) {
 		width := 1 + rng.IntN(8)
 		styles := make([]int, width+3)
 		for i := range styles {
-			styles[i] = rng.IntN(11)
+			styles[i] = rng.IntN(12)
 		}
 		header := make([]string, width)
 		records := make([][]string, rng.IntN(400))

@@ -2,10 +2,17 @@
 // encoding of uploaded bytes, reads records in one streaming pass, profiles
 // columns, and writes RFC 4180 output. Memory stays bounded: nothing ever
 // holds a whole file, only a read buffer that grows with the longest record
-// (at most 16 MiB, see below). Analyze parses and profiles on two
-// goroutines (the two take about the same time): the parser lends the
-// profiler the buffers it read records from, at most four of them, and at
-// most three 128 KiB chunks wait for the UTF-8 check.
+// (at most 16 MiB, see below). On several cores (GOMAXPROCS), Analyze
+// cuts the records of a UTF-8 or 8-bit file at record ends into chunks of
+// 512 KiB as they arrive, which that many workers parse and profile at
+// once, and merges the profiles in file order (exactly the profile one
+// reader makes): at most GOMAXPROCS+2 chunks are held, and at most 4 MiB
+// while a record longer than a chunk is read. The bytes after the last
+// full chunk, and every file on one core, in UTF-16 or in an encoding the
+// caller stated, are parsed and profiled on two goroutines (the two take
+// about the same time): the parser lends the profiler the buffers it read
+// records from, at most four of them. At most three 128 KiB chunks wait
+// for the UTF-8 check.
 //
 // # Encodings
 //

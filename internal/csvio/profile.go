@@ -137,6 +137,13 @@ func (s *span[T]) setMax(v T, cell string) {
 	s.maxT = append(s.maxT[:0], cell...)
 }
 
+// copyFrom makes s a copy of o, in s's own buffers.
+func (s *span[T]) copyFrom(o *span[T]) {
+	s.min, s.max = o.min, o.max
+	s.minT = append(s.minT[:0], o.minT...)
+	s.maxT = append(s.maxT[:0], o.maxT...)
+}
+
 // prefixKey orders strings by their first 8 bytes: prefixKey(a) <
 // prefixKey(b) implies a < b, and only equal keys need a full comparison.
 // A shorter string is padded with zeros.
@@ -164,6 +171,32 @@ func NewProfiler(header []string) *Profiler {
 		p.cols[i].live = candAll
 	}
 	return p
+}
+
+// reset makes p a new Profiler for records of its header (see
+// NewProfiler), with the same settings, keeping its buffers.
+func (p *Profiler) reset(header []string) {
+	p.rows = 0
+	p.names = append(p.names[:0], header...)
+	for len(p.cols) < len(header) {
+		p.cols = append(p.cols, colStats{})
+	}
+	p.cols = p.cols[:len(header)]
+	for i := range p.cols {
+		p.cols[i].reset()
+	}
+}
+
+// reset makes c the state of a column without cells, keeping its buffers.
+func (c *colStats) reset() {
+	old := *c
+	*c = colStats{live: candAll}
+	c.text.minT, c.text.maxT = old.text.minT[:0], old.text.maxT[:0]
+	c.ints.minT, c.ints.maxT = old.ints.minT[:0], old.ints.maxT[:0]
+	c.nums.minT, c.nums.maxT = old.nums.minT[:0], old.nums.maxT[:0]
+	for i := range c.dates {
+		c.dates[i].minT, c.dates[i].maxT = old.dates[i].minT[:0], old.dates[i].maxT[:0]
+	}
 }
 
 // Add profiles one record. Cells missing from a short record count as empty;
@@ -418,6 +451,136 @@ func (c *colStats) textRun(b *batch, cells []cellRef, r int, alts int) int {
 		}
 	}
 	return r
+}
+
+// merge adds to p the profile q of the records that follow p's, and
+// leaves p the profile of both, exactly as if q's records had been added
+// to p after its own: counts add up, a column's candidate types are those
+// both kept, and each extreme is the smaller (larger) of the two, p's
+// when they compare equal, since Add keeps the first of equal values. p
+// and q must have been made for the same header with the same settings;
+// q must not be used afterwards (p may take its buffers).
+//
+// One reading is exact only when both sides kept it up: the Mac Roman
+// order, which a profile stops keeping once a line ended with LF (a side
+// with fewer altOrders than the other leaves it stale), is read only for
+// files without any.
+func (p *Profiler) merge(q *Profiler) {
+	if p.grow && len(q.cols) > len(p.cols) {
+		p.widenFrom(len(q.cols), p.rows)
+	}
+	for i := range p.cols {
+		if i >= len(q.cols) {
+			p.cols[i].nulls += q.rows
+			continue
+		}
+		p.cols[i].merge(&q.cols[i])
+	}
+	p.rows += q.rows
+}
+
+// merge adds d, the column's profile over the records after c's (see
+// Profiler.merge).
+func (c *colStats) merge(d *colStats) {
+	c.nulls += d.nulls
+	if !d.seen {
+		return
+	}
+	if !c.seen {
+		// d's, copied: d's buffers are d's Profiler's, which may be
+		// reset for other records.
+		c.seen, c.live, c.numsOn = true, d.live, d.numsOn
+		c.tminK, c.tmaxK = d.tminK, d.tmaxK
+		c.text.copyFrom(&d.text)
+		c.ints.copyFrom(&d.ints)
+		c.nums.copyFrom(&d.nums)
+		c.nums.min, c.nums.max = d.nums.min.in(c.nums.minT), d.nums.max.in(c.nums.maxT)
+		for i := range c.dates {
+			c.dates[i].copyFrom(&d.dates[i])
+		}
+		c.alt = nil
+		if d.alt != nil {
+			c.alt = &altSpans{seen: d.alt.seen}
+			for i := range c.alt.spans {
+				c.alt.spans[i].copyFrom(&d.alt.spans[i])
+			}
+		}
+		return
+	}
+	// Byte order, which every column keeps.
+	if d.tminK < c.tminK || (d.tminK == c.tminK && lessSameKey(bstr(d.text.minT), bstr(c.text.minT))) {
+		c.tminK = d.tminK
+		c.text.setMin(struct{}{}, bstr(d.text.minT))
+	}
+	if d.tmaxK > c.tmaxK || (d.tmaxK == c.tmaxK && lessSameKey(bstr(c.text.maxT), bstr(d.text.maxT))) {
+		c.tmaxK = d.tmaxK
+		c.text.setMax(struct{}{}, bstr(d.text.maxT))
+	}
+	// The other byte orders, once either side saw a cell that is not
+	// ASCII; a side without them saw only ASCII, which orders alike in
+	// all of them.
+	if c.alt != nil || d.alt != nil {
+		if c.alt == nil {
+			c.startAlt(true)
+		}
+		for i, t := range altOrders {
+			a := &c.alt.spans[i]
+			lo, hi := d.text.minT, d.text.maxT
+			if d.alt != nil {
+				lo, hi = d.alt.spans[i].minT, d.alt.spans[i].maxT
+			}
+			if t.less(bstr(lo), bstr(a.minT)) {
+				a.setMin(struct{}{}, bstr(lo))
+			}
+			if t.less(bstr(a.maxT), bstr(hi)) {
+				a.setMax(struct{}{}, bstr(hi))
+			}
+		}
+	}
+	live := c.live & d.live
+	switch {
+	case live&candInt != 0:
+		// Both all int64s.
+		if d.ints.min < c.ints.min {
+			c.ints.setMin(d.ints.min, bstr(d.ints.minT))
+		}
+		if d.ints.max > c.ints.max {
+			c.ints.setMax(d.ints.max, bstr(d.ints.maxT))
+		}
+	case live&candFloat != 0:
+		// Numbers, not all int64s on at least one side: a side of int64s
+		// has its extremes in ints (as addNumber finds them).
+		if c.live&candInt != 0 {
+			c.nums.min, c.nums.max = IntNumber(c.ints.min), IntNumber(c.ints.max)
+			c.nums.minT = append(c.nums.minT[:0], c.ints.minT...)
+			c.nums.maxT = append(c.nums.maxT[:0], c.ints.maxT...)
+			c.numsOn = true
+		}
+		lo, hi, loT, hiT := d.nums.min, d.nums.max, d.nums.minT, d.nums.maxT
+		if d.live&candInt != 0 {
+			lo, hi, loT, hiT = IntNumber(d.ints.min), IntNumber(d.ints.max), d.ints.minT, d.ints.maxT
+		}
+		if lo.Compare(c.nums.min) < 0 {
+			c.nums.setMin(lo, bstr(loT))
+			c.nums.min = lo.in(c.nums.minT)
+		}
+		if hi.Compare(c.nums.max) > 0 {
+			c.nums.setMax(hi, bstr(hiT))
+			c.nums.max = hi.in(c.nums.maxT)
+		}
+	}
+	for i := range dateFamilies {
+		if live&dateFamilies[i].cand != 0 {
+			cd, dd := &c.dates[i], &d.dates[i]
+			if dd.min.Compare(cd.min) < 0 {
+				cd.setMin(dd.min, bstr(dd.minT))
+			}
+			if dd.max.Compare(cd.max) > 0 {
+				cd.setMax(dd.max, bstr(dd.maxT))
+			}
+		}
+	}
+	c.live = live
 }
 
 // startAlt starts the alternative orders before the first cell that is

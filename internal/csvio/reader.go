@@ -292,6 +292,28 @@ func (r *Reader) Read() ([]string, error) {
 // returned.
 func (r *Reader) Release() { r.release() }
 
+// resume returns a Reader of src that goes on after r's header as r does
+// at the start of a record: the same dialect, header, limits and rules
+// (Analyze's included), with counts of its own from zero.
+func (r *Reader) resume(src io.Reader) *Reader {
+	n := &Reader{}
+	r.resumeInto(n, src)
+	return n
+}
+
+// resumeInto makes n what resume returns, keeping n's record and scratch
+// space for another run of records.
+func (r *Reader) resumeInto(n *Reader, src io.Reader) {
+	record, scratch := n.record, n.scratch[:0]
+	*n = Reader{src: src, delim: r.delim, stop: r.stop, maxBuf: r.maxBuf, bomDone: true, lazy: r.lazy,
+		grow: r.grow, header: r.header, raw: r.raw, hwidth: r.hwidth, width: r.hwidth, started: true,
+		maxColumns: r.maxColumns, scratch: scratch}
+	if cap(record) < n.width {
+		record = make([]string, n.width)
+	}
+	n.record = record[:n.width]
+}
+
 // release gives the read buffer back for another Reader; r must not be
 // used afterwards, nor any record it returned. A buffer that grew for a
 // long record is left to the garbage collector.
