@@ -11,6 +11,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/cutline/cutline/internal/auth"
+	"github.com/cutline/cutline/internal/files"
 	"github.com/cutline/cutline/internal/lineage"
 )
 
@@ -35,6 +36,8 @@ type Schema struct {
 	resolver *Resolver
 	// indirect turns the direct answers off: tests compare both.
 	indirect atomic.Bool
+	// answered counts the operations answered directly, for tests.
+	answered atomic.Int64
 }
 
 // NewSchema returns the executable schema over cfg's resolver, which must
@@ -46,6 +49,9 @@ func NewSchema(cfg Config) *Schema {
 // SetDirectLineage turns the direct lineage answers on (the default) or
 // off; off, the executor answers every operation.
 func (s *Schema) SetDirectLineage(on bool) { s.indirect.Store(!on) }
+
+// DirectAnswers is how many operations were answered without the executor.
+func (s *Schema) DirectAnswers() int64 { return s.answered.Load() }
 
 // Exec runs the operation of ctx.
 func (s *Schema) Exec(ctx context.Context) graphql.ResponseHandler {
@@ -72,6 +78,7 @@ func (s *Schema) Exec(ctx context.Context) graphql.ResponseHandler {
 			executor = s.executableSchema.Exec(ctx)
 			return executor(ctx)
 		}
+		s.answered.Add(1)
 		return &graphql.Response{Data: data}
 	}
 }
@@ -90,6 +97,9 @@ type directField struct {
 	// details: the selection needs the edges' kinds or times (DOT and
 	// Mermaid label edges with their kinds).
 	details bool
+	// Query.me: the user's fields. Query.files: the connection's, its
+	// edges', its pageInfo's (in pageInfo) and its files' (in file).
+	user, conn, pageInfo []directField
 }
 
 type directKind uint8
@@ -112,6 +122,29 @@ const (
 	kindID
 	kindName
 	kindDeleted
+	// Query.me and its fields (direct_serve.go).
+	kindMe
+	kindUserID
+	kindUsername
+	// Query.files and the parts of its connection (direct_serve.go).
+	kindFiles
+	kindFileEdges
+	kindPageInfo
+	kindCursor
+	kindNode
+	kindHasNext
+	kindHasPrevious
+	kindStartCursor
+	kindEndCursor
+	kindSize
+	kindSHA256
+	kindContentType
+	kindFileCreatedAt
+	kindSystemTags
+	kindUserTags
+	kindRowCount
+	kindDelimiter
+	kindEncoding
 )
 
 // typenamed is a __typename field: the key, then the name.
@@ -156,6 +189,28 @@ func (s *Schema) plan(ctx context.Context, oc *graphql.OperationContext) []direc
 			}
 			plan = append(plan, directField{key: keyOf(f), kind: kindLineage, field: f, args: args, graph: g.graph,
 				root: g.root, nodes: g.nodes, file: g.file, edges: g.edges, parent: g.parent, child: g.child, details: g.details})
+			walks++
+		case "me":
+			user, ok := planUser(oc, f.Selections)
+			if !ok {
+				return nil
+			}
+			plan = append(plan, directField{key: keyOf(f), kind: kindMe, field: f, user: user})
+			walks++
+		case "files":
+			if ec == nil {
+				ec = newExecutionContext(oc, s.executableSchema, nil)
+			}
+			args, err := ec.field_Query_files_args(ctx, f.ArgumentMap(oc.Variables))
+			if err != nil {
+				return nil
+			}
+			df, ok := planConnection(oc, f.Selections)
+			if !ok {
+				return nil
+			}
+			df.key, df.kind, df.field, df.args = keyOf(f), kindFiles, f, args
+			plan = append(plan, df)
 			walks++
 		default:
 			return nil
@@ -317,18 +372,43 @@ func (s *Schema) answer(ctx context.Context, oc *graphql.OperationContext, plan 
 	if err != nil {
 		return nil, false
 	}
-	graphs := make([]*lineage.Graph, len(plan))
+	var graphs []*lineage.Graph
+	var pages []*files.Page[*files.Summary]
+	var users []*directUser
 	size := 2
 	for i, f := range plan {
-		if f.kind != kindLineage {
-			continue
+		switch f.kind {
+		case kindLineage:
+			g, err := s.walk(ctx, oc, c.UserID, f)
+			if err != nil {
+				return nil, false
+			}
+			if graphs == nil {
+				graphs = make([]*lineage.Graph, len(plan))
+			}
+			graphs[i] = g
+			size += len(g.Nodes)*96 + len(g.Edges)*128
+		case kindMe:
+			u, err := s.me(ctx, f)
+			if err != nil || u == nil {
+				return nil, false
+			}
+			if users == nil {
+				users = make([]*directUser, len(plan))
+			}
+			users[i] = u
+			size += 64
+		case kindFiles:
+			p, err := s.listing(ctx, c.UserID, f)
+			if err != nil || !listable(p) {
+				return nil, false
+			}
+			if pages == nil {
+				pages = make([]*files.Page[*files.Summary], len(plan))
+			}
+			pages[i] = p
+			size += 64 + len(p.Files)*256
 		}
-		g, err := s.walk(ctx, oc, c.UserID, f)
-		if err != nil {
-			return nil, false
-		}
-		graphs[i] = g
-		size += len(g.Nodes)*96 + len(g.Edges)*128
 	}
 	w := directWriter{}
 	if st, ok := ctx.Value(streamKey).(*Stream); ok {
@@ -344,8 +424,13 @@ func (s *Schema) answer(ctx context.Context, oc *graphql.OperationContext, plan 
 			w.byte(',')
 		}
 		w.raw(f.key)
-		if f.kind == kindLineage {
+		switch f.kind {
+		case kindLineage:
 			w.graph(f, graphs[i])
+		case kindMe:
+			w.user(f.user, users[i])
+		case kindFiles:
+			w.connection(f, pages[i])
 		}
 	}
 	w.byte('}')

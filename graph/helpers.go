@@ -323,17 +323,7 @@ func (r *Resolver) lineageGraph(ctx context.Context, id string, dir *lineage.Dir
 
 func (r *Resolver) fileConnection(ctx context.Context, owner int64, first *int, after *string, last *int, before *string,
 	f *model.FileFilter, order *model.FileOrder) (*model.FileConnection, error) {
-	o := files.ListOptions{First: derefInt(first), Last: derefInt(last), After: deref(after), Before: deref(before), Desc: true}
-	if f != nil {
-		o.Filter = files.Filter{Tags: f.Tags, NameContains: deref(f.NameContains)}
-		if f.Origin != nil {
-			o.Filter.Origin = *f.Origin
-		}
-	}
-	if order != nil {
-		o.Order = files.OrderField(order.Field)
-		o.Desc = order.Direction == model.OrderDirectionDesc
-	}
+	o := listOptions(first, after, last, before, f, order)
 	want := listingSelection(ctx)
 	if want.details {
 		p, err := r.Files.List(ctx, owner, o)
@@ -352,6 +342,22 @@ func (r *Resolver) fileConnection(ctx context.Context, owner int64, first *int, 
 	}
 	rest := model.NewRest(func() (map[string]*files.File, error) { return r.Files.GetMany(ctx, owner, ids) })
 	return cacheFrom(ctx).listed(connection(owner, o.Filter, want, p, func(s *files.Summary) *model.File { return model.SummaryFile(s, rest) })), nil
+}
+
+// listOptions are the files feature's terms for a listing's arguments.
+func listOptions(first *int, after *string, last *int, before *string, f *model.FileFilter, order *model.FileOrder) files.ListOptions {
+	o := files.ListOptions{First: derefInt(first), Last: derefInt(last), After: deref(after), Before: deref(before), Desc: true}
+	if f != nil {
+		o.Filter = files.Filter{Tags: f.Tags, NameContains: deref(f.NameContains)}
+		if f.Origin != nil {
+			o.Filter.Origin = *f.Origin
+		}
+	}
+	if order != nil {
+		o.Order = files.OrderField(order.Field)
+		o.Desc = order.Direction == model.OrderDirectionDesc
+	}
+	return o
 }
 
 // connection is a page of a listing as a FileConnection.

@@ -155,8 +155,10 @@ var directSelections = []struct {
 		b: lineage(fileId: $id, direction: UPSTREAM, depth: 2) { edges { parent { name } child { name } } } }`, true},
 	{"a field the walk does not read", `query($id: ID!, $dir: LineageDirection, $depth: Int, $limit: Int) {
 		lineage(ARGS) { nodes { distance file { id size origin } } } }`, false},
+	{"beside me", `query($id: ID!, $dir: LineageDirection, $depth: Int, $limit: Int) {
+		me { username } lineage(ARGS) { nodes { file { id } } } }`, true},
 	{"beside another root field", `query($id: ID!, $dir: LineageDirection, $depth: Int, $limit: Int) {
-		me { username } lineage(ARGS) { nodes { file { id } } } }`, false},
+		me { email } lineage(ARGS) { nodes { file { id } } } }`, false},
 }
 
 // The direct lineage answer is the executor's, byte for byte, for every
