@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/cutline/cutline/internal/auth"
@@ -38,12 +39,24 @@ type Schema struct {
 	indirect atomic.Bool
 	// answered counts the operations answered directly, for tests.
 	answered atomic.Int64
+	// plans remembers the plan (or that there is none) of operations that
+	// declare no variables: it depends on nothing else, and gqlgen's query
+	// cache hands out the same parsed operation for the same text.
+	plans *lru.Cache[*ast.OperationDefinition, []directField]
 }
+
+// planCacheSize is how many operations' plans Schema remembers: as many as
+// gqlgen's query cache keeps documents.
+const planCacheSize = 1000
 
 // NewSchema returns the executable schema over cfg's resolver, which must
 // be a *Resolver.
 func NewSchema(cfg Config) *Schema {
-	return &Schema{executableSchema: NewExecutableSchema(cfg).(*executableSchema), resolver: cfg.Resolvers.(*Resolver)}
+	plans, err := lru.New[*ast.OperationDefinition, []directField](planCacheSize)
+	if err != nil {
+		panic(err) // only for a size that is not positive
+	}
+	return &Schema{executableSchema: NewExecutableSchema(cfg).(*executableSchema), resolver: cfg.Resolvers.(*Resolver), plans: plans}
 }
 
 // SetDirectLineage turns the direct lineage answers on (the default) or
@@ -58,7 +71,7 @@ func (s *Schema) Exec(ctx context.Context) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
 	var plan []directField
 	if !s.indirect.Load() && oc.Operation != nil && oc.Operation.Operation == ast.Query {
-		plan = s.plan(ctx, oc)
+		plan = s.planned(ctx, oc)
 	}
 	if plan == nil {
 		return s.executableSchema.Exec(ctx)
@@ -81,6 +94,22 @@ func (s *Schema) Exec(ctx context.Context) graphql.ResponseHandler {
 		s.answered.Add(1)
 		return &graphql.Response{Data: data}
 	}
+}
+
+// planned is the plan of the operation of oc, remembered when the
+// operation declares no variables. Plans are only read once made, so that
+// answers running at once may share one.
+func (s *Schema) planned(ctx context.Context, oc *graphql.OperationContext) []directField {
+	op := oc.Operation
+	if len(op.VariableDefinitions) > 0 {
+		return s.plan(ctx, oc)
+	}
+	if plan, ok := s.plans.Get(op); ok {
+		return plan
+	}
+	plan := s.plan(ctx, oc)
+	s.plans.Add(op, plan)
+	return plan
 }
 
 // A plan is an operation's fields in the order of the answer, each with the
