@@ -254,8 +254,7 @@ func (r *queryResolver) Me(ctx context.Context) (*auth.User, error) {
 		return nil, nil
 	}
 	if onlyTokenFields(ctx) {
-		// The verified token already names the caller: no database trip.
-		return &auth.User{ID: c.UserID, Username: c.Username}, nil
+		return tokenUser(c), nil
 	}
 	return r.user(ctx, c.UserID)
 }
