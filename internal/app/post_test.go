@@ -124,3 +124,51 @@ func TestPostJSONSupports(t *testing.T) {
 		}
 	}
 }
+
+// plainQuery reads what encoding/json reads from the bodies it takes, and
+// leaves every other body to the decoder.
+func TestPlainQueryIsTheDecoders(t *testing.T) {
+	tests := []struct {
+		body  string
+		plain bool
+	}{
+		{`{"query":"{ me { id username } }"}`, true},
+		{`{"query":"{ files(first: 20) { edges { node { id name } } } }"}`, true},
+		{`{"query":""}`, true},
+		{`{"query":"query($id: ID!) { file(id: $id) { name } }"}`, true},
+		{`{"query":"{ me { id } }","variables":{}}`, false},
+		{`{"query":"{ me { id } }","operationName":null}`, false},
+		{`{"query":"{ me { id } }"} `, false},
+		{` {"query":"{ me { id } }"}`, false},
+		{`{ "query": "{ me { id } }" }`, false},
+		{`{"query":"{ me { name(x: \"y\") } }"}`, false},
+		{`{"query":"{ me { id } }\n"}`, false},
+		{`{"query":"{ me { id } }\u0041"}`, false},
+		{`{"query":"ünïcode"}`, false},
+		{"{\"query\":\"a\tb\"}", false},
+		{`{"query":"a"}"}`, false},
+		{`{"query":"}`, false},
+		{`{"query":"x"`, false},
+		{`{"Query":"{ me { id } }"}`, false},
+		{`{"query":"{ me { id } }"}{"query":"x"}`, false},
+	}
+	for _, tt := range tests {
+		q, ok := plainQuery([]byte(tt.body))
+		if ok != tt.plain {
+			t.Errorf("%s: plain %v, want %v", tt.body, ok, tt.plain)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		var want graphql.RawParams
+		dec := json.NewDecoder(strings.NewReader(tt.body))
+		dec.UseNumber()
+		if err := dec.Decode(&want); err != nil {
+			t.Fatalf("%s: %v", tt.body, err)
+		}
+		if got := (graphql.RawParams{Query: q}); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %+v, the decoder %+v", tt.body, got, want)
+		}
+	}
+}
