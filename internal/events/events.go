@@ -309,8 +309,10 @@ type Stats struct {
 	Subscribers int
 	// Lagged counts subscriptions ended because their reader fell behind.
 	Lagged int64
-	// Resyncs counts the times every subscription was ended with ErrResync
-	// because the relay may have lost events.
+	// Resyncs counts the times subscriptions were ended with ErrResync
+	// because events may have been lost: every subscription, when the
+	// relay may have missed some, or one owner's, when a change's commit
+	// went unanswered (Uncertain).
 	Resyncs int64
 
 	// The fields below are zero for an in-process broker.
