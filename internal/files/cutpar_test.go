@@ -333,3 +333,46 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 	w.after -= len(p)
 	return len(p), nil
 }
+
+// TestParallelCutLongRecord: a quote that never closes makes the reader
+// take a record of more than 16 MiB again with its quotes literal. The
+// parts around it cannot vouch for their records, and the cut goes on on
+// one core from the part it starts in: the bytes are the one-core cut's.
+func TestParallelCutLongRecord(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, dbtest.SQLite(t), "mem://", files.Options{MaxFileSize: 64 << 20})
+	svc := files.NewService(e.db, e.bucket, files.Options{MaxFileSize: 64 << 20, CutWorkers: 2})
+	files.SetCutChunk(svc, 1<<20, 4<<10)
+	var b bytes.Buffer
+	b.WriteString("id,text\n")
+	for i := 0; b.Len() < 3<<20; i++ {
+		fmt.Fprintf(&b, "%d,\"row %d\"\n", i, i)
+	}
+	b.WriteString("open,\"never closed\n")
+	for b.Len() < 21<<20 {
+		b.WriteString("x,y\n")
+	}
+	for i := 0; b.Len() < 24<<20; i++ {
+		fmt.Fprintf(&b, "%d,after\n", i)
+	}
+	f, err := e.svc.Create(context.Background(), files.NewFile{OwnerID: &e.alice, Name: "long.csv"}, bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.ReadIssues == nil || f.ReadIssues.RepairedRows == 0 {
+		t.Fatalf("the long record was not repaired: %+v", f.ReadIssues)
+	}
+	sel, err := files.Select(f, []string{"text", "id"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got bytes.Buffer
+	wantRows, err := e.svc.Cut(context.Background(), f, sel, &want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := svc.Cut(context.Background(), f, sel, &got)
+	if err != nil || rows != wantRows || !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Fatalf("%d rows, %v, %d bytes; want %d rows, %d bytes", rows, err, got.Len(), wantRows, want.Len())
+	}
+}
