@@ -119,18 +119,16 @@ func (s *Service) cutParallel(ctx context.Context, f *File, sel *Selection, out 
 	var base, line int64 // rows and physical records before the part
 	for p := range order {
 		for pc := range p.out {
-			if err == nil {
-				_, err = out.Write(*pc.b)
-				for _, i := range pc.kept {
-					rec.add(base + i)
-				}
+			if _, err := out.Write(*pc.b); err != nil {
+				// The deferred stop ends the workers.
+				return kept, err
+			}
+			for _, i := range pc.kept {
+				rec.add(base + i)
 			}
 			if cap(*pc.b) <= 2*pieceSize {
-				piecePool.Put(pc.b)
+				piecePool.Put(pc.b) // a piece that grew for a long record is left to the collector
 			}
-		}
-		if err != nil {
-			return kept, err
 		}
 		kept += p.kept
 		if p.err != nil {
