@@ -48,8 +48,9 @@ const (
 	nClasses
 )
 
-// MaxBoundaryScan bounds how far FindBoundary and a BoundaryScanner look
-// past the offset they start from. Within it, a certain answer is certain
+// MaxBoundaryScan bounds how far FindBoundary looks past the offset it
+// starts from, and how much a BoundaryScanner's caller should feed it.
+// Within it, a certain answer is certain
 // even next to records of more than 16 MiB (read with their quotes taken
 // literally): every record that starts inside the scan and ends before the
 // answer is shorter than 16 MiB even once decoded (a byte becomes at most
@@ -129,7 +130,7 @@ type BoundaryScanner struct {
 	class     [256]uint8
 	all       uint8 // every state still possible
 	guess     uint8 // the states possible unless the start was inside quotes
-	n         int64 // bytes scanned
+	n         int64 // bytes fed before the current piece
 	guessAt   int64 // offset of the first guess, -1 before
 	certainAt int64 // -1 before
 	pendingCR uint8 // 1: the byte before n was a CR that ended the records of all (2) or of guess (1)
@@ -186,7 +187,6 @@ func (s *BoundaryScanner) Feed(b []byte) (done bool) {
 				if s.guessAt < 0 {
 					s.guessAt = at
 				}
-				s.n += int64(i)
 				s.all, s.guess = all, guess
 				return true
 			}
@@ -207,7 +207,6 @@ func (s *BoundaryScanner) Feed(b []byte) (done bool) {
 			if s.guessAt < 0 {
 				s.guessAt = s.certainAt
 			}
-			s.n += int64(i) + 1
 			s.all, s.guess = all, guess
 			return true
 		case guess == atRecord && s.guessAt < 0 && c == '\r':
@@ -220,9 +219,6 @@ func (s *BoundaryScanner) Feed(b []byte) (done bool) {
 	s.all, s.guess = all, guess
 	return false
 }
-
-// Scanned returns how many bytes the scan has read.
-func (s *BoundaryScanner) Scanned() int64 { return s.n }
 
 // Result returns the boundary found so far, relative to the first byte
 // fed. atEOF says the bytes fed run to the end of the file: a CR at their
