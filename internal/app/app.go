@@ -168,7 +168,7 @@ func (a *App) build() error {
 		ScratchQuota: cfg.ScratchQuotaBytes(), MaxFilterTags: cfg.MaxFilterTags, Logger: a.Log, Publish: a.Events.Publish,
 		Announce: a.Events.Announce, Uncertain: a.Events.Uncertain, Meter: a.Metrics,
 		OpenLineage: cfg.OpenLineageURL != "", BlobTimeout: cfg.BlobTimeout, BucketName: blobstore.BucketName(cfg.BlobURL),
-		CutWorkers: cfg.CutWorkerCount()})
+		CutWorkers: cfg.CutWorkerCount(), UploadWorkers: cfg.UploadWorkerCount()})
 	a.Lineage = lineage.NewService(a.DB, cfg.LineageMaxDepth, cfg.LineageMaxLimit)
 	a.OpenLineage = openlineage.NewService(a.Files, a.Lineage, cfg.OpenLineageNamespace)
 	if cfg.OpenLineageURL != "" {

@@ -58,6 +58,9 @@ type Config struct {
 	// CutWorkers is how many goroutines one cut of a large file uses; 0
 	// means as many as Go runs at once (GOMAXPROCS, see CutWorkerCount).
 	CutWorkers int
+	// UploadWorkers is how many goroutines analyse one upload's chunks; 0
+	// means GOMAXPROCS.
+	UploadWorkers int
 
 	LogLevel  string
 	LogFormat string
@@ -242,6 +245,7 @@ func Settings() []Setting {
 		{"RATE_LIMIT_USER_BURST", "", strconv.Itoa(d.RateBurstUser), "burst per logged-in user", integer(func(c *Config) *int { return &c.RateBurstUser }, 0)},
 		{"MAX_FILTER_TAGS", "", strconv.Itoa(d.MaxFilterTags), "most distinct tags in one file filter (0: no limit)", integer(func(c *Config) *int { return &c.MaxFilterTags }, 0)},
 		{"CUT_WORKERS", "", "GOMAXPROCS", "goroutines one cut of a large file uses, each reading its own part (1: one core)", between(func(c *Config) *int { return &c.CutWorkers }, 1, MaxCutWorkers)},
+		{"UPLOAD_WORKERS", "", "GOMAXPROCS", "goroutines that parse and profile one upload's chunks at once (1: one core)", between(func(c *Config) *int { return &c.UploadWorkers }, 1, MaxCutWorkers)},
 		{"DATABASE_STATEMENT_TIMEOUT", "", ShortDuration(d.StatementTimeout), "PostgreSQL statement_timeout of every connection, a backstop behind the request deadlines", duration(func(c *Config) *time.Duration { return &c.StatementTimeout }, true)},
 		{"REQUEST_TIMEOUT", "", ShortDuration(d.RequestTimeout), "deadline of every request that is not a file stream", duration(func(c *Config) *time.Duration { return &c.RequestTimeout }, false)},
 		{"MAX_REQUEST_BODY", "", "1MiB", "largest body of a request that is not a file upload", size(func(c *Config) *int64 { return &c.MaxRequestBody })},
@@ -419,6 +423,14 @@ func between(field func(*Config) *int, least, most int) func(*Config, string) er
 // MaxCutWorkers bounds CUT_WORKERS: each worker holds read buffers and a
 // part's output, and more goroutines than cores only take turns.
 const MaxCutWorkers = 64
+
+// UploadWorkerCount is UploadWorkers, or GOMAXPROCS when it is not set.
+func (c Config) UploadWorkerCount() int {
+	if c.UploadWorkers > 0 {
+		return c.UploadWorkers
+	}
+	return min(runtime.GOMAXPROCS(0), MaxCutWorkers)
+}
 
 // CutWorkerCount is CutWorkers, or GOMAXPROCS when it is not set.
 func (c Config) CutWorkerCount() int {

@@ -64,6 +64,8 @@ func TestLoad(t *testing.T) {
 		{"bad trusted proxy", nil, map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,10.0.0.300/24"}, nil, `TRUSTED_PROXIES="10.0.0.0/8,10.0.0.300/24": "10.0.0.300/24" is not a CIDR`},
 		{"bad redis timeout", nil, map[string]string{"REDIS_TIMEOUT": "0s"}, nil, `REDIS_TIMEOUT="0s": must be positive`},
 		{"bad proxy header", nil, map[string]string{"TRUSTED_PROXY_HEADER": "X-Real-IP"}, nil, `TRUSTED_PROXY_HEADER="X-Real-IP": must be X-Forwarded-For or Forwarded`},
+		{"upload workers", nil, map[string]string{"UPLOAD_WORKERS": "1"}, func(c Config) bool { return c.UploadWorkerCount() == 1 }, ""},
+		{"too many upload workers", nil, map[string]string{"UPLOAD_WORKERS": "65"}, nil, `UPLOAD_WORKERS="65": must be at most 64`},
 		{"cut workers", nil, map[string]string{"CUT_WORKERS": "3"}, func(c Config) bool { return c.CutWorkerCount() == 3 }, ""},
 		{"cut workers by default", nil, nil, func(c Config) bool {
 			return c.CutWorkers == 0 && c.CutWorkerCount() == min(runtime.GOMAXPROCS(0), MaxCutWorkers)

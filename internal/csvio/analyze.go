@@ -52,6 +52,10 @@ type Limits struct {
 	// *TooManyColumnsError, before it takes more memory than that many
 	// columns (the cells of a long row become columns).
 	MaxColumns int
+	// Workers is how many goroutines parse and profile the file's chunks
+	// at once; 0 means GOMAXPROCS, 1 one reader on the caller's goroutine.
+	// The summary is the same whatever the number.
+	Workers int
 }
 
 // AnalyzeLimited is Analyze within limits.
@@ -67,8 +71,17 @@ func AnalyzeAs(r io.Reader, encoding string, limits ...Limits) (Summary, error) 
 	if len(limits) > 0 {
 		lim = limits[0]
 	}
-	s, _, err := analyze(r, encoding, lim, chunking{workers: runtime.GOMAXPROCS(0), size: chunkSize})
+	s, _, err := analyze(r, encoding, lim, lim.chunking())
 	return s, err
+}
+
+// chunking is how Analyze cuts a file within these limits.
+func (l Limits) chunking() chunking {
+	workers := l.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	return chunking{workers: workers, size: chunkSize}
 }
 
 // chunkSize is what Analyze cuts a file into for its workers: large enough

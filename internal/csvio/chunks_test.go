@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -341,4 +342,42 @@ func FuzzChunkedAnalyze(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, size uint8) {
 		sameAnalysis(t, "fuzz", data, Limits{MaxColumns: 6}, 2, 1+int(size), nil)
 	})
+}
+
+// TestWorkersLimit: Limits.Workers decides whether the file is cut in
+// chunks, and the summary does not depend on it.
+func TestWorkersLimit(t *testing.T) {
+	data := hardCSV(rand.New(rand.NewPCG(5, 8)), 40000)
+	if len(data) < 2*chunkSize {
+		t.Fatalf("the file is %d bytes, too small to be cut", len(data))
+	}
+	var want Summary
+	for i, tc := range []struct {
+		workers, minChunks, maxChunks int
+	}{
+		{1, 0, 0},
+		{2, 2, 1 << 30},
+		{4, 2, 1 << 30},
+	} {
+		lim := Limits{Workers: tc.workers}
+		c := lim.chunking()
+		if c.workers != tc.workers {
+			t.Fatalf("Workers %d: chunking has %d workers", tc.workers, c.workers)
+		}
+		got, chunks, err := analyze(bytes.NewReader(data), "", lim, c)
+		if err != nil {
+			t.Fatalf("Workers %d: %v", tc.workers, err)
+		}
+		if chunks < tc.minChunks || chunks > tc.maxChunks {
+			t.Errorf("Workers %d: %d chunks, want %d to %d", tc.workers, chunks, tc.minChunks, tc.maxChunks)
+		}
+		if i == 0 {
+			want = got
+		} else if !reflect.DeepEqual(got, want) {
+			t.Errorf("Workers %d: the summary differs from one reader's", tc.workers)
+		}
+	}
+	if c := (Limits{}).chunking(); c.workers != runtime.GOMAXPROCS(0) {
+		t.Errorf("Workers 0: %d workers, want GOMAXPROCS", c.workers)
+	}
 }

@@ -36,7 +36,9 @@ type Service struct {
 	bucket  *blob.Bucket
 	maxSize int64
 	maxCols int
-	scratch int64 // bytes of live scratch files per client address
+	// uploadWorkers is Options.UploadWorkers.
+	uploadWorkers int
+	scratch       int64 // bytes of live scratch files per client address
 	// maxFilterTags bounds the distinct tags of a listing's filter.
 	maxFilterTags int
 	// blobTimeout bounds every bucket call (Options.BlobTimeout).
@@ -119,6 +121,10 @@ type Options struct {
 	// filter and write it with, each a part of the file at a time; the
 	// output is the same bytes whatever the number. 0 or 1: one.
 	CutWorkers int
+	// UploadWorkers is how many goroutines parse and profile one upload's
+	// chunks at once; the profile is the same whatever the number. 0:
+	// GOMAXPROCS, 1: one.
+	UploadWorkers int
 }
 
 // DefaultBlobTimeout is Options.BlobTimeout's default.
@@ -126,7 +132,7 @@ const DefaultBlobTimeout = 30 * time.Second
 
 // NewService builds the files feature over a database and a bucket.
 func NewService(db *database.DB, bucket *blob.Bucket, opts Options) *Service {
-	s := &Service{st: newStore(db), bucket: bucket, maxSize: opts.MaxFileSize, maxCols: opts.MaxColumns, scratch: opts.ScratchQuota,
+	s := &Service{st: newStore(db), bucket: bucket, maxSize: opts.MaxFileSize, maxCols: opts.MaxColumns, uploadWorkers: opts.UploadWorkers, scratch: opts.ScratchQuota,
 		maxFilterTags: opts.MaxFilterTags, blobTimeout: opts.BlobTimeout, bucketName: opts.BucketName, noSync: opts.NoSync, log: opts.Logger, meter: opts.Meter, now: time.Now, publish: opts.Publish,
 		uncertain: opts.Uncertain, outbox: opts.OpenLineage, cutWorkers: opts.CutWorkers, cutChunk: cutChunk, cutScan: cutScan}
 	s.st.announce = opts.Announce
@@ -403,7 +409,7 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 	var analyzeErr error
 	go func() {
 		defer close(done)
-		summary, analyzeErr = csvio.AnalyzeAs(pr, encoding, csvio.Limits{MaxColumns: s.maxCols})
+		summary, analyzeErr = csvio.AnalyzeAs(pr, encoding, csvio.Limits{MaxColumns: s.maxCols, Workers: s.uploadWorkers})
 		// Unblock the writer if analysis stopped early (not a CSV file).
 		pr.CloseWithError(errAnalysisDone)
 	}()
