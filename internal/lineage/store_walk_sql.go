@@ -497,7 +497,9 @@ SELECT 'E', e.parent_id, e.child_id, '', FALSE, ` + detail + ` FROM edges e WHER
 		return nil, fmt.Errorf("lineage details: %w", err)
 	}
 	defer rows.Close()
-	got := &fetched{files: make(map[string]fileInfo, len(nodes))}
+	// Room for three edges per file from the start: grown by doubling, the
+	// edges of a large graph left as much again behind as garbage.
+	got := &fetched{files: make(map[string]fileInfo, len(nodes)), edges: make([]Edge, 0, 3*len(nodes))}
 	// An edge whose parent is not a node is dropped here rather than by
 	// assemble: a large graph would hold every in-edge of every file until
 	// then. The ends kept share the nodes' strings.
