@@ -31,7 +31,8 @@ import (
 // the executor again from the start, so errors keep their one shape.
 
 // Schema is the executable schema the handler serves: the generated one,
-// with lineage answers written directly where they can be.
+// with lineage, me and listing answers written directly where they can be
+// (direct_serve.go has the last two).
 type Schema struct {
 	*executableSchema
 	resolver *Resolver
@@ -59,8 +60,8 @@ func NewSchema(cfg Config) *Schema {
 	return &Schema{executableSchema: NewExecutableSchema(cfg).(*executableSchema), resolver: cfg.Resolvers.(*Resolver), plans: plans}
 }
 
-// SetDirectLineage turns the direct lineage answers on (the default) or
-// off; off, the executor answers every operation.
+// SetDirectLineage turns the direct answers (lineage, me, listings) on
+// (the default) or off; off, the executor answers every operation.
 func (s *Schema) SetDirectLineage(on bool) { s.indirect.Store(!on) }
 
 // DirectAnswers is how many operations were answered without the executor.
