@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"sync"
 
 	"github.com/uptrace/bun/driver/pgdriver"
 )
@@ -89,12 +90,29 @@ func defaultConnParams(params map[string]any) pgdriver.Option {
 
 type guardedConn struct{ *pgdriver.Conn }
 
-// watch closes the connection if ctx ends before stop is called.
-func (cn *guardedConn) watch(ctx context.Context) (stop func() bool) {
+// watch closes the connection if ctx ends before stop is called. A close
+// that ctx started has happened when stop returns: the close runs in a
+// goroutine of its own, and a connection handed back to the pool before
+// that goroutine ran would be closed later under whoever took it next
+// (reading "use of closed network connection"). Closed when the pool
+// gets it back, it is dropped (IsValid) instead.
+func (cn *guardedConn) watch(ctx context.Context) (stop func()) {
 	if ctx.Done() == nil {
-		return func() bool { return true }
+		return func() {}
 	}
-	return context.AfterFunc(ctx, func() { _ = cn.Conn.Close() })
+	closed := make(chan struct{})
+	stopClose := context.AfterFunc(ctx, func() {
+		_ = cn.Conn.Close()
+		close(closed)
+	})
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			if !stopClose() {
+				<-closed
+			}
+		})
+	}
 }
 
 // fail closes the connection after a failure that leaves it in an unknown
@@ -143,6 +161,18 @@ type guardedStmt struct {
 	cn *guardedConn
 }
 
+// Close deallocates the statement on the server, unless its connection
+// is closed: the server dropped the session's statements with the
+// session. pgdriver would write the deallocation to the closed socket and
+// log the failed write, once per statement the pool prepared on a
+// connection that a cancelled statement closed.
+func (st *guardedStmt) Close() error {
+	if !st.cn.IsValid() {
+		return nil
+	}
+	return st.Stmt.Close()
+}
+
 func (st *guardedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	stop := st.cn.watch(ctx)
 	defer stop()
@@ -164,7 +194,7 @@ func (st *guardedStmt) QueryContext(ctx context.Context, args []driver.NamedValu
 type guardedRows struct {
 	driver.Rows
 	cn   *guardedConn
-	stop func() bool
+	stop func()
 }
 
 func (r *guardedRows) Next(dest []driver.Value) error {
