@@ -27,6 +27,7 @@ import (
 	"github.com/cutline/cutline/internal/auth"
 	"github.com/cutline/cutline/internal/blobstore"
 	"github.com/cutline/cutline/internal/clientaddr"
+	"github.com/cutline/cutline/internal/deadline"
 	"github.com/cutline/cutline/internal/events/wsconn"
 	"github.com/cutline/cutline/internal/legacy"
 	"github.com/cutline/cutline/internal/metrics"
@@ -79,8 +80,7 @@ func (a *App) routes() (http.Handler, error) {
 
 	var h http.Handler = withPattern(mux)
 	h = a.limits(h)
-	h = a.Auth.Middleware(h)
-	h = a.bounds(h)
+	h = a.bounds(h) // and authenticates
 	if len(cfg.CORSOrigins) > 0 {
 		// With no origin configured there is no CORS at all: rs/cors would
 		// answer every origin with "*", and browsers then let any page read
@@ -104,8 +104,17 @@ func (a *App) routes() (http.Handler, error) {
 	}
 	// The client address is decided once, before anything logs, counts or
 	// limits by it.
-	h = clientaddr.New(cfg.TrustedProxies, cfg.TrustedProxyHeader).Middleware(h)
-	return requestid.Middleware(h), nil
+	return identify(clientaddr.New(cfg.TrustedProxies, cfg.TrustedProxyHeader), h), nil
+}
+
+// identify is requestid.Middleware and the client address's middleware in
+// one copy of the request.
+func identify(addrs *clientaddr.Resolver, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := requestid.Accept(w, r)
+		ctx := requestid.With(clientaddr.With(r.Context(), addrs.Resolve(r)), id)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // limits applies the per-address and per-user token buckets. Health and
@@ -136,12 +145,17 @@ func (a *App) limits(next http.Handler) http.Handler {
 }
 
 // bounds puts a deadline on every request that is not a stream (uploads,
-// downloads, cuts and websockets may run long) and caps request bodies that
-// are not file uploads; the deadline reaches the database through the
-// request context.
+// downloads, cuts and websockets may run long), caps request bodies that
+// are not file uploads, and authenticates the request (auth.Middleware's
+// work, done here so that the request is copied once for both); the
+// deadline reaches the database through the request context.
 func (a *App) bounds(next http.Handler) http.Handler {
 	var sockets atomic.Int64
 	allowed := newOrigins(a.Config.CORSOrigins)
+	serve := func(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+		ctx, _ = a.Auth.RequestContext(ctx, r.Header)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "" {
 			if !allowed.websocket(r) {
@@ -157,14 +171,14 @@ func (a *App) bounds(next http.Handler) http.Handler {
 			}
 			defer sockets.Add(-1)
 			// The connection's checks find it through its request context.
-			next.ServeHTTP(w, r.WithContext(wsconn.WithSlot(r.Context())))
+			serve(wsconn.WithSlot(r.Context()), w, r)
 			return
 		}
 		if isStream(r) {
 			if hasBody(r) {
 				r.Body = a.uploadPace(w, r.Body)
 			}
-			next.ServeHTTP(w, r)
+			serve(r.Context(), w, r)
 			return
 		}
 		if hasBody(r) && a.Config.RequestTimeout > 0 {
@@ -179,12 +193,15 @@ func (a *App) bounds(next http.Handler) http.Handler {
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, a.Config.MaxRequestBody)
 		}
+		ctx := r.Context()
 		if a.Config.RequestTimeout > 0 {
-			ctx, cancel := context.WithTimeout(r.Context(), a.Config.RequestTimeout)
+			// A deadline whose timer is armed only when something waits
+			// on it (a query always does): most cheap answers never do.
+			var cancel context.CancelFunc
+			ctx, cancel = deadline.WithTimeout(ctx, a.Config.RequestTimeout)
 			defer cancel()
-			r = r.WithContext(ctx)
 		}
-		next.ServeHTTP(w, r)
+		serve(ctx, w, r)
 	})
 }
 

@@ -51,7 +51,7 @@ func (t postJSON) Supports(r *http.Request) bool {
 func (t postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	ctx := r.Context()
 	contentType := responseMediaType(r.Header.Get("Accept"))
-	w.Header().Set("Content-Type", contentType)
+	setContentType(w.Header(), contentType)
 	start := graphql.Now()
 
 	body, err := io.ReadAll(r.Body)
@@ -116,7 +116,7 @@ func (getQuery) Supports(r *http.Request) bool {
 func (getQuery) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	ctx := r.Context()
 	contentType := responseMediaType(r.Header.Get("Accept"))
-	w.Header().Set("Content-Type", contentType)
+	setContentType(w.Header(), contentType)
 	start := graphql.Now()
 
 	q, err := url.ParseQuery(r.URL.RawQuery)
@@ -262,6 +262,26 @@ func bodyError(err error) (int, *gqlerror.Error) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+// The answers' Content-Type values, shared by every response as the
+// security headers' are (securityHeaders).
+var (
+	jsonContentType            = []string{mediaJSON}
+	graphQLResponseContentType = []string{mediaGraphQLResponse}
+)
+
+// setContentType sets Content-Type to mediaType, one of the two that
+// responseMediaType picks, without allocating its value.
+func setContentType(h http.Header, mediaType string) {
+	switch mediaType {
+	case mediaJSON:
+		h["Content-Type"] = jsonContentType
+	case mediaGraphQLResponse:
+		h["Content-Type"] = graphQLResponseContentType
+	default:
+		h.Set("Content-Type", mediaType)
+	}
 }
 
 // responseMediaType picks the answer's media type from Accept as gqlgen

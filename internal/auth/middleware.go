@@ -73,24 +73,34 @@ func withTokenError(ctx context.Context, err error) context.Context {
 // 401 in its own format.
 func (s *Service) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		values := r.Header.Values("Authorization")
-		if len(values) == 0 || (len(values) == 1 && values[0] == "") {
-			next.ServeHTTP(w, r)
-			return
+		if ctx, changed := s.RequestContext(r.Context(), r.Header); changed {
+			r = r.WithContext(ctx)
 		}
-		ctx := r.Context()
-		token, ok := bearerToken(values[0])
-		switch {
-		case len(values) > 1:
-			// Two credentials are ambiguous; proxies may pick differently.
-			ctx = withTokenError(ctx, badToken(errors.New("several Authorization headers")))
-		case !ok:
-			ctx = withTokenError(ctx, badToken(errors.New("not a Bearer credential")))
-		default:
-			ctx, _ = s.authenticate(ctx, token)
-		}
-		next.ServeHTTP(w, r.WithContext(ctx))
+		next.ServeHTTP(w, r)
 	})
+}
+
+// RequestContext is what Middleware does to a request's context: ctx as
+// it comes, with the Caller or the remembered failure of the request's
+// Authorization headers in h; changed is false when it has none, and ctx
+// is returned as it came. A handler that makes its own copy of the request
+// calls it to avoid a copy of the middleware's.
+func (s *Service) RequestContext(ctx context.Context, h http.Header) (_ context.Context, changed bool) {
+	values := h["Authorization"]
+	if len(values) == 0 || (len(values) == 1 && values[0] == "") {
+		return ctx, false
+	}
+	token, ok := bearerToken(values[0])
+	switch {
+	case len(values) > 1:
+		// Two credentials are ambiguous; proxies may pick differently.
+		ctx = withTokenError(ctx, badToken(errors.New("several Authorization headers")))
+	case !ok:
+		ctx = withTokenError(ctx, badToken(errors.New("not a Bearer credential")))
+	default:
+		ctx, _ = s.authenticate(ctx, token)
+	}
+	return ctx, true
 }
 
 // authenticate verifies token and its session and returns ctx with either

@@ -50,8 +50,14 @@ type key struct{}
 // finds it.
 func (res *Resolver) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), key{}, res.Resolve(r))))
+		next.ServeHTTP(w, r.WithContext(With(r.Context(), res.Resolve(r))))
 	})
+}
+
+// With returns ctx carrying addr as the client address, where Of and From
+// find it: Middleware's work, for a handler that copies the request itself.
+func With(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, key{}, addr)
 }
 
 // Of is the client address of r: the one Middleware decided, or the

@@ -35,13 +35,20 @@ func New() string {
 // Middleware keeps a sane incoming id or makes one, and echoes it.
 func Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(Header)
-		if !valid(id) {
-			id = New()
-		}
-		w.Header().Set(Header, id)
-		next.ServeHTTP(w, r.WithContext(With(r.Context(), id)))
+		next.ServeHTTP(w, r.WithContext(With(r.Context(), Accept(w, r))))
 	})
+}
+
+// Accept is the id Middleware gives r: the incoming one when sane, or a
+// new one; it is echoed in w's header. The caller stores it in the
+// request's context (With), as Middleware does.
+func Accept(w http.ResponseWriter, r *http.Request) string {
+	id := r.Header.Get(Header)
+	if !valid(id) {
+		id = New()
+	}
+	w.Header()[Header] = []string{id} // Header is in canonical form
+	return id
 }
 
 func valid(id string) bool {

@@ -40,9 +40,13 @@ import (
 // Tracker counts a server's open connections and, once closing, asks
 // every client to close its connection after the answer.
 type Tracker struct {
-	open    atomic.Int64
-	idle    atomic.Int64
-	idleSet sync.Map // net.Conn -> struct{}: the idle connections
+	open atomic.Int64
+	idle atomic.Int64
+	// idleSet holds the idle connections. A plain map under a mutex: each
+	// request takes its connection out and puts it back, which a sync.Map
+	// pays for with a new entry every time.
+	mu      sync.Mutex
+	idleSet map[net.Conn]struct{}
 	closing atomic.Bool
 }
 
@@ -52,16 +56,25 @@ func (t *Tracker) ConnState(c net.Conn, s http.ConnState) {
 	case http.StateNew:
 		t.open.Add(1)
 	case http.StateIdle:
-		if _, was := t.idleSet.Swap(c, struct{}{}); !was {
+		t.mu.Lock()
+		if _, was := t.idleSet[c]; !was {
+			if t.idleSet == nil {
+				t.idleSet = map[net.Conn]struct{}{}
+			}
+			t.idleSet[c] = struct{}{}
 			t.idle.Add(1)
 		}
+		t.mu.Unlock()
 		return
 	case http.StateClosed, http.StateHijacked:
 		t.open.Add(-1)
 	}
-	if _, was := t.idleSet.LoadAndDelete(c); was {
+	t.mu.Lock()
+	if _, was := t.idleSet[c]; was {
+		delete(t.idleSet, c)
 		t.idle.Add(-1)
 	}
+	t.mu.Unlock()
 }
 
 // Open is the number of connections the server holds (hijacked ones, such

@@ -9,7 +9,8 @@
 #   scripts/load/ab.sh BIN_A BIN_B
 #
 # Settings: ROUNDS (3), DURATION (8s), CONNECTIONS (16), THREADS (2), FILES (100),
-# PORT_A (18430), PORT_B (18431).
+# PORT_A (18430), PORT_B (18431), SCENARIOS ("typename get-files post-files me":
+# which of GET { __typename }, GET and POST files(first: 20), POST me { id username }).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,6 +23,7 @@ threads="${THREADS:-2}"
 nfiles="${FILES:-100}"
 port_a="${PORT_A:-18430}"
 port_b="${PORT_B:-18431}"
+scenarios=" ${SCENARIOS:-typename get-files post-files me} "
 tmp="$(mktemp -d -t cutline-ab.XXXXXX)"
 pids=()
 cleanup() {
@@ -67,6 +69,7 @@ hz="$(getconf CLK_TCK)"
 urlencode() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
 listing='{ files(first: 20) { edges { node { id name size rowCount userTags } } pageInfo { hasNextPage endCursor } } }'
 printf '%s' "{\"query\":\"$listing\"}" >"$tmp/listing.json"
+printf '%s' '{"query":"{ me { id username } }"}' >"$tmp/me.json"
 
 # scenario NAME METHOD PATH [BODY_FILE]
 scenario() {
@@ -98,7 +101,9 @@ scenario() {
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg); $rounds rounds of $duration, $conns connections, $threads threads, A=$bin_a B=$bin_b"
 echo "| scenario | binary | req/s (median) | p50 µs (median) | server CPU µs per request (median) | non-2xx or errors |"
 echo "|---|---|---|---|---|---|"
-scenario "GET { __typename }" GET "/graphql?query=$(urlencode '{ __typename }')"
-scenario "GET files(first: 20)" GET "/graphql?query=$(urlencode "$listing")"
-scenario "POST files(first: 20)" POST "/graphql" "$tmp/listing.json"
+want() { case "$scenarios" in *" $1 "*) return 0 ;; esac; return 1; }
+if want typename; then scenario "GET { __typename }" GET "/graphql?query=$(urlencode '{ __typename }')"; fi
+if want get-files; then scenario "GET files(first: 20)" GET "/graphql?query=$(urlencode "$listing")"; fi
+if want post-files; then scenario "POST files(first: 20)" POST "/graphql" "$tmp/listing.json"; fi
+if want me; then scenario "POST me { id username }" POST "/graphql" "$tmp/me.json"; fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
