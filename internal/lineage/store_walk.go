@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // How a walk works, and why.
@@ -54,6 +55,12 @@ import (
 //     distances by BFS over them (shortest paths to a level-d file run
 //     through levels < d, all walked) and sees the whole last level even
 //     where the LIMIT cut it. Names and edges come in a second statement.
+//     On SQLite both statements refer to files by number, not by id: the
+//     walk by rowid (each walked file's id once, each edge as two
+//     integers), the second by position in the list sent (the edges'
+//     parents by rowid, resolved through the nodes' own rows). The driver
+//     allocates a string for every text value, and two UUIDs per edge row
+//     were most of what a large answer allocated.
 
 // Tuning, measured on the benchmark graphs (bench_test.go).
 const (
@@ -105,6 +112,15 @@ func sidesOf(dir Direction) []side {
 type graphState struct {
 	index map[string]int32
 	ids   []string
+}
+
+// grow makes room for n more files.
+func (st *graphState) grow(n int) {
+	index := make(map[string]int32, len(st.ids)+n)
+	for id, i := range st.index {
+		index[id] = i
+	}
+	st.index, st.ids = index, slices.Grow(st.ids, n)
 }
 
 func (st *graphState) intern(id string) int32 {
@@ -186,23 +202,31 @@ func (st *Store) walk(ctx context.Context, ownerID int64, root string, dir Direc
 	}
 
 	// Merge the sides: each file once, with its shortest distance (the
-	// descendant side on a tie, which only a cycle can make).
+	// descendant side on a tie, which only a cycle can make). One side
+	// needs no merging.
 	type cand struct {
 		idx  int32
-		dist int
+		dist int32
 	}
 	known := 0
 	for _, v := range views {
 		known += len(v.dist)
 	}
-	byIdx := make(map[int32]int, known)
+	var byIdx map[int32]int
+	if len(views) > 1 {
+		byIdx = make(map[int32]int, known)
+	}
 	cands := make([]cand, 0, known)
 	for _, v := range views {
 		for i, d := range v.dist {
 			if i == rootIdx {
 				continue
 			}
-			c := cand{idx: i, dist: v.side.sign * int(d)}
+			c := cand{idx: i, dist: int32(v.side.sign) * d}
+			if byIdx == nil {
+				cands = append(cands, c)
+				continue
+			}
 			j, seen := byIdx[i]
 			if !seen {
 				byIdx[i] = len(cands)
@@ -212,9 +236,13 @@ func (st *Store) walk(ctx context.Context, ownerID int64, root string, dir Direc
 			}
 		}
 	}
-	chosen := make([]cand, 0, min(len(cands), limit))
+	// Every file a walk knows is real: one not chosen was cut by the depth
+	// or the limit. A sorted walk that found more than it listed listed
+	// limit+1 files, so that case is caught here too.
+	all := len(cands)
+	chosen := cands[:0] // in place: cands is not read again
 	for _, c := range cands {
-		if abs(c.dist) <= depth {
+		if int(abs(c.dist)) <= depth {
 			chosen = append(chosen, c)
 		}
 	}
@@ -224,17 +252,17 @@ func (st *Store) walk(ctx context.Context, ownerID int64, root string, dir Direc
 	if len(chosen) > limit {
 		chosen = chosen[:limit]
 	}
-	// Every file a walk knows is real: one not chosen was cut by the depth
-	// or the limit. A sorted walk that found more than it listed listed
-	// limit+1 files, so that case is caught here too.
-	truncated := len(cands) > len(chosen)
+	truncated := all > len(chosen)
 
 	nodes := make([]Node, 0, len(chosen)+1)
 	nodes = append(nodes, Node{ID: root})
 	for _, c := range chosen {
-		nodes = append(nodes, Node{ID: gs.ids[c.idx], Distance: c.dist})
+		nodes = append(nodes, Node{ID: gs.ids[c.idx], Distance: int(c.dist)})
 	}
 	if got == nil {
+		if !st.db.Postgres() {
+			return st.detailsSQLite(ctx, ownerID, nodes, details, truncated)
+		}
 		if got, err = st.details(ctx, ownerID, nodes, details); err != nil {
 			return nil, err
 		}
@@ -319,11 +347,13 @@ func (st *Store) walkIDs(ctx context.Context, gs *graphState, ownerID int64, roo
 
 // bfs returns the distance from root of every file reachable through adj.
 func bfs(root int32, adj map[int32][]int32) map[int32]int32 {
-	dist := map[int32]int32{root: 0}
-	queue := []int32{root}
-	for len(queue) > 0 {
-		id := queue[0]
-		queue = queue[1:]
+	// Every file with edges in adj is reachable, and most of the others are.
+	dist := make(map[int32]int32, len(adj)+1)
+	dist[root] = 0
+	queue := make([]int32, 1, len(adj)+1)
+	queue[0] = root
+	for head := 0; head < len(queue); head++ {
+		id := queue[head]
 		for _, next := range adj[id] {
 			if _, seen := dist[next]; !seen {
 				dist[next] = dist[id] + 1
@@ -387,6 +417,80 @@ func assemble(root string, nodes []Node, got *fetched, truncated bool) (*Graph, 
 	return g, nil
 }
 
+// edgeDetail is an edge's kind and time.
+type edgeDetail struct {
+	kind string
+	at   time.Time
+}
+
+// assembleAt is assemble for edges given as the positions in nodes of their
+// ends (parent<<32 | child), with their details beside them or none:
+// nodes[0] is the root, and a node not present is not the owner's file.
+// Positions stand in for the maps of ids assemble builds.
+func assembleAt(nodes []Node, present []bool, ends []uint64, more []edgeDetail, truncated bool) (*Graph, error) {
+	if !present[0] {
+		return nil, errNotFound("lineage root", nodes[0].ID) // removed meanwhile
+	}
+	g := &Graph{RootID: nodes[0].ID, Truncated: truncated}
+	// Sort the nodes that are present with their old positions beside them,
+	// then number the old positions anew.
+	order := nodeOrder{nodes: nodes[:0], at: make([]uint32, 0, len(nodes))}
+	for i, n := range nodes {
+		if present[i] {
+			order.nodes = append(order.nodes, n)
+			order.at = append(order.at, uint32(i))
+		}
+	}
+	sort.Sort(order)
+	now := make([]uint32, len(present))
+	for i, at := range order.at {
+		now[at] = uint32(i)
+	}
+	g.Nodes = order.nodes
+	for i, e := range ends {
+		ends[i] = uint64(now[e>>32])<<32 | uint64(now[uint32(e)])
+	}
+	if more == nil {
+		slices.Sort(ends)
+	} else {
+		sort.Sort(detailOrder{ends, more})
+	}
+	g.Edges = make([]Edge, len(ends))
+	for i, e := range ends {
+		g.Edges[i] = Edge{ParentID: g.Nodes[e>>32].ID, ChildID: g.Nodes[uint32(e)].ID}
+		if more != nil {
+			g.Edges[i].Kind, g.Edges[i].CreatedAt = more[i].kind, more[i].at
+		}
+	}
+	return g, nil
+}
+
+// nodeOrder sorts nodes, with their old positions beside them.
+type nodeOrder struct {
+	nodes []Node
+	at    []uint32
+}
+
+func (o nodeOrder) Len() int           { return len(o.nodes) }
+func (o nodeOrder) Less(i, j int) bool { return compareNodes(o.nodes[i], o.nodes[j]) < 0 }
+func (o nodeOrder) Swap(i, j int) {
+	o.nodes[i], o.nodes[j] = o.nodes[j], o.nodes[i]
+	o.at[i], o.at[j] = o.at[j], o.at[i]
+}
+
+// detailOrder sorts edges' ends with their details beside them.
+type detailOrder struct {
+	ends []uint64
+	more []edgeDetail
+}
+
+func (o detailOrder) Len() int           { return len(o.ends) }
+func (o detailOrder) Less(i, j int) bool { return o.ends[i] < o.ends[j] }
+func (o detailOrder) Swap(i, j int) {
+	o.ends[i], o.ends[j] = o.ends[j], o.ends[i]
+	o.more[i], o.more[j] = o.more[j], o.more[i]
+}
+
 // edgeOrder sorts edges by their keys (parent position, child position).
 type edgeOrder struct {
 	keys  []uint64
@@ -404,7 +508,7 @@ func compareNodes(x, y Node) int {
 	return cmp.Or(cmp.Compare(x.Distance, y.Distance), strings.Compare(x.Name, y.Name), strings.Compare(x.ID, y.ID))
 }
 
-func abs(x int) int {
+func abs[T int | int32](x T) T {
 	if x < 0 {
 		return -x
 	}

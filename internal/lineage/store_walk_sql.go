@@ -34,16 +34,6 @@ func probe(pg bool, outer, table, alias, cond, cols string) string {
 	return fmt.Sprintf("%s CROSS JOIN %s %s ON %s", outer, table, alias, cond)
 }
 
-// typed is a NULL of the given PostgreSQL type. PostgreSQL resolves the
-// column types of a UNION pairwise and would make two untyped NULLs text;
-// SQLite has no need.
-func typed(pg bool, typ string) string {
-	if pg {
-		return "CAST(NULL AS " + typ + ")"
-	}
-	return "NULL"
-}
-
 // sortedSQL builds the sorted walk; details adds each edge's kind and time.
 // On SQLite, rows (side, tag, a, b, n, name, deleted, kind, at):
 //
@@ -170,46 +160,94 @@ FROM top_in e WHERE e.parent_id IN (SELECT id FROM top)
 	return b.String()
 }
 
-// idsSQL builds the ids walk. Rows (side, tag, a, b, n):
+// idsSQL builds the ids walk of PostgreSQL. Rows (side, tag, a, b, n):
 //
 //	C: n = ids walked (root included; 0: the root is not the owner's)
 //	E: a -> b, an edge leaving a walked file in walk direction
 //
 // Arguments per side: root, owner, limit+2.
-func idsSQL(pg bool, sides []side) string {
+func idsSQL(sides []side) string {
 	var b strings.Builder
 	b.WriteString("WITH RECURSIVE ")
 	for i, sd := range sides {
 		if i > 0 {
 			b.WriteString(",\n")
 		}
-		if pg {
-			// LIMIT is not allowed inside a recursive query on PostgreSQL; the
-			// recursion is pulled lazily, so the LIMIT of the reader stops it.
-			fmt.Fprintf(&b, `%[1]s_walk(id) AS (
+		// LIMIT is not allowed inside a recursive query on PostgreSQL; the
+		// recursion is pulled lazily, so the LIMIT of the reader stops it.
+		fmt.Fprintf(&b, `%[1]s_walk(id) AS (
 	SELECT f.id FROM files f WHERE f.id = ? AND f.owner_id = ?
 	UNION
 	SELECT e.%[3]s FROM %[1]s_walk w JOIN edges e ON e.%[2]s = w.id
 ),
 %[1]s_set AS MATERIALIZED (SELECT id FROM %[1]s_walk LIMIT ?)`, sd.tag, sd.from, sd.to)
-		} else {
-			fmt.Fprintf(&b, `%[1]s_set(id) AS MATERIALIZED (
-	SELECT f.id FROM files f WHERE f.id = ? AND f.owner_id = ?
-	UNION
-	SELECT e.%[3]s FROM %[1]s_set w CROSS JOIN edges e ON e.%[2]s = w.id
-	LIMIT ?
-)`, sd.tag, sd.from, sd.to)
-		}
 	}
 	b.WriteString("\n")
 	for i, sd := range sides {
 		if i > 0 {
 			b.WriteString("UNION ALL\n")
 		}
-		fmt.Fprintf(&b, `SELECT '%[1]s' AS side, 'C' AS tag, %[2]s AS a, %[2]s AS b, count(*) AS n FROM %[1]s_set
+		fmt.Fprintf(&b, `SELECT '%[1]s' AS side, 'C' AS tag, CAST(NULL AS uuid) AS a, CAST(NULL AS uuid) AS b, count(*) AS n FROM %[1]s_set
 UNION ALL
-SELECT '%[1]s', 'E', e.%[3]s, e.%[4]s, 0 FROM %[5]s
-`, sd.tag, typed(pg, "uuid"), sd.from, sd.to, probe(pg, sd.tag+"_set p", "edges", "e", "e."+sd.from+" = p.id", "e."+sd.from+", e."+sd.to))
+SELECT '%[1]s', 'E', e.%[2]s, e.%[3]s, 0 FROM %[4]s
+`, sd.tag, sd.from, sd.to, probe(true, sd.tag+"_set p", "edges", "e", "e."+sd.from+" = p.id", "e."+sd.from+", e."+sd.to))
+	}
+	return b.String()
+}
+
+// Row tags of the SQLite ids walk and details statements: small integers,
+// which the driver hands over without allocating.
+const (
+	tagCount = iota // the ids walked
+	tagFile         // a file: its rowid and id (walk), position and rowid (details)
+	tagEdge         // an edge between two files, by number
+)
+
+// idsSQLite builds the ids walk of SQLite, which refers to files by their
+// rowid: the driver allocates a string for every text value it returns, and
+// the edges of a large walk, two UUIDs each, left more garbage than the
+// answer weighs. Each file's id comes once, and the edges as pairs of
+// integers. Rows (side, tag, a, b, id), side the position in sides:
+//
+//	tagCount: a = ids walked (root included; 0: the root is not the owner's)
+//	tagFile: a = a file's rowid, id = its id; every walked file and every
+//	  file an edge leads to, each once per side, before the side's edges
+//	tagEdge: a -> b by rowid, an edge leaving a walked file in walk
+//	  direction
+//
+// The walk itself runs on the ids like PostgreSQL's, the rowids are looked up
+// once per walked file and once per edge, through the index on files.id
+// (which holds the rowid). Arguments per side: root, owner, limit+2.
+func idsSQLite(sides []side) string {
+	var b strings.Builder
+	b.WriteString("WITH RECURSIVE ")
+	for i, sd := range sides {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		fmt.Fprintf(&b, `%[1]s_set(id) AS MATERIALIZED (
+	SELECT f.id FROM files f WHERE f.id = ? AND f.owner_id = ?
+	UNION
+	SELECT e.%[3]s FROM %[1]s_set w CROSS JOIN edges e ON e.%[2]s = w.id
+	LIMIT ?
+),
+%[1]s_num AS MATERIALIZED (SELECT f.rowid AS r, f.id FROM %[1]s_set s CROSS JOIN files f ON f.id = s.id),
+%[1]s_out AS MATERIALIZED (SELECT p.r AS a, t.rowid AS b, t.id FROM %[1]s_num p CROSS JOIN edges e ON e.%[2]s = p.id CROSS JOIN files t ON t.id = e.%[3]s)`,
+			sd.tag, sd.from, sd.to)
+	}
+	b.WriteString("\n")
+	for i, sd := range sides {
+		if i > 0 {
+			b.WriteString("UNION ALL\n")
+		}
+		fmt.Fprintf(&b, `SELECT %[2]d AS side, %[3]d AS tag, count(*) AS a, NULL AS b, NULL AS id FROM %[1]s_set
+UNION ALL
+SELECT %[2]d, %[4]d, r, NULL, id FROM %[1]s_num
+UNION ALL
+SELECT %[2]d, %[4]d, b, NULL, id FROM (SELECT DISTINCT b, id FROM %[1]s_out WHERE b NOT IN (SELECT r FROM %[1]s_num))
+UNION ALL
+SELECT %[2]d, %[5]d, a, b, NULL FROM %[1]s_out
+`, sd.tag, i, tagCount, tagFile, tagEdge)
 	}
 	return b.String()
 }
@@ -448,7 +486,10 @@ func (st *Store) readIDs(ctx context.Context, gs *graphState, ownerID int64, roo
 	for i := range sides {
 		adj[i] = make(map[int32][]int32)
 	}
-	rows, err := st.db.Prepared().Query(ctx, idsSQL(st.db.Postgres(), sides), args...)
+	if !st.db.Postgres() {
+		return adj, st.readIDsSQLite(ctx, gs, sides, args, views, adj)
+	}
+	rows, err := st.db.Prepared().Query(ctx, idsSQL(sides), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -470,6 +511,69 @@ func (st *Store) readIDs(ctx context.Context, gs *graphState, ownerID int64, roo
 		}
 	}
 	return adj, rows.Err()
+}
+
+// readIDsSQLite reads the rows of idsSQLite into views and adj.
+func (st *Store) readIDsSQLite(ctx context.Context, gs *graphState, sides []side, args []any, views []*sideView, adj []map[int32][]int32) error {
+	rows, err := st.db.Prepared().Query(ctx, idsSQLite(sides), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	// The rowids the walk met, numbered as gs numbers their ids.
+	num := make(map[int64]int32)
+	// Values scanned into any reach here as the driver made them, with no
+	// conversion through reflection.
+	var sideV, tagV, aV, bV, idV any
+	for rows.Next() {
+		if err := rows.Scan(&sideV, &tagV, &aV, &bV, &idV); err != nil {
+			return err
+		}
+		si, tag, a := sqliteInt(sideV), sqliteInt(tagV), sqliteInt(aV)
+		if si < 0 || si >= int64(len(sides)) {
+			return fmt.Errorf("row of side %v", sideV)
+		}
+		switch tag {
+		case tagCount:
+			views[si].found = a > 0
+			// The side met at least the a files it walked: room for them
+			// from the start rather than by doubling.
+			gs.grow(int(a))
+			if len(num) == 0 {
+				num = make(map[int64]int32, a)
+			}
+			if len(adj[si]) == 0 {
+				adj[si] = make(map[int32][]int32, a)
+			}
+		case tagFile:
+			id, ok := idV.(string)
+			if !ok {
+				return fmt.Errorf("file %d: id %T", a, idV)
+			}
+			num[a] = gs.intern(id)
+		case tagEdge:
+			// A side's files come before its edges (the arms of a UNION ALL
+			// run in order); an end not met is an error, not a lost edge.
+			from, okF := num[a]
+			to, okT := num[sqliteInt(bV)]
+			if !okF || !okT {
+				return fmt.Errorf("edge %v -> %v before its files", aV, bV)
+			}
+			adj[si][from] = append(adj[si][from], to)
+		default:
+			return fmt.Errorf("row tag %v", tagV)
+		}
+	}
+	return rows.Err()
+}
+
+// sqliteInt is an integer as the SQLite driver returns it, -1 for anything
+// else (NULL).
+func sqliteInt(v any) int64 {
+	if n, ok := v.(int64); ok {
+		return n
+	}
+	return -1
 }
 
 // details reads the names of nodes and their in-edges in one statement,
@@ -534,6 +638,106 @@ SELECT 'E', e.parent_id, e.child_id, '', FALSE, ` + detail + ` FROM edges e WHER
 		return nil, fmt.Errorf("lineage details: %w", err)
 	}
 	return got, nil
+}
+
+// detailsSQLite reads what details reads, on SQLite, and assembles the
+// graph: nodes are the root and the chosen files. The rows refer to files
+// by number rather than by id (the driver allocates a string for every text
+// value): a node by its position in the list of ids sent, the parent of an
+// edge by its rowid, which the node's row gives too. The nodes are found by
+// id, so their positions hold even if a rowid was reused since the walk.
+// Rows (tag, a, b, name, deleted, kind, at):
+//
+//	tagFile: a = position in nodes, b = rowid, name, deleted (the owner's
+//	  files only)
+//	tagEdge: a = position of the child, b = rowid of the parent, kind and at
+//	  when details is set
+func (st *Store) detailsSQLite(ctx context.Context, ownerID int64, nodes []Node, details, truncated bool) (*Graph, error) {
+	var list strings.Builder
+	list.Grow(len(nodes) * 39)
+	list.WriteByte('[')
+	for i, n := range nodes {
+		if i > 0 {
+			list.WriteByte(',')
+		}
+		list.WriteByte('"')
+		list.WriteString(n.ID)
+		list.WriteByte('"')
+	}
+	list.WriteByte(']')
+	detail := "NULL, NULL"
+	if details {
+		detail = "e.kind, e.created_at"
+	}
+	query := fmt.Sprintf(`SELECT %[1]d AS tag, j.key AS a, f.rowid AS b, f.name AS name, f.deleted_at IS NOT NULL AS deleted, NULL AS kind, NULL AS at
+FROM json_each(?) j CROSS JOIN files f ON f.id = j.value WHERE f.owner_id = ?
+UNION ALL
+SELECT %[2]d, j.key, p.rowid, NULL, NULL, %[3]s
+FROM json_each(?) j CROSS JOIN edges e ON e.child_id = j.value CROSS JOIN files p ON p.id = e.parent_id`, tagFile, tagEdge, detail)
+	rows, err := st.db.Prepared().Query(ctx, query, list.String(), ownerID, list.String())
+	if err != nil {
+		return nil, fmt.Errorf("lineage details: %w", err)
+	}
+	defer rows.Close()
+	// present: the node is a file of the owner. pos: the nodes' positions
+	// by rowid; an edge whose parent is not among them is dropped.
+	present := make([]bool, len(nodes))
+	pos := make(map[int64]uint32, len(nodes))
+	// The edges as (parent, child) positions, with room for three per node
+	// from the start (grown by doubling, they would leave as much again
+	// behind); their kinds and times beside them when details is set.
+	ends := make([]uint64, 0, 3*len(nodes))
+	var more []edgeDetail
+	edges := false
+	var tagV, aV, bV, nameV, deletedV, kindV, atV any
+	for rows.Next() {
+		if err := rows.Scan(&tagV, &aV, &bV, &nameV, &deletedV, &kindV, &atV); err != nil {
+			return nil, fmt.Errorf("lineage details: %w", err)
+		}
+		a, b := sqliteInt(aV), sqliteInt(bV)
+		if a < 0 || a >= int64(len(nodes)) {
+			return nil, fmt.Errorf("lineage details: node position %v of %d", aV, len(nodes))
+		}
+		switch sqliteInt(tagV) {
+		case tagFile:
+			// The files come before the edges (the arms of a UNION ALL run
+			// in order), else an edge could be dropped for want of its parent.
+			if edges {
+				return nil, errors.New("lineage details: a file after the edges")
+			}
+			name, ok := nameV.(string)
+			if !ok {
+				return nil, fmt.Errorf("lineage details: name %T", nameV)
+			}
+			pos[b] = uint32(a)
+			present[a] = true
+			nodes[a].Name, nodes[a].Deleted = name, sqliteInt(deletedV) == 1
+		case tagEdge:
+			edges = true
+			parent, ok := pos[b]
+			if !ok || !present[a] {
+				continue
+			}
+			ends = append(ends, uint64(parent)<<32|uint64(a))
+			if details {
+				kind, ok := kindV.(string)
+				if !ok {
+					return nil, fmt.Errorf("lineage details: edge kind %T", kindV)
+				}
+				at, err := asTime(atV)
+				if err != nil {
+					return nil, fmt.Errorf("lineage details: edge time: %w", err)
+				}
+				more = append(more, edgeDetail{internKind(kind), at})
+			}
+		default:
+			return nil, fmt.Errorf("lineage details: row tag %v", tagV)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("lineage details: %w", err)
+	}
+	return assembleAt(nodes, present, ends, more, truncated)
 }
 
 // asTime converts a timestamp as the drivers return it: time.Time from
