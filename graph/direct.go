@@ -97,6 +97,36 @@ func (s *Schema) Exec(ctx context.Context) graphql.ResponseHandler {
 	}
 }
 
+// Answer writes the data of the operation in ctx's operation context, as
+// Exec's response would, when the operation has a direct answer; ok is
+// false, with nothing written, when the executor must answer. It is Exec
+// without the executor's operation and response handlers, for a transport
+// that has made sure no handler would do anything to this operation (see
+// the app's prepared operations): a direct answer reads nothing from the
+// request cache and adds no errors to the response context, so it needs
+// neither.
+func (s *Schema) Answer(ctx context.Context) (data []byte, ok bool) {
+	oc := graphql.GetOperationContext(ctx)
+	if s.indirect.Load() || oc.Operation == nil || oc.Operation.Operation != ast.Query {
+		return nil, false
+	}
+	plan := s.planned(ctx, oc)
+	if plan == nil {
+		return nil, false
+	}
+	if data, ok = s.answer(ctx, oc, plan); ok {
+		s.answered.Add(1)
+	}
+	return data, ok
+}
+
+// Direct reports whether Answer would answer the operation in ctx's
+// operation context (unless a statement fails).
+func (s *Schema) Direct(ctx context.Context) bool {
+	oc := graphql.GetOperationContext(ctx)
+	return !s.indirect.Load() && oc.Operation != nil && oc.Operation.Operation == ast.Query && s.planned(ctx, oc) != nil
+}
+
 // planned is the plan of the operation of oc, remembered when the
 // operation declares no variables. Plans are only read once made, so that
 // answers running at once may share one.

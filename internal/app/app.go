@@ -63,6 +63,8 @@ type App struct {
 	draining atomic.Bool
 	// schema is the GraphQL handler's executable schema.
 	schema *graph.Schema
+	// prepared is the POST transport's prepared operations, or nil.
+	prepared *prepared
 }
 
 // NewLogger builds the process logger from the settings (config.Load has

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -292,6 +293,29 @@ func (a *App) graphQL(download *blobstore.Signer) http.Handler {
 	}
 	a.schema = graph.NewSchema(graph.Config{Resolvers: res})
 	srv := handler.New(a.schema)
+	var exts []graphql.HandlerExtension
+	if cfg.Introspection {
+		exts = append(exts, extension.Introspection{})
+	} else {
+		exts = append(exts, graph.NoIntrospection{})
+		// "Did you mean ...?" would name the fields introspection hides.
+		srv.SetDisableSuggestion(true)
+	}
+	exts = append(exts,
+		extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)},
+		&graph.Limits{MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, LineageMax: cfg.LineageMaxLimit},
+		socketLimits{byIP: a.limitIP, byUser: a.limitUser, max: cfg.MaxSubscriptions, present: graph.ErrorPresenter(a.Log), metrics: a.Metrics},
+		graph.Deadline{Timeout: cfg.RequestTimeout},
+		graph.RequestCache{},
+		a.Metrics.GraphQL())
+	if a.Tracing {
+		exts = append(exts, tracing.GraphQL{})
+	}
+	post := postJSON{}
+	if preparable(exts) {
+		post.prepared = newPrepared(a.schema, a.Metrics)
+		a.prepared = post.prepared
+	}
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 15 * time.Second,
 		InitTimeout:           10 * time.Second,
@@ -314,27 +338,14 @@ func (a *App) graphQL(download *blobstore.Signer) http.Handler {
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(getQuery{})
-	srv.AddTransport(postJSON{})
+	srv.AddTransport(post)
 	// The last file part streams to its resolver; earlier ones above
 	// maxMemory go to a temporary file, never to RAM.
 	srv.AddTransport(multipartForm{maxParams: cfg.MaxRequestBody, maxFile: cfg.MaxFileSize, maxMemory: 1 << 20,
 		timeout: cfg.RequestTimeout, spoolDir: defaultSpoolDir()})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	if cfg.Introspection {
-		srv.Use(extension.Introspection{})
-	} else {
-		srv.Use(graph.NoIntrospection{})
-		// "Did you mean ...?" would name the fields introspection hides.
-		srv.SetDisableSuggestion(true)
-	}
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	srv.Use(&graph.Limits{MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, LineageMax: cfg.LineageMaxLimit})
-	srv.Use(socketLimits{byIP: a.limitIP, byUser: a.limitUser, max: cfg.MaxSubscriptions, present: graph.ErrorPresenter(a.Log), metrics: a.Metrics})
-	srv.Use(graph.Deadline{Timeout: cfg.RequestTimeout})
-	srv.Use(graph.RequestCache{})
-	srv.Use(a.Metrics.GraphQL())
-	if a.Tracing {
-		srv.Use(tracing.GraphQL{})
+	for _, e := range exts {
+		srv.Use(e)
 	}
 	srv.SetErrorPresenter(graph.ErrorPresenter(a.Log))
 	srv.SetRecoverFunc(graph.RecoverFunc(a.Log))

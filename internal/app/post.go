@@ -31,7 +31,11 @@ import (
 // which scans the already encoded data again byte by byte to validate and
 // compact it, 6% of the CPU of a page of files. And a request that cannot
 // run is answered as GraphQL over HTTP asks (serveRequest).
-type postJSON struct{ transport.POST }
+type postJSON struct {
+	transport.POST
+	// prepared, when set, answers the plain queries it has prepared.
+	prepared *prepared
+}
 
 const (
 	mediaJSON            = "application/json"
@@ -62,7 +66,8 @@ func (t postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		return
 	}
 	params := &graphql.RawParams{}
-	if q, ok := plainQuery(body); ok {
+	q, plain := plainQuery(body)
+	if plain {
 		params.Query = q
 	} else {
 		dec := json.NewDecoder(bytes.NewReader(body))
@@ -78,6 +83,9 @@ func (t postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	}
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	if plain && t.prepared.serve(ctx, w, exec, params) {
+		return
+	}
 	serveRequest(ctx, w, exec, contentType, params, true)
 }
 

@@ -146,5 +146,11 @@ func clientKey(ip string) string {
 		p, _ := addr.Prefix(64)
 		return p.String()
 	}
-	return addr.String()
+	// An address already in its canonical form, as the peer's always is,
+	// is its own key: no new string for every request.
+	var buf [len("255.255.255.255")]byte
+	if b := addr.AppendTo(buf[:0]); string(b) != ip {
+		return string(b)
+	}
+	return ip
 }

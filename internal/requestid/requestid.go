@@ -29,7 +29,9 @@ func With(ctx context.Context, id string) context.Context { return context.WithV
 func New() string {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], rand.Uint64())
-	return hex.EncodeToString(b[:])
+	var out [16]byte // on the stack: only the string is allocated
+	hex.Encode(out[:], b[:])
+	return string(out[:])
 }
 
 // Middleware keeps a sane incoming id or makes one, and echoes it.
