@@ -1,6 +1,7 @@
 package csvio
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -61,5 +62,36 @@ func TestMaxColumnsBoundsLongRows(t *testing.T) {
 	}
 	if s, err := AnalyzeAs(strings.NewReader("a,b\n1,2,3\n"), "", Limits{MaxColumns: 3}); err != nil || len(s.Columns) != 3 {
 		t.Fatalf("a row at the limit: %+v, %v", s, err)
+	}
+}
+
+// A long extreme is cut to MaxStatBytes as if it had been copied whole,
+// at every length about the cut, in UTF-8 and in an 8-bit encoding.
+func TestStatTextOfLongExtremes(t *testing.T) {
+	for _, tc := range []struct {
+		name, encoding string
+		cell           []byte
+		want           string // the cell in UTF-8
+	}{
+		{"ascii, the limit less one", "", bytes.Repeat([]byte("x"), MaxStatBytes-1), strings.Repeat("x", MaxStatBytes-1)},
+		{"ascii, the limit", "", bytes.Repeat([]byte("x"), MaxStatBytes), strings.Repeat("x", MaxStatBytes)},
+		{"ascii, the limit and one", "", bytes.Repeat([]byte("x"), MaxStatBytes+1), strings.Repeat("x", MaxStatBytes+1)},
+		{"ascii, the limit and two", "", bytes.Repeat([]byte("x"), MaxStatBytes+2), strings.Repeat("x", MaxStatBytes+2)},
+		{"ascii, a megabyte", "", bytes.Repeat([]byte("x"), 1<<20), strings.Repeat("x", 1<<20)},
+		{"two-byte characters across the cut", "", bytes.Repeat([]byte("é"), MaxStatBytes), strings.Repeat("é", MaxStatBytes)},
+		{"one byte then two-byte characters", "", append([]byte("x"), bytes.Repeat([]byte("é"), MaxStatBytes)...), "x" + strings.Repeat("é", MaxStatBytes)},
+		{"windows-1252, the limit and one", "windows-1252", bytes.Repeat([]byte{0xE9}, MaxStatBytes+1), strings.Repeat("é", MaxStatBytes+1)},
+		{"windows-1252, half the limit", "windows-1252", bytes.Repeat([]byte{0xE9}, MaxStatBytes/2), strings.Repeat("é", MaxStatBytes/2)},
+		{"windows-1252, a megabyte", "windows-1252", bytes.Repeat([]byte{0xE9}, 1<<20), strings.Repeat("é", 1<<20)},
+	} {
+		data := append(append([]byte("a\n"), tc.cell...), '\n')
+		s, err := AnalyzeAs(bytes.NewReader(data), tc.encoding, Limits{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		c := s.Columns[0]
+		if want := statText(tc.want); *c.Min != want || *c.Max != want {
+			t.Errorf("%s: min %d bytes, max %d bytes, want %d: %.20q", tc.name, len(*c.Min), len(*c.Max), len(want), *c.Max)
+		}
 	}
 }

@@ -803,6 +803,15 @@ func statText(s string) string {
 	return s[:cut] + "…"
 }
 
+// statPrefix is what statText can keep of b: its first MaxStatBytes+1
+// bytes, one more than it keeps, so that it still sees that b is longer.
+func statPrefix(b []byte) []byte {
+	if len(b) > MaxStatBytes+1 {
+		return b[:MaxStatBytes+1]
+	}
+	return b
+}
+
 // Columns returns the profile of every column so far.
 func (p *Profiler) Columns() []Column { return p.columns(p.names, nil) }
 
@@ -841,7 +850,10 @@ func (p *Profiler) columns(names []string, t *byteTable) []Column {
 					}
 				}
 			}
-			lmin, lmax := string(lo), string(hi)
+			// statText keeps at most MaxStatBytes of an extreme, and
+			// decoding an 8-bit cell never shortens it: a longer extreme
+			// (a cell of megabytes) is not copied whole to be cut.
+			lmin, lmax := string(statPrefix(lo)), string(statPrefix(hi))
 			if t != nil {
 				lmin, lmax = t.decodeString(lmin), t.decodeString(lmax)
 			}
