@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/uptrace/bun/driver/pgdriver"
 
+	"github.com/cutline/cutline/internal/apperr"
 	"github.com/cutline/cutline/internal/database"
 )
 
@@ -106,6 +108,55 @@ func TestCancelledConnectionIsClosedBeforeReuse(t *testing.T) {
 		var n int
 		if err := db.QueryRowContext(context.Background(), "SELECT count(*) FROM generate_series(1, 2000)").Scan(&n); err != nil || n != 2000 {
 			t.Fatalf("round %d: the statement after a cancelled one: %d, %v", i, n, err)
+		}
+	}
+}
+
+// A statement whose caller cancels it fails with the cancellation, not
+// with the closed socket the cancellation leaves: that would read as the
+// database going away (an outage, answered 503 and logged as one) when it
+// is only a client that left.
+func TestCancelledStatementFailsAsCancelled(t *testing.T) {
+	db := openPostgres(t, database.Options{})
+	for _, tc := range []struct {
+		name string
+		run  func(ctx context.Context) error
+	}{
+		{"exec", func(ctx context.Context) error {
+			_, err := db.ExecContext(ctx, "SELECT pg_sleep(5)")
+			return err
+		}},
+		{"query", func(ctx context.Context) error {
+			rows, err := db.QueryContext(ctx, "SELECT pg_sleep(5)")
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+			}
+			return rows.Err()
+		}},
+		{"prepared query", func(ctx context.Context) error {
+			rows, err := db.Prepared().Query(ctx, "SELECT pg_sleep(?)", 5)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+			}
+			return rows.Err()
+		}},
+		{"bun scan", func(ctx context.Context) error {
+			var n int
+			return db.NewRaw("SELECT 1 FROM pg_sleep(5)").Scan(ctx, &n)
+		}},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		err := tc.run(ctx)
+		cancel()
+		if !errors.Is(err, context.Canceled) || apperr.IsUnavailable(err) {
+			t.Errorf("%s: cancelled after 100 ms: %v (cancelled: %v, an outage: %v)", tc.name, err, errors.Is(err, context.Canceled), apperr.IsUnavailable(err))
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"sync"
+	"sync/atomic"
 
 	"github.com/uptrace/bun/driver/pgdriver"
 )
@@ -90,29 +91,57 @@ func defaultConnParams(params map[string]any) pgdriver.Option {
 
 type guardedConn struct{ *pgdriver.Conn }
 
-// watch closes the connection if ctx ends before stop is called. A close
-// that ctx started has happened when stop returns: the close runs in a
-// goroutine of its own, and a connection handed back to the pool before
-// that goroutine ran would be closed later under whoever took it next
-// (reading "use of closed network connection"). Closed when the pool
+// watch closes the connection if ctx ends before the watch is stopped.
+// A close that ctx started has happened when stop returns: the close runs
+// in a goroutine of its own, and a connection handed back to the pool
+// before that goroutine ran would be closed later under whoever took it
+// next (reading "use of closed network connection"). Closed when the pool
 // gets it back, it is dropped (IsValid) instead.
-func (cn *guardedConn) watch(ctx context.Context) (stop func()) {
+func (cn *guardedConn) watch(ctx context.Context) *watch {
+	w := &watch{ctx: ctx}
 	if ctx.Done() == nil {
-		return func() {}
+		return w
 	}
-	closed := make(chan struct{})
-	stopClose := context.AfterFunc(ctx, func() {
+	w.closed = make(chan struct{})
+	w.stopClose = context.AfterFunc(ctx, func() {
+		w.fired.Store(true)
 		_ = cn.Conn.Close()
-		close(closed)
+		close(w.closed)
 	})
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			if !stopClose() {
-				<-closed
-			}
-		})
+	return w
+}
+
+// watch is one statement's watch on its context.
+type watch struct {
+	ctx       context.Context
+	stopClose func() bool // nil: the context cannot end
+	closed    chan struct{}
+	fired     atomic.Bool
+	once      sync.Once
+}
+
+func (w *watch) stop() {
+	if w.stopClose == nil {
+		return
 	}
+	w.once.Do(func() {
+		if !w.stopClose() {
+			<-w.closed
+		}
+	})
+}
+
+// ended is the statement's error as its caller should see it. A statement
+// whose connection the watch closed because the caller cancelled its
+// context fails reading or writing the closed socket; that is the
+// cancellation, not the database going away, which the socket's error
+// would otherwise say (an outage, logged and answered as one).
+func (w *watch) ended(err error) error {
+	var pgErr pgdriver.Error
+	if err == nil || err == io.EOF || !w.fired.Load() || !errors.Is(w.ctx.Err(), context.Canceled) || errors.As(err, &pgErr) {
+		return err
+	}
+	return fmt.Errorf("%w (its connection was closed: %v)", w.ctx.Err(), err)
 }
 
 // fail closes the connection after a failure that leaves it in an unknown
@@ -130,30 +159,30 @@ func (cn *guardedConn) Prepare(query string) (driver.Stmt, error) {
 }
 
 func (cn *guardedConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	stop := cn.watch(ctx)
-	defer stop()
+	w := cn.watch(ctx)
+	defer w.stop()
 	st, err := cn.Conn.PrepareContext(ctx, query)
 	if err != nil {
-		return nil, cn.fail(err)
+		return nil, w.ended(cn.fail(err))
 	}
 	return &guardedStmt{Stmt: st, cn: cn}, nil
 }
 
 func (cn *guardedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	stop := cn.watch(ctx)
-	defer stop()
+	w := cn.watch(ctx)
+	defer w.stop()
 	res, err := cn.Conn.ExecContext(ctx, query, args)
-	return res, cn.fail(err)
+	return res, w.ended(cn.fail(err))
 }
 
 func (cn *guardedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	stop := cn.watch(ctx)
+	w := cn.watch(ctx)
 	rows, err := cn.Conn.QueryContext(ctx, query, args)
 	if err != nil {
-		stop()
-		return nil, cn.fail(err)
+		w.stop()
+		return nil, w.ended(cn.fail(err))
 	}
-	return &guardedRows{Rows: rows, cn: cn, stop: stop}, nil
+	return &guardedRows{Rows: rows, cn: cn, w: w}, nil
 }
 
 type guardedStmt struct {
@@ -174,35 +203,35 @@ func (st *guardedStmt) Close() error {
 }
 
 func (st *guardedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	stop := st.cn.watch(ctx)
-	defer stop()
+	w := st.cn.watch(ctx)
+	defer w.stop()
 	res, err := st.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
-	return res, st.cn.fail(err)
+	return res, w.ended(st.cn.fail(err))
 }
 
 func (st *guardedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	stop := st.cn.watch(ctx)
+	w := st.cn.watch(ctx)
 	rows, err := st.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 	if err != nil {
-		stop()
-		return nil, st.cn.fail(err)
+		w.stop()
+		return nil, w.ended(st.cn.fail(err))
 	}
-	return &guardedRows{Rows: rows, cn: st.cn, stop: stop}, nil
+	return &guardedRows{Rows: rows, cn: st.cn, w: w}, nil
 }
 
 // guardedRows keeps watching the context while the rows are read.
 type guardedRows struct {
 	driver.Rows
-	cn   *guardedConn
-	stop func()
+	cn *guardedConn
+	w  *watch
 }
 
 func (r *guardedRows) Next(dest []driver.Value) error {
-	return r.cn.fail(r.Rows.Next(dest))
+	return r.w.ended(r.cn.fail(r.Rows.Next(dest)))
 }
 
 func (r *guardedRows) Close() error {
-	r.stop()
+	r.w.stop()
 	return r.Rows.Close()
 }
 
