@@ -19,6 +19,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/cutline/cutline/graph"
+	"github.com/cutline/cutline/internal/formdata"
 )
 
 // multipartForm serves the GraphQL multipart request spec
@@ -97,7 +98,7 @@ func (t multipartForm) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, t.maxBody())
 	defer r.Body.Close()
-	mr, err := r.MultipartReader()
+	mr, err := formdata.NewReader(r)
 	if err != nil {
 		fail(http.StatusUnprocessableEntity, graph.CodeBadUserInput, "not a multipart form: %v", err)
 		return

@@ -417,7 +417,7 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 	h := sha256.New()
 	buf := copyBuffers.Get().(*[]byte)
 	bw := &idleWriter{w: w, idle: idle}
-	n, copyErr := io.CopyBuffer(io.MultiWriter(bw, h, pw), io.LimitReader(body, limit+1), *buf)
+	n, copyErr := io.CopyBuffer(io.MultiWriter(bw, h, pw), fillReader{io.LimitReader(body, limit+1)}, *buf)
 	copyBuffers.Put(buf)
 	pw.CloseWithError(copyErr)
 	<-done
@@ -490,6 +490,21 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader, limit i
 }
 
 var errAnalysisDone = errors.New("analysis finished")
+
+// fillReader fills each read's buffer before it returns, unless the
+// source ends or fails first. A body can come in small reads (a multipart
+// file part in reads of at most its reader's window): copied as they come,
+// each would be a write to the bucket, a hash call and a hand-over to the
+// analysis.
+type fillReader struct{ r io.Reader }
+
+func (f fillReader) Read(p []byte) (int, error) {
+	n, err := io.ReadFull(f.r, p)
+	if err == io.ErrUnexpectedEOF || (err == io.EOF && n > 0) {
+		err = nil // the next read says io.EOF
+	}
+	return n, err
+}
 
 // idleWriter gives each write to the bucket its deadline, and keeps the
 // bucket's error apart from the body's.

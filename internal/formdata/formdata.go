@@ -5,10 +5,13 @@
 package formdata
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"mime/multipart"
+	"net/http"
 	"net/url"
 )
 
@@ -26,6 +29,32 @@ type MalformedError struct{ Err error }
 func (e *MalformedError) Error() string { return "malformed multipart body: " + e.Err.Error() }
 
 func (e *MalformedError) Unwrap() error { return e.Err }
+
+// readBufferSize is how much of a multipart body is read from the
+// connection at a time. mime/multipart reads the body through a window of
+// 4 KiB of its own, each refill a read of the connection (a system call
+// for every 4 KiB of an upload, which made a GraphQL upload half as fast
+// as a REST one); through this buffer, its refills are copies and the
+// connection is read 64 KiB at a time.
+const readBufferSize = 64 << 10
+
+// NewReader is r.MultipartReader, reading the body readBufferSize at a
+// time.
+func NewReader(r *http.Request) (*multipart.Reader, error) {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil, http.ErrNotMultipart
+	}
+	media, params, err := mime.ParseMediaType(ct)
+	if err != nil || (media != "multipart/form-data" && media != "multipart/mixed") {
+		return nil, http.ErrNotMultipart
+	}
+	boundary, ok := params["boundary"]
+	if !ok {
+		return nil, http.ErrMissingBoundary
+	}
+	return multipart.NewReader(bufio.NewReaderSize(r.Body, readBufferSize), boundary), nil
+}
 
 // ReadField reads a small field, refusing one of more than max bytes.
 func ReadField(p io.Reader, max int) (string, error) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -59,4 +61,63 @@ func TestFilePart(t *testing.T) {
 	if _, _, err := FilePart(multipart.NewReader(strings.NewReader("not multipart"), "b"), "file", 10); !errors.As(err, new(*MalformedError)) {
 		t.Fatalf("garbage: %v, want a MalformedError", err)
 	}
+}
+
+// NewReader reads a request as r.MultipartReader does, and reads the body
+// itself in reads of its window rather than of mime/multipart's 4 KiB.
+func TestNewReader(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	fw, _ := w.CreateFormFile("file", "x.csv")
+	want := bytes.Repeat([]byte("a,b\n1,2\n"), 64<<10) // 512 KiB
+	fw.Write(want)
+	w.Close()
+
+	for _, tc := range []struct {
+		name, contentType string
+		err               error
+	}{
+		{"form-data", w.FormDataContentType(), nil},
+		{"mixed", "multipart/mixed; boundary=" + w.Boundary(), nil},
+		{"no content type", "", http.ErrNotMultipart},
+		{"not multipart", "text/csv", http.ErrNotMultipart},
+		{"unreadable", "multipart/form-data; boundary", http.ErrNotMultipart},
+		{"no boundary", "multipart/form-data", http.ErrMissingBoundary},
+	} {
+		body := &readSizes{r: bytes.NewReader(b.Bytes())}
+		req := httptest.NewRequest("POST", "/", body)
+		if tc.contentType != "" {
+			req.Header.Set("Content-Type", tc.contentType)
+		}
+		mr, err := NewReader(req)
+		if !errors.Is(err, tc.err) {
+			t.Fatalf("%s: err %v, want %v", tc.name, err, tc.err)
+		}
+		if err != nil {
+			continue
+		}
+		p, _, err := FilePart(mr, "file", 0)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got, err := io.ReadAll(p)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%s: the part read back as %d bytes, want %d: %v", tc.name, len(got), len(want), err)
+		}
+		if body.largest < readBufferSize {
+			t.Errorf("%s: the body was read at most %d bytes at a time, want %d", tc.name, body.largest, readBufferSize)
+		}
+	}
+}
+
+// readSizes notes the largest read asked of r.
+type readSizes struct {
+	r       io.Reader
+	largest int
+}
+
+func (s *readSizes) Read(p []byte) (int, error) {
+	s.largest = max(s.largest, len(p))
+	return s.r.Read(p)
 }

@@ -54,7 +54,7 @@ func (h *Handler) saveGeneratedFile(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	body := h.bound(w, r)
-	mr, err := r.MultipartReader()
+	mr, err := formdata.NewReader(r)
 	if err != nil {
 		return errorReply(http.StatusBadRequest, "No file or filename provided.")
 	}

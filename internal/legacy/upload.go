@@ -57,7 +57,7 @@ func (h *Handler) tooLarge() error {
 func (h *Handler) receiveFile(w http.ResponseWriter, r *http.Request, nf files.NewFile) (*files.File, error) {
 	noFile := errorReply(http.StatusBadRequest, "No file uploaded")
 	body := h.bound(w, r)
-	mr, err := r.MultipartReader()
+	mr, err := formdata.NewReader(r)
 	if err != nil {
 		return nil, noFile
 	}

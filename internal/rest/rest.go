@@ -124,7 +124,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 // filePart walks a multipart body to the part named "file", collecting the
 // small form fields before it.
 func filePart(r *http.Request) (*multipart.Part, url.Values, error) {
-	mr, err := r.MultipartReader()
+	mr, err := formdata.NewReader(r)
 	if err != nil {
 		return nil, nil, apperr.Invalid(files.FieldFile, "malformed multipart body: %v", err)
 	}
