@@ -400,17 +400,17 @@ func assemble(root string, nodes []Node, got *fetched, truncated bool) (*Graph, 
 	for i, n := range g.Nodes {
 		pos[n.ID] = uint32(i)
 	}
-	order := edgeOrder{keys: make([]uint64, 0, len(got.edges)), edges: got.edges[:0]}
+	order := byKey[Edge]{keys: make([]uint64, 0, len(got.edges)), vals: got.edges[:0]}
 	for _, e := range got.edges {
 		p, okP := pos[e.ParentID]
 		c, okC := pos[e.ChildID]
 		if okP && okC {
 			order.keys = append(order.keys, uint64(p)<<32|uint64(c))
-			order.edges = append(order.edges, e)
+			order.vals = append(order.vals, e)
 		}
 	}
 	sort.Sort(order)
-	g.Edges = order.edges
+	g.Edges = order.vals
 	if g.Edges == nil {
 		g.Edges = []Edge{}
 	}
@@ -453,7 +453,7 @@ func assembleAt(nodes []Node, present []bool, ends []uint64, more []edgeDetail, 
 	if more == nil {
 		slices.Sort(ends)
 	} else {
-		sort.Sort(detailOrder{ends, more})
+		sort.Sort(byKey[edgeDetail]{ends, more})
 	}
 	g.Edges = make([]Edge, len(ends))
 	for i, e := range ends {
@@ -478,30 +478,20 @@ func (o nodeOrder) Swap(i, j int) {
 	o.at[i], o.at[j] = o.at[j], o.at[i]
 }
 
-// detailOrder sorts edges' ends with their details beside them.
-type detailOrder struct {
-	ends []uint64
-	more []edgeDetail
+// byKey sorts values by their keys, the keys and values side by side in
+// two slices: an edge by its ends' positions (parent, child), one 64-bit
+// key, so that a large graph is sorted without a comparator over its
+// edges' ids.
+type byKey[V any] struct {
+	keys []uint64
+	vals []V
 }
 
-func (o detailOrder) Len() int           { return len(o.ends) }
-func (o detailOrder) Less(i, j int) bool { return o.ends[i] < o.ends[j] }
-func (o detailOrder) Swap(i, j int) {
-	o.ends[i], o.ends[j] = o.ends[j], o.ends[i]
-	o.more[i], o.more[j] = o.more[j], o.more[i]
-}
-
-// edgeOrder sorts edges by their keys (parent position, child position).
-type edgeOrder struct {
-	keys  []uint64
-	edges []Edge
-}
-
-func (o edgeOrder) Len() int           { return len(o.keys) }
-func (o edgeOrder) Less(i, j int) bool { return o.keys[i] < o.keys[j] }
-func (o edgeOrder) Swap(i, j int) {
+func (o byKey[V]) Len() int           { return len(o.keys) }
+func (o byKey[V]) Less(i, j int) bool { return o.keys[i] < o.keys[j] }
+func (o byKey[V]) Swap(i, j int) {
 	o.keys[i], o.keys[j] = o.keys[j], o.keys[i]
-	o.edges[i], o.edges[j] = o.edges[j], o.edges[i]
+	o.vals[i], o.vals[j] = o.vals[j], o.vals[i]
 }
 
 func compareNodes(x, y Node) int {
