@@ -2,10 +2,13 @@
 // started server through the streaming REST endpoint and reports the
 // throughput, the CPU time the server spent and its peak resident memory.
 // It builds the server from the current tree, or runs a given binary, so
-// that two builds can be compared run for run:
+// that two builds can be compared run for run; with -graphql it sends the
+// file as the GraphQL multipart request of uploadFile instead, the form
+// streamed from the file as the REST body is:
 //
 //	go run ./scripts/uploadbench -size 1GiB
 //	go run ./scripts/uploadbench -bin /tmp/cutline-old -runs 3
+//	go run ./scripts/uploadbench -graphql
 package main
 
 import (
@@ -14,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,16 +35,17 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:18181", "address for the server under test")
 	bin := flag.String("bin", "", "server binary to run (default: build the current tree)")
 	runs := flag.Int("runs", 1, "uploads, each to a freshly started server")
+	graphQL := flag.Bool("graphql", false, "upload through GraphQL uploadFile (multipart) instead of POST /api/v1/files")
 	flag.Parse()
 	for range *runs {
-		if err := run(*size, *file, *addr, *bin); err != nil {
+		if err := run(*size, *file, *addr, *bin, *graphQL); err != nil {
 			fmt.Fprintln(os.Stderr, "uploadbench:", err)
 			os.Exit(1)
 		}
 	}
 }
 
-func run(size, file, addr, bin string) error {
+func run(size, file, addr, bin string, graphQL bool) error {
 	want, err := config.ParseSize(size)
 	if err != nil {
 		return err
@@ -96,6 +101,9 @@ func run(size, file, addr, bin string) error {
 	st, _ := f.Stat()
 	req, _ := http.NewRequest("POST", base+"/api/v1/files?name=big.csv", f)
 	req.ContentLength = st.Size()
+	if graphQL {
+		req = multipartUpload(base, f, st.Size())
+	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	start := time.Now()
 	resp, err := http.DefaultClient.Do(req)
@@ -106,14 +114,43 @@ func run(size, file, addr, bin string) error {
 	resp.Body.Close()
 	secs := time.Since(start).Seconds()
 	cpu := cpuSeconds(srv.Process.Pid) - cpu0
-	if resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("upload: %d %s", resp.StatusCode, body)
-	}
 	var created struct{ RowCount int64 }
-	json.Unmarshal(body, &created)
+	if graphQL {
+		var answer struct {
+			Data struct{ UploadFile struct{ RowCount int64 } }
+		}
+		if err := json.Unmarshal(body, &answer); resp.StatusCode != http.StatusOK || err != nil || bytes.Contains(body, []byte(`"errors"`)) {
+			return fmt.Errorf("upload: %d %.500s", resp.StatusCode, body)
+		}
+		created.RowCount = answer.Data.UploadFile.RowCount
+	} else {
+		if resp.StatusCode != http.StatusCreated {
+			return fmt.Errorf("upload: %d %s", resp.StatusCode, body)
+		}
+		json.Unmarshal(body, &created)
+	}
 	fmt.Printf("uploaded %.0f MB (%d rows) in %.2fs: %.0f MB/s, server CPU %.2fs\n", float64(st.Size())/1e6, created.RowCount, secs, float64(st.Size())/1e6/secs, cpu)
 	fmt.Printf("server peak RSS: %.1f MiB (%.1f MiB before the upload)\n", float64(peakRSS(srv.Process.Pid))/1024, float64(idle)/1024)
 	return nil
+}
+
+// multipartUpload is the GraphQL multipart request of uploadFile for f:
+// the operations and map parts, then f streamed as the file part, with its
+// length known, as the REST upload's is.
+func multipartUpload(base string, f *os.File, size int64) *http.Request {
+	var head, tail bytes.Buffer
+	mw := multipart.NewWriter(&head)
+	mw.WriteField("operations", `{"query":"mutation($f: Upload!) { uploadFile(file: $f, name: \"big.csv\") { id rowCount } }","variables":{"f":null}}`)
+	mw.WriteField("map", `{"0":["variables.f"]}`)
+	mw.CreateFormFile("0", "big.csv")
+	ctype := mw.FormDataContentType()
+	mw = multipart.NewWriter(&tail)
+	mw.SetBoundary(strings.TrimPrefix(ctype, "multipart/form-data; boundary="))
+	mw.Close()
+	req, _ := http.NewRequest("POST", base+"/graphql", io.MultiReader(bytes.NewReader(head.Bytes()), f, bytes.NewReader(tail.Bytes())))
+	req.ContentLength = int64(head.Len()) + size + int64(tail.Len())
+	req.Header.Set("Content-Type", ctype)
+	return req
 }
 
 func register(base string) (string, error) {
