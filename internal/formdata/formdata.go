@@ -5,13 +5,9 @@
 package formdata
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
-	"mime/multipart"
-	"net/http"
 	"net/url"
 )
 
@@ -31,30 +27,9 @@ func (e *MalformedError) Error() string { return "malformed multipart body: " + 
 func (e *MalformedError) Unwrap() error { return e.Err }
 
 // readBufferSize is how much of a multipart body is read from the
-// connection at a time. mime/multipart reads the body through a window of
-// 4 KiB of its own, each refill a read of the connection (a system call
-// for every 4 KiB of an upload, which made a GraphQL upload half as fast
-// as a REST one); through this buffer, its refills are copies and the
-// connection is read 64 KiB at a time.
+// connection at a time: with mime/multipart's own 4 KiB, every 4 KiB of an
+// upload was a read of the socket.
 const readBufferSize = 64 << 10
-
-// NewReader is r.MultipartReader, reading the body readBufferSize at a
-// time.
-func NewReader(r *http.Request) (*multipart.Reader, error) {
-	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		return nil, http.ErrNotMultipart
-	}
-	media, params, err := mime.ParseMediaType(ct)
-	if err != nil || (media != "multipart/form-data" && media != "multipart/mixed") {
-		return nil, http.ErrNotMultipart
-	}
-	boundary, ok := params["boundary"]
-	if !ok {
-		return nil, http.ErrMissingBoundary
-	}
-	return multipart.NewReader(bufio.NewReaderSize(r.Body, readBufferSize), boundary), nil
-}
 
 // ReadField reads a small field, refusing one of more than max bytes.
 func ReadField(p io.Reader, max int) (string, error) {
@@ -71,7 +46,7 @@ func ReadField(p io.Reader, max int) (string, error) {
 // FilePart walks mr to the first part named file. The fields before it are
 // collected, each at most maxField bytes; with maxField <= 0 they are
 // skipped unread. The part is returned unread: the caller streams it.
-func FilePart(mr *multipart.Reader, file string, maxField int) (*multipart.Part, url.Values, error) {
+func FilePart(mr *Reader, file string, maxField int) (*Part, url.Values, error) {
 	fields := url.Values{}
 	for {
 		p, err := mr.NextPart()

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-func form(t *testing.T, parts ...[2]string) *multipart.Reader {
+func form(t *testing.T, parts ...[2]string) *Reader {
 	t.Helper()
 	var b bytes.Buffer
 	w := multipart.NewWriter(&b)
@@ -25,7 +25,7 @@ func form(t *testing.T, parts ...[2]string) *multipart.Reader {
 		io.WriteString(fw, p[1])
 	}
 	w.Close()
-	return multipart.NewReader(&b, w.Boundary())
+	return newReader(&b, w.Boundary())
 }
 
 func TestFilePart(t *testing.T) {
@@ -58,7 +58,7 @@ func TestFilePart(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := FilePart(multipart.NewReader(strings.NewReader("not multipart"), "b"), "file", 10); !errors.As(err, new(*MalformedError)) {
+	if _, _, err := FilePart(newReader(strings.NewReader("not multipart"), "b"), "file", 10); !errors.As(err, new(*MalformedError)) {
 		t.Fatalf("garbage: %v, want a MalformedError", err)
 	}
 }

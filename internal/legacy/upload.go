@@ -3,7 +3,6 @@ package legacy
 import (
 	"errors"
 	"io"
-	"mime/multipart"
 	"net/http"
 
 	"github.com/cutline/cutline/internal/apperr"
@@ -79,7 +78,7 @@ func (h *Handler) receiveFile(w http.ResponseWriter, r *http.Request, nf files.N
 // partName is the display name of an uploaded part; fallback when the
 // client sent no usable one. It is only ever a display name: Files.Create
 // cleans it and never uses it as a path.
-func partName(p *multipart.Part, fallback string) string {
+func partName(p *formdata.Part, fallback string) string {
 	name := p.FileName()
 	if name == "" {
 		return fallback

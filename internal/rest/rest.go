@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -123,7 +122,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 
 // filePart walks a multipart body to the part named "file", collecting the
 // small form fields before it.
-func filePart(r *http.Request) (*multipart.Part, url.Values, error) {
+func filePart(r *http.Request) (*formdata.Part, url.Values, error) {
 	mr, err := formdata.NewReader(r)
 	if err != nil {
 		return nil, nil, apperr.Invalid(files.FieldFile, "malformed multipart body: %v", err)
