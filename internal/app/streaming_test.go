@@ -232,3 +232,48 @@ func folderBucket(t testing.TB) *blob.Bucket {
 	t.Cleanup(func() { b.Close() })
 	return b
 }
+
+// A GraphQL upload whose body ends before its closing boundary was cut
+// short, wherever the cut falls: it is refused and no file is kept, even
+// when the cut leaves the file part's own delimiter whole.
+func TestMultipartCutShortIsRefused(t *testing.T) {
+	s := newServer(t, dbtest.SQLite(t), nil)
+	tok := s.register(t, "ada").AccessToken
+	var buf strings.Builder
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("operations", `{"query":"mutation($f: Upload!) { uploadFile(file: $f) { name rowCount } }","variables":{"f":null}}`)
+	mw.WriteField("map", `{"0":["variables.f"]}`)
+	fw, _ := mw.CreateFormFile("0", "cut.csv")
+	io.WriteString(fw, "n\n1\n2\n")
+	mw.Close()
+	whole := buf.String()
+	for _, tc := range []struct {
+		name string
+		body string
+	}{
+		{"in the file", whole[:strings.Index(whole, "1\n2\n")+2]},
+		{"after the file's delimiter", strings.TrimSuffix(whole, "--\r\n")},
+		{"in the closing boundary's dashes", strings.TrimSuffix(whole, "-\r\n")},
+	} {
+		req, _ := http.NewRequest("POST", s.URL+"/graphql", strings.NewReader(tc.body))
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out gqlResponse
+		decodeJSON(t, resp, &out)
+		if len(out.Errors) == 0 {
+			t.Errorf("%s: %d %s, want an error", tc.name, resp.StatusCode, out.Data)
+		}
+	}
+	var list struct{ Files struct{ TotalCount int } }
+	out := s.gql(t, tok, `{ files(first: 1) { totalCount } }`, nil)
+	if err := json.Unmarshal(out.Data, &list); err != nil || len(out.Errors) > 0 {
+		t.Fatalf("files: %s %+v", out.Data, out.Errors)
+	}
+	if list.Files.TotalCount != 0 {
+		t.Errorf("%d files kept from bodies cut short", list.Files.TotalCount)
+	}
+}
