@@ -4,7 +4,8 @@
 # judged against, with the tree's own server binary:
 #
 #   upload    1 GiB to POST /api/v1/files (scripts/uploadbench) beside cp of the same file
-#   multipart the GraphQL multipart upload beside the REST upload (BenchmarkUpload{REST,GraphQL})
+#   multipart the GraphQL multipart upload beside the REST upload (scripts/uploadbench -graphql,
+#             then BenchmarkUpload{REST,GraphQL})
 #   lineage   lineage(UPSTREAM, depth: 10) through the handler beside the recursive SQL
 #             (BenchmarkLineageAgainstSQL, PostgreSQL and SQLite)
 #   large     the 65,879-node answer: bytes per node, peak and kept (BenchmarkLineageLargeAnswer, GOGC 400)
@@ -76,8 +77,21 @@ upload() {
 }
 
 multipart() {
-  say "multipart: BenchmarkUploadGraphQL beside BenchmarkUploadREST (16 MiB, 10 uploads each), $ROUNDS rounds"
-  local r
+  say "multipart: $SIZE through GraphQL uploadFile beside POST /api/v1/files (uploadbench, the client apart), $ROUNDS rounds"
+  local r m u results="$work/multipart"
+  : >"$results"
+  for r in $(seq 1 "$ROUNDS"); do
+    for m in rest graphql; do
+      u=$("$work/uploadbench" -bin "$work/cutline" -file "$FILE" -size "$SIZE" $([ $m = graphql ] && echo -graphql) | grep '^uploaded')
+      echo "round $r $m: $u"
+      sed -E "s/.* in ([0-9.]+)s:.*server CPU ([0-9.]+)s.*/$m-wall \1\n$m-cpu \2/" <<<"$u" >>"$results"
+    done
+  done
+  local rw gw rc gc
+  rw=$(awk '$1=="rest-wall" {print $2}' "$results" | median); gw=$(awk '$1=="graphql-wall" {print $2}' "$results" | median)
+  rc=$(awk '$1=="rest-cpu" {print $2}' "$results" | median); gc=$(awk '$1=="graphql-cpu" {print $2}' "$results" | median)
+  echo "medians: REST $rw s, $rc CPU-s; GraphQL $gw s, $gc CPU-s (speed $(awk -v a="$rw" -v b="$gw" 'BEGIN {printf "%.2f", a / b}') of REST's, CPU $(awk -v a="$rc" -v b="$gc" 'BEGIN {printf "%.2f", b / a}'))"
+  say "multipart: BenchmarkUploadGraphQL beside BenchmarkUploadREST (16 MiB, 10 uploads each, the client in the same process), $ROUNDS rounds"
   for r in $(seq 1 "$ROUNDS"); do
     (cd "$root/internal/app" && "$work/app.test" -test.run '^$' \
       -test.bench 'BenchmarkUpload(REST|GraphQL)$' -test.benchtime 10x -test.benchmem) | grep '^Benchmark'
